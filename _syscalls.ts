@@ -1,0 +1,21 @@
+/**
+ * The system calls this module makes, as a runtime's FFI binding provides them.
+ * Each returns a non-negative result or the negated errno, as the kernel does,
+ * so that a failure carries its cause without an exception or an allocation.
+ *
+ * @module
+ */
+
+/** One runtime's binding to libc. */
+export interface Syscalls {
+  /** `getsockopt` of an `int` option: the value, or `-errno`. */
+  getsockoptInt(fd: number, level: number, option: number): number;
+  /** `setsockopt` of an `int` option: 0, or `-errno`. */
+  setsockoptInt(fd: number, level: number, option: number, value: number): number;
+  /** `getsockname` into `address`: the address length, or `-errno`. */
+  getsockname(fd: number, address: Uint8Array): number;
+  /** `getpeername` into `address`: the address length, or `-errno`. */
+  getpeername(fd: number, address: Uint8Array): number;
+  /** The descriptors this process has open, lowest first. */
+  descriptors(): number[];
+}

@@ -1,0 +1,80 @@
+/**
+ * The one error class for a system call that failed.
+ *
+ * Bad options never reach the kernel: they throw `TypeError` or `RangeError`
+ * first, naming the field, the value and the allowed range.
+ *
+ * @module
+ */
+
+/** Where a {@linkcode KeepaliveError} came from. */
+export interface KeepaliveErrorInit {
+  /** The errno name, such as `"EBADF"`, `"ENOTSOCK"` or `"EOPNOTSUPP"`. */
+  code: string;
+  /** The errno number, when the kernel gave one. */
+  errno?: number;
+  /** The failed call, such as `"setsockopt"`; absent when none was made. */
+  syscall?: string;
+  /** The socket option, such as `"TCP_KEEPIDLE"`, when the call had one. */
+  option?: string;
+  /** The descriptor, when one was found. */
+  fd?: number;
+  /** Whether options changed before the failure were put back; absent if none were changed. */
+  restored?: boolean;
+  /** The underlying error, if any. */
+  cause?: unknown;
+}
+
+/**
+ * A system call on the socket failed; the socket keeps the options it had.
+ *
+ * @example Telling a closed descriptor apart
+ * ```ts
+ * import { getKeepalive, KeepaliveError } from "./mod.ts";
+ * import { throws } from "node:assert/strict";
+ *
+ * throws(() => getKeepalive(2 ** 30), (e) => e instanceof KeepaliveError && e.code === "EBADF");
+ * ```
+ */
+export class KeepaliveError extends Error {
+  /** The errno name, such as `"EBADF"`. */
+  readonly code: string;
+  /** The errno number, when the kernel gave one. */
+  readonly errno: number | undefined;
+  /** The failed call, such as `"getsockopt"`; `undefined` when none was made. */
+  readonly syscall: string | undefined;
+  /** The socket option, such as `"TCP_KEEPCNT"`. */
+  readonly option: string | undefined;
+  /** The descriptor the call was made on. */
+  readonly fd: number | undefined;
+  /** Whether options changed before the failure were put back; `undefined` if none were changed. */
+  readonly restored: boolean | undefined;
+
+  /**
+   * Builds the error; its message is composed from `init`.
+   *
+   * @param message What went wrong, without the call details.
+   * @param init The call, option, descriptor and errno.
+   */
+  constructor(message: string, init: KeepaliveErrorInit) {
+    const where = [
+      init.syscall,
+      init.option,
+      init.fd === undefined ? undefined : `fd ${init.fd}`,
+    ].filter((part) => part !== undefined).join(" ");
+    const call = where ? ` (${where})` : "";
+    const restored = init.restored === undefined
+      ? ""
+      : init.restored
+      ? "; the options changed before it were restored"
+      : "; restoring the options changed before it failed too";
+    super(`${init.code}: ${message}${call}${restored}`, { cause: init.cause });
+    this.name = "KeepaliveError";
+    this.code = init.code;
+    this.errno = init.errno;
+    this.syscall = init.syscall;
+    this.option = init.option;
+    this.fd = init.fd;
+    this.restored = init.restored;
+  }
+}

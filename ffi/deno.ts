@@ -1,0 +1,41 @@
+/**
+ * The Deno binding: `Deno.dlopen` of libc.
+ *
+ * @module
+ */
+import type { Syscalls } from "../_syscalls.ts";
+import { DESCRIPTOR_DIRECTORY, descriptorNumbers, openFirst, syscalls } from "./_libc.ts";
+
+const SYMBOLS = {
+  // int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  // int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  // int getsockname(int fd, struct sockaddr *addr, socklen_t *addrlen)
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen)
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/**
+ * Opens libc for `os`.
+ *
+ * @param os As `Deno.build.os` names it.
+ * @returns The binding.
+ * @throws {Deno.errors.NotCapable} Without `--allow-ffi`, unchanged.
+ */
+export function open(os: string): Syscalls {
+  return openFirst(os, (path, errnoSymbol) => {
+    const lib = Deno.dlopen(path, {
+      ...SYMBOLS,
+      // int *__errno_location(void), or __error() on the BSDs
+      [errnoSymbol]: { parameters: [], result: "pointer" },
+    } as typeof SYMBOLS & Record<string, { parameters: []; result: "pointer" }>);
+    const errnoLocation = lib.symbols[errnoSymbol] as () => Deno.PointerValue;
+    return syscalls(
+      lib.symbols,
+      () => new Deno.UnsafePointerView(errnoLocation()!).getInt32(),
+      () => descriptorNumbers(Array.from(Deno.readDirSync(DESCRIPTOR_DIRECTORY), (entry) => entry.name)),
+    );
+  });
+}

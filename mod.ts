@@ -1,0 +1,93 @@
+/**
+ * TCP keepalive you can tune from Deno and Bun: idle time, probe interval,
+ * probe count and Linux `TCP_USER_TIMEOUT`, set through libc with FFI on any
+ * socket, listener or server, and read back from the kernel.
+ *
+ * Needs `--allow-ffi` under Deno, and `--allow-read=/proc/self/fd` to find the
+ * descriptor of a Deno socket, which Deno does not hand out.
+ *
+ * @example Find a dead peer in 30 seconds instead of 2 hours 11 minutes
+ * ```ts
+ * import { getKeepalive, setKeepalive } from "./mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * setKeepalive(conn, { timeoutMs: 30_000 });
+ * deepEqual(getKeepalive(conn), {
+ *   idleMs: 10_000, intervalMs: 2_000, count: 10, userTimeoutMs: 30_000, enabled: true,
+ * });
+ * conn.close();
+ * listener.close();
+ * ```
+ *
+ * @module
+ */
+import { syscalls, os } from "./ffi/mod.ts";
+import { planWrites, toSettings } from "./options.ts";
+import { platformFor, readOptions, writeOptions } from "./platforms/mod.ts";
+import { checkTarget } from "./targets.ts";
+import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./types.ts";
+
+export { KeepaliveError, type KeepaliveErrorInit } from "./errors.ts";
+export { planKeepalive } from "./options.ts";
+export type { KeepaliveOptions, KeepalivePlan, KeepaliveSettings, KeepaliveTarget, NetAddrLike } from "./types.ts";
+
+/**
+ * Sets keepalive on a TCP socket, listener or server. A listener passes its
+ * settings on to every socket it accepts. Omitted fields stay as they are;
+ * `enable` defaults to `true`. If one option fails, the ones already changed
+ * are put back.
+ *
+ * @param target A descriptor, or a Deno, Bun or `node:net` socket, listener or server.
+ * @param options What to change, in milliseconds; idle and interval round up to whole seconds.
+ * @returns The settings the socket has now.
+ * @throws {TypeError} On an unknown option, a wrong type, or a target that is no socket.
+ * @throws {RangeError} On a value outside the OS's limits; nothing is called then.
+ * @throws {KeepaliveError} If a system call fails (`EBADF`, `ENOTSOCK`, `EOPNOTSUPP`, ...).
+ *
+ * @example Probe after 5 s idle, every 1 s, give up after 3
+ * ```ts
+ * import { setKeepalive } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const settings = setKeepalive(listener, { idleMs: 5_000, intervalMs: 1_000, count: 3 });
+ * equal(settings.idleMs + settings.intervalMs * settings.count, 8_000);
+ * listener.close();
+ * ```
+ */
+export function setKeepalive(target: KeepaliveTarget, options?: KeepaliveOptions): KeepaliveSettings {
+  const platform = platformFor(os);
+  const writes = planWrites(options, platform);
+  const descriptor = checkTarget(target);
+  const sys = syscalls();
+  const fd = descriptor(sys, platform);
+  const before = readOptions(sys, platform, fd);
+  return toSettings(platform, writeOptions(sys, platform, fd, before, writes));
+}
+
+/**
+ * Reads the keepalive settings a socket has, from the kernel.
+ *
+ * @param target A descriptor, or a Deno, Bun or `node:net` socket, listener or server.
+ * @returns The settings, in milliseconds.
+ * @throws {TypeError} On a target that is no socket.
+ * @throws {KeepaliveError} If a system call fails.
+ *
+ * @example The kernel's defaults
+ * ```ts
+ * import { getKeepalive } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * equal(getKeepalive(listener).enabled, false);
+ * listener.close();
+ * ```
+ */
+export function getKeepalive(target: KeepaliveTarget): KeepaliveSettings {
+  const platform = platformFor(os);
+  const descriptor = checkTarget(target);
+  const sys = syscalls();
+  return toSettings(platform, readOptions(sys, platform, descriptor(sys, platform)));
+}

@@ -1,0 +1,165 @@
+/**
+ * Pure: validate options against a platform's limits, plan a deadline, convert
+ * units. No runtime globals, so it runs under Deno, Bun and Node alike.
+ *
+ * @module
+ */
+import type { KeepaliveOptions, KeepalivePlan, KeepaliveSettings } from "./types.ts";
+import type { Platform, SocketOption, Unit } from "./platforms/_types.ts";
+
+/** One option to write, in the kernel's unit. */
+export interface Write {
+  /** The option. */
+  readonly option: SocketOption;
+  /** The value in the option's unit. */
+  readonly value: number;
+}
+
+const OPTION_KEYS: readonly (keyof KeepaliveOptions)[] = [
+  "enable",
+  "idleMs",
+  "intervalMs",
+  "count",
+  "userTimeoutMs",
+  "timeoutMs",
+];
+const SETTING_FIELDS: readonly (keyof KeepaliveSettings)[] = ["enabled", "idleMs", "intervalMs", "count", "userTimeoutMs"];
+const PLANNED_FIELDS = ["idleMs", "intervalMs", "userTimeoutMs"] as const;
+const DEFAULT_PROBES = 10;
+const MS_PER: Record<Unit, number> = { bool: 1, count: 1, s: 1000, ms: 1 };
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Plans keepalive from one dead-peer deadline, by the rule of dask's
+ * `set_tcp_timeout`, in whole seconds so that `idleMs + intervalMs * count`
+ * never exceeds the deadline: `idle = max(2, t / 4)`,
+ * `interval = max(1, (t - idle) / probes)`, then `idle = t - interval * probes`.
+ *
+ * @param timeoutMs The deadline, in milliseconds; at least `(probes + 1) * 1000`.
+ * @param options `probes`: how many probes to plan with (default 10, the count Windows fixes).
+ * @returns The planned settings; `userTimeoutMs` is the deadline itself.
+ * @throws {RangeError} If the deadline is too short for the probes, or either is not a valid number.
+ *
+ * @example Thirty seconds
+ * ```ts
+ * import { planKeepalive } from "./mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(planKeepalive(30_000), { idleMs: 10_000, intervalMs: 2_000, count: 10, userTimeoutMs: 30_000 });
+ * ```
+ */
+export function planKeepalive(
+  timeoutMs: number,
+  options: { probes?: number } = {},
+): KeepalivePlan {
+  const probes = options.probes ?? DEFAULT_PROBES;
+  if (!Number.isInteger(probes) || probes < 1) {
+    throw new RangeError(`probes must be an integer of at least 1; got ${describe(probes)}`);
+  }
+  const leastMs = (probes + 1) * 1000;
+  if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < leastMs) {
+    throw new RangeError(
+      `timeoutMs must be a finite number of at least ${leastMs} (${probes} probes 1 s apart after 1 s idle); got ${describe(timeoutMs)}`,
+    );
+  }
+  const seconds = Math.floor(timeoutMs / 1000);
+  const interval = Math.max(1, Math.floor((seconds - Math.max(2, Math.floor(seconds / 4))) / probes));
+  return {
+    idleMs: (seconds - interval * probes) * 1000,
+    intervalMs: interval * 1000,
+    count: probes,
+    userTimeoutMs: Math.floor(timeoutMs),
+  };
+}
+
+function rangeOf(option: SocketOption): [number, number] {
+  const per = MS_PER[option.unit];
+  // Values round up to the kernel's unit, so anything above the step below min is taken.
+  return [per === 1 ? option.min : (option.min - 1) * per + 1, option.max * per];
+}
+
+function toWrite(
+  platform: Platform,
+  option: SocketOption,
+  value: unknown,
+  origin: string,
+): Write {
+  const field = option.field;
+  if (option.unit === "bool") {
+    if (typeof value !== "boolean") {
+      throw new TypeError(`enable must be true or false; got ${describe(value)}`);
+    }
+    return { option, value: value ? 1 : 0 };
+  }
+  const [low, high] = rangeOf(option);
+  const integral = option.unit === "count";
+  if (
+    typeof value !== "number" || !Number.isFinite(value) || value < low || value > high ||
+    (integral && !Number.isInteger(value))
+  ) {
+    const kind = integral ? "an integer" : "a number";
+    const unit = option.unit === "s" ? " s, in whole seconds; values round up" : option.unit === "ms" ? " ms" : "";
+    const Kind = typeof value === "number" ? RangeError : TypeError;
+    throw new Kind(
+      `${field}${origin} must be ${kind} from ${low} to ${high} (${platform.name} ${option.name} takes ${option.min}..${option.max}${unit}); got ${describe(value)}`,
+    );
+  }
+  return { option, value: Math.ceil(value / MS_PER[option.unit]) };
+}
+
+/**
+ * Checks options against a platform's limits and turns them into the writes
+ * to make, in the platform's order. Nothing here touches a socket.
+ *
+ * @param options What the caller asked for.
+ * @param platform The table of the OS that will apply it.
+ * @returns One write per field asked for, in the kernel's units.
+ * @throws {TypeError} On an unknown key, a wrong type, or `timeoutMs` with a field it plans.
+ * @throws {RangeError} On a value outside the platform's limits.
+ */
+export function planWrites(options: KeepaliveOptions | undefined, platform: Platform): Write[] {
+  if (options === undefined) options = {};
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`options must be an object; got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key as keyof KeepaliveOptions)) {
+      const near = OPTION_KEYS.find((known) => known.toLowerCase() === key.toLowerCase());
+      throw new TypeError(
+        `unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ""}; options are ${OPTION_KEYS.join(", ")}`,
+      );
+    }
+  }
+  const asked: Record<string, unknown> = { ...options, enabled: options.enable ?? true };
+  let origin = "";
+  if (options.timeoutMs !== undefined) {
+    const clash = PLANNED_FIELDS.find((field) => options[field] !== undefined);
+    if (clash) throw new TypeError(`timeoutMs plans ${clash}; give one or the other, not both`);
+    Object.assign(asked, planKeepalive(options.timeoutMs, { probes: options.count }));
+    origin = ` (planned from timeoutMs ${options.timeoutMs})`;
+  }
+  return platform.options
+    .filter((option) => asked[option.field] !== undefined)
+    .map((option) => toWrite(platform, option, asked[option.field], option.field === "enabled" ? "" : origin));
+}
+
+/**
+ * Turns the kernel's values, one per option of the platform in its order,
+ * into the public settings in milliseconds.
+ *
+ * @param platform The table the values were read with.
+ * @param values The kernel's values, in the platform's option order.
+ * @returns The settings.
+ */
+export function toSettings(platform: Platform, values: readonly number[]): KeepaliveSettings {
+  const settings: Record<string, number | boolean> = {};
+  for (const field of SETTING_FIELDS) {
+    const i = platform.options.findIndex((option) => option.field === field);
+    const option = platform.options[i];
+    settings[field] = option.unit === "bool" ? values[i] !== 0 : values[i] * MS_PER[option.unit];
+  }
+  return settings as unknown as KeepaliveSettings;
+}

@@ -1,0 +1,36 @@
+import type { KeepaliveSettings } from "../types.ts";
+
+/** How the kernel counts an option's value. */
+export type Unit = "bool" | "count" | "s" | "ms";
+
+/** One socket option that carries one field of {@linkcode KeepaliveSettings}. */
+export interface SocketOption {
+  /** The field of the public settings it carries. */
+  readonly field: keyof KeepaliveSettings;
+  /** The C name, for errors. */
+  readonly name: string;
+  /** `SOL_SOCKET` or `IPPROTO_TCP`. */
+  readonly level: number;
+  /** The option number. */
+  readonly option: number;
+  /** What one step of the kernel's value is. */
+  readonly unit: Unit;
+  /** The smallest value the kernel takes, in `unit`. */
+  readonly min: number;
+  /** The largest value the kernel takes, in `unit`. */
+  readonly max: number;
+}
+
+/** One operating system's keepalive options, as data. */
+export interface Platform {
+  /** The name used in errors, such as `"Linux"`. */
+  readonly name: string;
+  /** The options, in the order they are read and written: TCP-level first, since a socket that is not TCP refuses those. */
+  readonly options: readonly SocketOption[];
+  /** Address family numbers, for matching a socket's addresses. */
+  readonly AF_INET: number;
+  /** Address family of IPv6. */
+  readonly AF_INET6: number;
+  /** errno numbers to names, for errors. */
+  readonly errnoNames: Readonly<Record<number, string>>;
+}

@@ -1,0 +1,37 @@
+/**
+ * Linux (x86-64, arm64): numbers from `<netinet/tcp.h>` and `<asm-generic/socket.h>`,
+ * limits from `do_tcp_setsockopt` in `net/ipv4/tcp.c`.
+ *
+ * @module
+ */
+import type { Platform } from "./_types.ts";
+
+const SOL_SOCKET = 1;
+const IPPROTO_TCP = 6;
+
+/** Linux's keepalive options, limits and errno names. */
+export const linux: Platform = {
+  name: "Linux",
+  options: [
+    { field: "idleMs", name: "TCP_KEEPIDLE", level: IPPROTO_TCP, option: 4, unit: "s", min: 1, max: 32767 },
+    { field: "intervalMs", name: "TCP_KEEPINTVL", level: IPPROTO_TCP, option: 5, unit: "s", min: 1, max: 32767 },
+    { field: "count", name: "TCP_KEEPCNT", level: IPPROTO_TCP, option: 6, unit: "count", min: 1, max: 127 },
+    // Since 2.6.37; the kernel takes any non-negative int.
+    { field: "userTimeoutMs", name: "TCP_USER_TIMEOUT", level: IPPROTO_TCP, option: 18, unit: "ms", min: 0, max: 2 ** 31 - 1 },
+    { field: "enabled", name: "SO_KEEPALIVE", level: SOL_SOCKET, option: 9, unit: "bool", min: 0, max: 1 },
+  ],
+  AF_INET: 2,
+  AF_INET6: 10,
+  errnoNames: {
+    1: "EPERM",
+    9: "EBADF",
+    12: "ENOMEM",
+    13: "EACCES",
+    14: "EFAULT",
+    22: "EINVAL",
+    88: "ENOTSOCK",
+    92: "ENOPROTOOPT",
+    95: "EOPNOTSUPP",
+    107: "ENOTCONN",
+  },
+};

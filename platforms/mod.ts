@@ -1,0 +1,25 @@
+/**
+ * Pure: the option table of an operating system, by name.
+ *
+ * @module
+ */
+import { linux } from "./linux.ts";
+import type { Platform } from "./_types.ts";
+
+export type { Platform, SocketOption, Unit } from "./_types.ts";
+export { readOptions, syscallError, writeOptions } from "./_sockopt.ts";
+
+const PLATFORMS: Readonly<Record<string, Platform>> = { linux };
+
+/**
+ * The table for an OS, named as `Deno.build.os` names it.
+ *
+ * @param os `"linux"`.
+ * @returns The table.
+ * @throws {Error} For an OS without a table.
+ */
+export function platformFor(os: string): Platform {
+  const platform = PLATFORMS[os];
+  if (!platform) throw new Error(`keepalive timing is not supported on ${os}; supported: ${Object.keys(PLATFORMS).join(", ")}`);
+  return platform;
+}

@@ -1,0 +1,97 @@
+// Loopback connections made with each runtime's own API, so the same test runs
+// against Deno.TcpConn under Deno and Bun's Socket under Bun.
+import type { KeepaliveTarget } from "../mod.ts";
+
+/** A listener, a client and the socket it accepted. */
+export interface Pair {
+  listener: KeepaliveTarget;
+  client: KeepaliveTarget;
+  accepted: KeepaliveTarget;
+  clientPort: number;
+  listenerPort: number;
+  /** The runtime's own `setKeepAlive(true)` on the client. */
+  runtimeKeepAlive(): void;
+  /** Resolves with how the client's read ended: an errno name, or "EOF". */
+  clientEnded(): Promise<string>;
+  /** Writes on the client. */
+  send(bytes: Uint8Array): void;
+  close(): void;
+}
+
+const DENO_ERRORS: Record<string, string> = {
+  TimedOut: "ETIMEDOUT",
+  ConnectionReset: "ECONNRESET",
+  ConnectionAborted: "ECONNABORTED",
+  BrokenPipe: "EPIPE",
+};
+
+async function denoPair(hostname: string): Promise<Pair> {
+  const listener = Deno.listen({ hostname, port: 0 });
+  const client = await Deno.connect({ hostname, port: listener.addr.port });
+  const accepted = await listener.accept();
+  return {
+    listener,
+    client,
+    accepted,
+    clientPort: (client.localAddr as Deno.NetAddr).port,
+    listenerPort: listener.addr.port,
+    runtimeKeepAlive: () => client.setKeepAlive(true),
+    async clientEnded() {
+      try {
+        return (await client.read(new Uint8Array(64))) === null ? "EOF" : "data";
+      } catch (error) {
+        return DENO_ERRORS[(error as Error).name] ?? (error as Error).name;
+      }
+    },
+    send: (bytes) => void client.write(bytes).catch(() => {}),
+    close() {
+      for (const closer of [client, accepted, listener]) {
+        try {
+          closer.close();
+        } catch { /* already closed by the test */ }
+      }
+    },
+  };
+}
+
+// Bun's types stay out of Deno's type check.
+// deno-lint-ignore no-explicit-any
+export const Bun: any = Reflect.get(globalThis, "Bun");
+type ErrnoError = Error & { code?: string };
+
+async function bunPair(hostname: string): Promise<Pair> {
+  // deno-lint-ignore no-explicit-any
+  const { promise: acceptedOnce, resolve: accept } = Promise.withResolvers<any>();
+  const { promise: ended, resolve: end } = Promise.withResolvers<string>();
+  const listener = Bun.listen({ hostname, port: 0, socket: { open: accept, data() {} } });
+  const client = await Bun.connect({
+    hostname,
+    port: listener.port,
+    socket: {
+      data() {},
+      error: (_socket: unknown, error: ErrnoError) => end(error.code ?? error.message),
+      close: (_socket: unknown, error?: ErrnoError) => end(error ? error.code ?? error.message : "EOF"),
+    },
+  });
+  const accepted = await acceptedOnce;
+  return {
+    listener,
+    client,
+    accepted,
+    clientPort: client.localPort,
+    listenerPort: listener.port,
+    runtimeKeepAlive: () => void client.setKeepAlive(true),
+    clientEnded: () => ended,
+    send: (bytes) => void client.write(bytes),
+    close() {
+      client.end();
+      accepted.end();
+      listener.stop(true);
+    },
+  };
+}
+
+/** Opens a listener on `hostname`, connects to it and accepts. */
+export function openPair(hostname: string): Promise<Pair> {
+  return "Bun" in globalThis ? bunPair(hostname) : denoPair(hostname);
+}

@@ -1,0 +1,108 @@
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { planKeepalive, planWrites, toSettings } from "../options.ts";
+import { linux } from "../platforms/linux.ts";
+import { test } from "./_harness.ts";
+
+const written = (options: Parameters<typeof planWrites>[0]) =>
+  Object.fromEntries(planWrites(options, linux).map((w) => [w.option.name, w.value]));
+
+test("planKeepalive() follows set_tcp_timeout for 30 s, 60 s and 11 s", () => {
+  deepEqual(planKeepalive(30_000), { idleMs: 10_000, intervalMs: 2_000, count: 10, userTimeoutMs: 30_000 });
+  deepEqual(planKeepalive(60_000), { idleMs: 20_000, intervalMs: 4_000, count: 10, userTimeoutMs: 60_000 });
+  deepEqual(planKeepalive(11_000), { idleMs: 1_000, intervalMs: 1_000, count: 10, userTimeoutMs: 11_000 });
+});
+
+test("planKeepalive() plans with the probes asked for", () => {
+  deepEqual(planKeepalive(10_000, { probes: 3 }), { idleMs: 4_000, intervalMs: 2_000, count: 3, userTimeoutMs: 10_000 });
+});
+
+test("planKeepalive() never plans past the deadline, in whole seconds", () => {
+  for (const probes of [1, 2, 5, 10, 20]) {
+    for (let ms = (probes + 1) * 1000; ms < 400_000; ms += 997) {
+      const plan = planKeepalive(ms, { probes });
+      const worst = plan.idleMs + plan.intervalMs * plan.count;
+      equal(worst <= ms && worst > ms - 1000, true, `${ms} ms, ${probes} probes: ${worst}`);
+      equal(plan.idleMs % 1000 + plan.intervalMs % 1000, 0);
+      equal(plan.idleMs >= 1000 && plan.intervalMs >= 1000, true);
+    }
+  }
+});
+
+test("planKeepalive() refuses a deadline shorter than probes + 1 s", () => {
+  throws(() => planKeepalive(10_999), /timeoutMs must be a finite number of at least 11000 .*got 10999/);
+  throws(() => planKeepalive(2_999, { probes: 2 }), /at least 3000/);
+  throws(() => planKeepalive(NaN), /got NaN/);
+  throws(() => planKeepalive(30_000, { probes: 0 }), /probes must be an integer of at least 1; got 0/);
+});
+
+test("planWrites() converts milliseconds to the kernel's units, rounding idle and interval up", () => {
+  deepEqual(written({ idleMs: 1500, intervalMs: 1000, count: 3, userTimeoutMs: 2500 }), {
+    TCP_KEEPIDLE: 2,
+    TCP_KEEPINTVL: 1,
+    TCP_KEEPCNT: 3,
+    TCP_USER_TIMEOUT: 2500,
+    SO_KEEPALIVE: 1,
+  });
+  deepEqual(written({ idleMs: 1 }), { TCP_KEEPIDLE: 1, SO_KEEPALIVE: 1 });
+  deepEqual(written({ enable: false }), { SO_KEEPALIVE: 0 });
+  deepEqual(written(undefined), { SO_KEEPALIVE: 1 });
+});
+
+test("planWrites() orders TCP-level options before SO_KEEPALIVE", () => {
+  deepEqual(planWrites({ idleMs: 5000, enable: true, count: 3 }, linux).map((w) => w.option.level), [6, 6, 1]);
+});
+
+test("planWrites() plans timeoutMs, with count as the probes", () => {
+  deepEqual(written({ timeoutMs: 30_000 }), {
+    TCP_KEEPIDLE: 10,
+    TCP_KEEPINTVL: 2,
+    TCP_KEEPCNT: 10,
+    TCP_USER_TIMEOUT: 30_000,
+    SO_KEEPALIVE: 1,
+  });
+  deepEqual(written({ timeoutMs: 10_000, count: 3 }), {
+    TCP_KEEPIDLE: 4,
+    TCP_KEEPINTVL: 2,
+    TCP_KEEPCNT: 3,
+    TCP_USER_TIMEOUT: 10_000,
+    SO_KEEPALIVE: 1,
+  });
+});
+
+const refusals: [string, unknown, "RangeError" | "TypeError", RegExp][] = [
+  ["NaN idle", { idleMs: NaN }, "RangeError", /^idleMs must be a number from 1 to 32767000 \(Linux TCP_KEEPIDLE takes 1\.\.32767 s.*got NaN$/],
+  ["Infinity interval", { intervalMs: Infinity }, "RangeError", /^intervalMs must be .*1 to 32767000.*TCP_KEEPINTVL.*got Infinity$/],
+  ["negative idle", { idleMs: -1 }, "RangeError", /^idleMs .*got -1$/],
+  ["zero idle", { idleMs: 0 }, "RangeError", /^idleMs .*got 0$/],
+  ["zero interval", { intervalMs: 0 }, "RangeError", /^intervalMs .*got 0$/],
+  ["idle above 32767 s", { idleMs: 32_767_001 }, "RangeError", /^idleMs .*got 32767001$/],
+  ["count 0", { count: 0 }, "RangeError", /^count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 0$/],
+  ["count 128", { count: 128 }, "RangeError", /^count .*got 128$/],
+  ["count 2.5", { count: 2.5 }, "RangeError", /^count must be an integer .*got 2\.5$/],
+  ["negative user timeout", { userTimeoutMs: -1 }, "RangeError", /^userTimeoutMs must be a number from 0 to 2147483647 \(Linux TCP_USER_TIMEOUT.* ms\); got -1$/],
+  ["user timeout above INT_MAX", { userTimeoutMs: 2 ** 31 }, "RangeError", /^userTimeoutMs .*got 2147483648$/],
+  ["a string", { idleMs: "5000" }, "TypeError", /^idleMs .*got "5000"$/],
+  ["enable as a number", { enable: 1 }, "TypeError", /^enable must be true or false; got 1$/],
+  ["a typo", { intervalMS: 5000 }, "TypeError", /^unknown option "intervalMS" \(did you mean intervalMs\?\); options are enable, idleMs/],
+  ["an unknown key", { probes: 3 }, "TypeError", /^unknown option "probes"; options are/],
+  ["not an object", 5000, "TypeError", /^options must be an object; got 5000$/],
+  ["timeoutMs with idleMs", { timeoutMs: 30_000, idleMs: 1000 }, "TypeError", /^timeoutMs plans idleMs; give one or the other/],
+  ["timeoutMs too short", { timeoutMs: 5000 }, "RangeError", /^timeoutMs must be .*at least 11000/],
+  ["timeoutMs planning past the limit", { timeoutMs: 200_000_000 }, "RangeError", /^idleMs \(planned from timeoutMs 200000000\) must be .*32767000/],
+];
+for (const [what, options, kind, message] of refusals) {
+  test(`planWrites() refuses ${what}, naming field, value and range`, () => {
+    throws(() => planWrites(options as never, linux), { name: kind, message });
+  });
+}
+
+test("toSettings() reports the kernel's values in milliseconds", () => {
+  deepEqual(toSettings(linux, [7200, 75, 9, 0, 0]), {
+    enabled: false,
+    idleMs: 7_200_000,
+    intervalMs: 75_000,
+    count: 9,
+    userTimeoutMs: 0,
+  });
+  equal(toSettings(linux, [1, 1, 1, 1, 1]).enabled, true);
+});
