@@ -4,7 +4,7 @@
  * @module
  */
 import type { Syscalls } from "../_syscalls.ts";
-import { DESCRIPTOR_DIRECTORY, descriptorNumbers, openFirst, syscalls } from "./_libc.ts";
+import { openFirst } from "./_libc.ts";
 
 const SYMBOLS = {
   // int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
@@ -15,6 +15,12 @@ const SYMBOLS = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // int getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen)
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int open(const char *path, int flags)
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  // ssize_t getdents64(int fd, void *dirp, size_t count)
+  getdents64: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /**
@@ -32,10 +38,6 @@ export function open(os: string): Syscalls {
       [errnoSymbol]: { parameters: [], result: "pointer" },
     } as typeof SYMBOLS & Record<string, { parameters: []; result: "pointer" }>);
     const errnoLocation = lib.symbols[errnoSymbol] as () => Deno.PointerValue;
-    return syscalls(
-      lib.symbols,
-      () => new Deno.UnsafePointerView(errnoLocation()!).getInt32(),
-      () => descriptorNumbers(Array.from(Deno.readDirSync(DESCRIPTOR_DIRECTORY), (entry) => entry.name)),
-    );
+    return [lib.symbols, () => new Deno.UnsafePointerView(errnoLocation()!).getInt32()];
   });
 }

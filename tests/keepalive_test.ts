@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { openSync, closeSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import dgram from "node:dgram";
 import net from "node:net";
 import { syscalls } from "../ffi/mod.ts";
@@ -114,6 +114,20 @@ test("setKeepalive() finds a node:net socket and server by address", async () =>
   } finally {
     socket.destroy();
     await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test("the descriptor walk lists what /proc/self/fd lists, across several getdents64 batches", () => {
+  const files = Array.from({ length: 3000 }, () => openSync("/dev/null", "r"));
+  try {
+    const listed = syscalls().descriptors();
+    const proc = readdirSync("/proc/self/fd").map(Number);
+    deepEqual(listed.filter((fd) => !proc.includes(fd)), []);
+    ok(proc.filter((fd) => !listed.includes(fd)).length <= 1, "only readdir's own descriptor is missing");
+    ok(files.every((fd) => listed.includes(fd)));
+    deepEqual(listed, [...listed].sort((a, b) => a - b));
+  } finally {
+    files.forEach((fd) => closeSync(fd));
   }
 });
 
