@@ -117,7 +117,7 @@ export async function main(args: string[]): Promise<number> {
       args,
       allowPositionals: true,
       options: { timeout: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-    }).valueOf() as { values: { timeout?: string; json?: boolean; help?: boolean }; positionals: string[] };
+    });
     if (values.help) {
       console.log(USAGE);
       return 0;

@@ -7,7 +7,7 @@
 import type { Syscalls } from "../_syscalls.ts";
 
 /** The libc to open, its errno accessor, and where the process's descriptors are listed, per OS. */
-export const LIBC: Readonly<Record<string, { paths: readonly string[]; errno: string; descriptorDirectory: string }>> = {
+const LIBC: Readonly<Record<string, { paths: readonly string[]; errno: string; descriptorDirectory: string }>> = {
   // glibc, then musl (Alpine).
   linux: {
     paths: ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1"],

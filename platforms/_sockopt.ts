@@ -9,18 +9,8 @@ import type { Write } from "../options.ts";
 import { KeepaliveError } from "../errors.ts";
 import type { Platform, SocketOption } from "./_types.ts";
 
-/**
- * Builds the error for a call that returned `-errno`.
- *
- * @param platform Names the errno.
- * @param result The call's negative result.
- * @param syscall The call.
- * @param fd The descriptor.
- * @param option The option, if the call had one.
- * @param restored Whether earlier writes were put back.
- * @returns The error to throw.
- */
-export function syscallError(
+/** The error for a call that returned `-errno`, its code named by the platform. */
+function syscallError(
   platform: Platform,
   result: number,
   syscall: string,

@@ -7,7 +7,7 @@ import { linux } from "./linux.ts";
 import type { Platform } from "./_types.ts";
 
 export type { Platform, SocketOption, Unit } from "./_types.ts";
-export { readOptions, syscallError, writeOptions } from "./_sockopt.ts";
+export { readOptions, writeOptions } from "./_sockopt.ts";
 
 const PLATFORMS: Readonly<Record<string, Platform>> = { linux };
 
