@@ -67,7 +67,7 @@ function table(rows: [string, KeepaliveSettings][]): string {
     human(s.idleMs),
     human(s.intervalMs),
     String(s.count),
-    s.userTimeoutMs ? human(s.userTimeoutMs) : "system",
+    s.userTimeoutMs === undefined ? "none" : s.userTimeoutMs ? human(s.userTimeoutMs) : "system",
     `${human(deadPeerMs(s))}${s.enabled ? "" : " once on"}`,
   ]);
   const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i].length)));

@@ -141,6 +141,12 @@ export function planWrites(options: KeepaliveOptions | undefined, platform: Plat
     Object.assign(asked, planKeepalive(options.timeoutMs, { probes: options.count }));
     origin = ` (planned from timeoutMs ${options.timeoutMs})`;
   }
+  for (const [field, why] of Object.entries(platform.missing)) {
+    // Asked for by name it is an error; planned from timeoutMs it is left out.
+    if (options[field as keyof KeepaliveOptions] !== undefined) {
+      throw new TypeError(`${field} is not supported on ${platform.name}: ${why}`);
+    }
+  }
   return platform.options
     .filter((option) => asked[option.field] !== undefined)
     .map((option) => toWrite(platform, option, asked[option.field], option.field === "enabled" ? "" : origin));
@@ -152,14 +158,14 @@ export function planWrites(options: KeepaliveOptions | undefined, platform: Plat
  *
  * @param platform The table the values were read with.
  * @param values The kernel's values, in the platform's option order.
- * @returns The settings.
+ * @returns The settings; `undefined` for a field the platform has no option for.
  */
 export function toSettings(platform: Platform, values: readonly number[]): KeepaliveSettings {
-  const settings: Record<string, number | boolean> = {};
+  const settings: Record<string, number | boolean | undefined> = {};
   for (const field of SETTING_FIELDS) {
     const i = platform.options.findIndex((option) => option.field === field);
     const option = platform.options[i];
-    settings[field] = option.unit === "bool" ? values[i] !== 0 : values[i] * MS_PER[option.unit];
+    settings[field] = !option ? undefined : option.unit === "bool" ? values[i] !== 0 : values[i] * MS_PER[option.unit];
   }
   return settings as unknown as KeepaliveSettings;
 }

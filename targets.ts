@@ -87,7 +87,8 @@ function endpoint(host: unknown, port: unknown): Endpoint | undefined {
 }
 
 function sameEndpoint(platform: Platform, sockaddr: Uint8Array, want: Endpoint): boolean {
-  const family = sockaddr[0] | sockaddr[1] << 8;
+  const { offset, bytes } = platform.sockaddrFamily;
+  const family = bytes === 1 ? sockaddr[offset] : sockaddr[offset] | sockaddr[offset + 1] << 8;
   const port = sockaddr[2] << 8 | sockaddr[3];
   if (port !== want.port) return false;
   let ip: Uint8Array;

@@ -18,7 +18,7 @@ export interface KeepaliveOptions {
   intervalMs?: number;
   /** Unanswered probes before the connection is dropped (`TCP_KEEPCNT`). */
   count?: number;
-  /** How long sent data may stay unacknowledged (`TCP_USER_TIMEOUT`); 0 is the system default. */
+  /** How long sent data may stay unacknowledged (Linux `TCP_USER_TIMEOUT`, macOS `TCP_RXT_CONNDROPTIME`); 0 is the system default. */
   userTimeoutMs?: number;
   /**
    * One dead-peer deadline, planned into `idleMs`, `intervalMs`, `count` and
@@ -38,8 +38,12 @@ export interface KeepaliveSettings {
   intervalMs: number;
   /** `TCP_KEEPCNT`. */
   count: number;
-  /** `TCP_USER_TIMEOUT`, in milliseconds; 0 means the system default. */
-  userTimeoutMs: number;
+  /**
+   * `TCP_USER_TIMEOUT` (Linux) or `TCP_RXT_CONNDROPTIME` (macOS), in
+   * milliseconds; 0 means the system default; `undefined` where the OS has
+   * no such option (FreeBSD).
+   */
+  userTimeoutMs: number | undefined;
 }
 
 /**

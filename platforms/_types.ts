@@ -27,6 +27,10 @@ export interface Platform {
   readonly name: string;
   /** The options, in the order they are read and written: TCP-level first, since a socket that is not TCP refuses those. */
   readonly options: readonly SocketOption[];
+  /** Why a field the OS has no option for is missing, for errors. */
+  readonly missing: Readonly<Partial<Record<keyof KeepaliveSettings, string>>>;
+  /** Where `sa_family` sits in a `sockaddr`: a `u16` at 0 (Linux), or a `u8` at 1 after `sa_len` (the BSDs). */
+  readonly sockaddrFamily: { readonly offset: number; readonly bytes: 1 | 2 };
   /** Address family numbers, for matching a socket's addresses. */
   readonly AF_INET: number;
   /** Address family of IPv6. */

@@ -20,6 +20,8 @@ export const linux: Platform = {
     { field: "userTimeoutMs", name: "TCP_USER_TIMEOUT", level: IPPROTO_TCP, option: 18, unit: "ms", min: 0, max: 2 ** 31 - 1 },
     { field: "enabled", name: "SO_KEEPALIVE", level: SOL_SOCKET, option: 9, unit: "bool", min: 0, max: 1 },
   ],
+  missing: {},
+  sockaddrFamily: { offset: 0, bytes: 2 }, // host order: little-endian on x86-64 and arm64
   AF_INET: 2,
   AF_INET6: 10,
   errnoNames: {

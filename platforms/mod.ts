@@ -3,18 +3,20 @@
  *
  * @module
  */
+import { darwin } from "./darwin.ts";
+import { freebsd } from "./freebsd.ts";
 import { linux } from "./linux.ts";
 import type { Platform } from "./_types.ts";
 
 export type { Platform, SocketOption, Unit } from "./_types.ts";
 export { readOptions, writeOptions } from "./_sockopt.ts";
 
-const PLATFORMS: Readonly<Record<string, Platform>> = { linux };
+const PLATFORMS: Readonly<Record<string, Platform>> = { linux, darwin, freebsd };
 
 /**
  * The table for an OS, named as `Deno.build.os` names it.
  *
- * @param os `"linux"`.
+ * @param os `"linux"`, `"darwin"` or `"freebsd"`.
  * @returns The table.
  * @throws {Error} For an OS without a table.
  */

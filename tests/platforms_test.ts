@@ -1,0 +1,133 @@
+// Each OS's table, exercised through a recording binding: the exact
+// getsockopt/setsockopt calls (level, option number, value) for each option set.
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { planWrites, toSettings } from "../options.ts";
+import { platformFor, readOptions, writeOptions } from "../platforms/mod.ts";
+import type { Platform } from "../platforms/mod.ts";
+import { checkTarget } from "../targets.ts";
+import type { KeepaliveOptions } from "../types.ts";
+import { type Call, memorySocket, recording } from "./_recording.ts";
+import { test } from "./_harness.ts";
+
+const FD = 9;
+const TCP = 6;
+
+interface Case {
+  options: KeepaliveOptions;
+  writes: [level: number, option: number, value: number][];
+}
+
+// Starting values: keepalive off, idle, interval, count and (where there is one) user timeout as the sysctl defaults.
+const systems: Record<string, { socket: Record<string, number>; cases: Case[] }> = {
+  linux: {
+    socket: { "6:4": 7200, "6:5": 75, "6:6": 9, "6:18": 0, "1:9": 0 },
+    cases: [
+      { options: { timeoutMs: 30_000 }, writes: [[TCP, 4, 10], [TCP, 5, 2], [TCP, 6, 10], [TCP, 18, 30_000], [1, 9, 1]] },
+      { options: { idleMs: 1500, userTimeoutMs: 2500 }, writes: [[TCP, 4, 2], [TCP, 18, 2500], [1, 9, 1]] },
+    ],
+  },
+  darwin: {
+    socket: { "6:16": 7200, "6:257": 75, "6:258": 8, "6:128": 0, "65535:8": 0 },
+    cases: [
+      // The idle time goes to TCP_KEEPALIVE (0x10), not the interval as in the seed's set_keepalive_osx.
+      { options: { idleMs: 1000, intervalMs: 3000, count: 5 }, writes: [[TCP, 0x10, 1], [TCP, 0x101, 3], [TCP, 0x102, 5], [0xffff, 8, 1]] },
+      // Seconds, never milliseconds: 30 000 ms is 30.
+      { options: { timeoutMs: 30_000 }, writes: [[TCP, 0x10, 10], [TCP, 0x101, 2], [TCP, 0x102, 10], [TCP, 0x80, 30], [0xffff, 8, 1]] },
+      { options: { userTimeoutMs: 1500 }, writes: [[TCP, 0x80, 2], [0xffff, 8, 1]] },
+    ],
+  },
+  freebsd: {
+    socket: { "6:256": 7200, "6:512": 75, "6:1024": 8, "65535:8": 0 },
+    cases: [
+      { options: { idleMs: 1000, intervalMs: 3000, count: 5 }, writes: [[TCP, 256, 1], [TCP, 512, 3], [TCP, 1024, 5], [0xffff, 8, 1]] },
+      // No user timeout: planned from timeoutMs, it is left out.
+      { options: { timeoutMs: 30_000 }, writes: [[TCP, 256, 10], [TCP, 512, 2], [TCP, 1024, 10], [0xffff, 8, 1]] },
+      { options: { enable: false, count: 3 }, writes: [[TCP, 1024, 3]] },
+    ],
+  },
+};
+
+const key = (level: number, option: number) => `${level}:${option}`;
+
+for (const [os, { socket, cases }] of Object.entries(systems)) {
+  const platform = platformFor(os);
+  const reads: Call[] = platform.options.map((o) => ["getsockopt", FD, o.level, o.option]);
+
+  for (const { options, writes } of cases) {
+    test(`${platform.name}: ${JSON.stringify(options)} makes exactly the calls the table says`, () => {
+      const memory = memorySocket(FD, { ...socket });
+      const sys = recording(memory);
+      writeOptions(sys, platform, FD, readOptions(sys, platform, FD), planWrites(options, platform));
+      deepEqual(sys.calls, [...reads, ...writes.map(([l, o, v]): Call => ["setsockopt", FD, l, o, v])]);
+      for (const [level, option, value] of writes) equal(memory.values[key(level, option)], value);
+    });
+  }
+
+  test(`${platform.name}: a third write failing restores the first two, in reverse`, () => {
+    const memory = memorySocket(FD, { ...socket });
+    const sys = recording(memory, { at: [3] });
+    const [idle, interval, count] = platform.options;
+    throws(
+      () => writeOptions(sys, platform, FD, readOptions(sys, platform, FD), planWrites({ idleMs: 1000, intervalMs: 1000, count: 2 }, platform)),
+      { code: "EINVAL", option: count.name, restored: true },
+    );
+    deepEqual(sys.calls.slice(reads.length), [
+      ["setsockopt", FD, TCP, idle.option, 1],
+      ["setsockopt", FD, TCP, interval.option, 1],
+      ["setsockopt", FD, TCP, count.option, 2],
+      ["setsockopt", FD, TCP, interval.option, socket[key(TCP, interval.option)]],
+      ["setsockopt", FD, TCP, idle.option, socket[key(TCP, idle.option)]],
+    ]);
+    deepEqual(memory.values, socket);
+  });
+}
+
+test("FreeBSD: userTimeoutMs asked for by name is an error naming the OS", () => {
+  throws(() => planWrites({ userTimeoutMs: 5000 }, platformFor("freebsd")), {
+    name: "TypeError",
+    message: "userTimeoutMs is not supported on FreeBSD: FreeBSD has no TCP_USER_TIMEOUT",
+  });
+});
+
+test("FreeBSD: the settings read back have no user timeout", () => {
+  deepEqual(toSettings(platformFor("freebsd"), [7200, 75, 8, 1]), {
+    enabled: true,
+    idleMs: 7_200_000,
+    intervalMs: 75_000,
+    count: 8,
+    userTimeoutMs: undefined,
+  });
+});
+
+test("limits come from each table, naming the OS", () => {
+  throws(() => planWrites({ count: 128 }, platformFor("linux")), { message: /Linux TCP_KEEPCNT takes 1\.\.127/ });
+  equal(planWrites({ count: 128 }, platformFor("darwin"))[0].value, 128);
+  throws(() => planWrites({ idleMs: 4_294_968_000 }, platformFor("darwin")), {
+    message: /^idleMs must be a number from 1 to 4294967000 \(macOS TCP_KEEPALIVE takes 1\.\.4294967 s/,
+  });
+  throws(() => platformFor("plan9"), /not supported on plan9; supported: linux, darwin, freebsd/);
+});
+
+/** A binding whose only socket has the given sockaddr bytes, as getsockname fills them. */
+function socketAt(sockaddr: number[]): Parameters<ReturnType<typeof checkTarget>>[0] {
+  return {
+    ...memorySocket(FD, {}),
+    getsockname: (fd, into) => fd === FD ? (into.set(sockaddr), sockaddr.length) : -9,
+    getpeername: () => -57,
+  };
+}
+
+const port = [0x1f, 0x90]; // 8080
+const bsdInet6 = [28, 0, ...port, 0, 0, 0, 0, ...new Array(15).fill(0), 1, 0, 0, 0, 0];
+const listener = { addr: { transport: "tcp", hostname: "::1", port: 8080 } };
+
+for (const [os, sockaddr] of [
+  ["linux", [10, 0, ...port, 0, 0, 0, 0, ...new Array(15).fill(0), 1, 0, 0, 0, 0]],
+  ["darwin", [28, 30, ...bsdInet6.slice(2)]],
+  ["freebsd", [28, 28, ...bsdInet6.slice(2)]],
+] as [string, number[]][]) {
+  test(`${platformFor(os).name}: a listener on [::1]:8080 is found by its sockaddr layout`, () => {
+    const platform: Platform = platformFor(os);
+    equal(checkTarget(listener)(socketAt(sockaddr), platform), FD);
+  });
+}
