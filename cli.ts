@@ -93,9 +93,22 @@ async function demo(timeoutMs: number, json: boolean): Promise<void> {
       ["server", getKeepalive(serverSide)],
     ];
     if (json) {
-      console.log(JSON.stringify({ requested, ...Object.fromEntries(rows.map(([name, s]) => [name.split(" ")[0] === "system" ? "defaults" : name, s])) }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            requested,
+            ...Object.fromEntries(rows.map(([name, s]) => [name.split(" ")[0] === "system" ? "defaults" : name, s])),
+          },
+          null,
+          2,
+        ),
+      );
     } else {
-      console.log(`loopback ${client.localAddress}:${client.localPort} -> ${client.remoteAddress}:${client.remotePort}, deadline ${human(timeoutMs)}, read back with getsockopt:\n`);
+      console.log(
+        `loopback ${client.localAddress}:${client.localPort} -> ${client.remoteAddress}:${client.remotePort}, deadline ${
+          human(timeoutMs)
+        }, read back with getsockopt:\n`,
+      );
       console.log(table(rows));
     }
   } finally {

@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { syscalls, os } from "./ffi/mod.ts";
+import { os, syscalls } from "./ffi/mod.ts";
 import { planWrites, toSettings } from "./options.ts";
 import { platformFor, readOptions, writeOptions } from "./platforms/mod.ts";
 import { checkTarget } from "./targets.ts";

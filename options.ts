@@ -23,7 +23,13 @@ const OPTION_KEYS: readonly (keyof KeepaliveOptions)[] = [
   "userTimeoutMs",
   "timeoutMs",
 ];
-const SETTING_FIELDS: readonly (keyof KeepaliveSettings)[] = ["enabled", "idleMs", "intervalMs", "count", "userTimeoutMs"];
+const SETTING_FIELDS: readonly (keyof KeepaliveSettings)[] = [
+  "enabled",
+  "idleMs",
+  "intervalMs",
+  "count",
+  "userTimeoutMs",
+];
 const PLANNED_FIELDS = ["idleMs", "intervalMs", "userTimeoutMs"] as const;
 const DEFAULT_PROBES = 10;
 const MS_PER: Record<Unit, number> = { bool: 1, count: 1, s: 1000, ms: 1 };
@@ -62,7 +68,9 @@ export function planKeepalive(
   const leastMs = (probes + 1) * 1000;
   if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || timeoutMs < leastMs) {
     throw new RangeError(
-      `timeoutMs must be a finite number of at least ${leastMs} (${probes} probes 1 s apart after 1 s idle); got ${describe(timeoutMs)}`,
+      `timeoutMs must be a finite number of at least ${leastMs} (${probes} probes 1 s apart after 1 s idle); got ${
+        describe(timeoutMs)
+      }`,
     );
   }
   const seconds = Math.floor(timeoutMs / 1000);
@@ -104,7 +112,9 @@ function toWrite(
     const unit = option.unit === "s" ? " s, in whole seconds; values round up" : option.unit === "ms" ? " ms" : "";
     const Kind = typeof value === "number" ? RangeError : TypeError;
     throw new Kind(
-      `${field}${origin} must be ${kind} from ${low} to ${high} (${platform.name} ${option.name} takes ${option.min}..${option.max}${unit}); got ${describe(value)}`,
+      `${field}${origin} must be ${kind} from ${low} to ${high} (${platform.name} ${option.name} takes ${option.min}..${option.max}${unit}); got ${
+        describe(value)
+      }`,
     );
   }
   return { option, value: Math.ceil(value / MS_PER[option.unit]) };
@@ -129,7 +139,9 @@ export function planWrites(options: KeepaliveOptions | undefined, platform: Plat
     if (!OPTION_KEYS.includes(key as keyof KeepaliveOptions)) {
       const near = OPTION_KEYS.find((known) => known.toLowerCase() === key.toLowerCase());
       throw new TypeError(
-        `unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ""}; options are ${OPTION_KEYS.join(", ")}`,
+        `unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ""}; options are ${
+          OPTION_KEYS.join(", ")
+        }`,
       );
     }
   }

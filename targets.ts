@@ -134,7 +134,9 @@ function classify(target: KeepaliveTarget): number | Lookup {
     return target;
   }
   if (typeof target !== "object" || target === null) {
-    throw new TypeError(`target must be a descriptor or a Deno, Bun or node:net socket or listener; got ${String(target)}`);
+    throw new TypeError(
+      `target must be a descriptor or a Deno, Bun or node:net socket or listener; got ${String(target)}`,
+    );
   }
   const t = target as AnyTarget;
   if (typeof t.fd === "number") { // Bun Socket, Bun.listen
@@ -154,15 +156,27 @@ function classify(target: KeepaliveTarget): number | Lookup {
     const local = endpoint(t.localAddress, t.localPort);
     const peer = endpoint(t.remoteAddress, t.remotePort);
     if (!local || !peer) throw closed("node:net socket");
-    return { local, peer, label: `node:net socket ${t.localAddress}:${t.localPort} -> ${t.remoteAddress}:${t.remotePort}` };
+    return {
+      local,
+      peer,
+      label: `node:net socket ${t.localAddress}:${t.localPort} -> ${t.remoteAddress}:${t.remotePort}`,
+    };
   }
   if (typeof t.address === "function") { // node:net Server, node:dgram Socket
     const info = (t.address as () => unknown)() as { address?: string; port?: number } | string | null;
     if (info === null) throw closed("node:net server");
     if (typeof info === "string") throw notTcp("node:net server", "pipe");
-    return { local: endpoint(info.address, info.port)!, peer: null, label: `node:net server ${info.address}:${info.port}` };
+    return {
+      local: endpoint(info.address, info.port)!,
+      peer: null,
+      label: `node:net server ${info.address}:${info.port}`,
+    };
   }
-  throw new TypeError(`target must be a descriptor or a Deno, Bun or node:net socket or listener; got ${Object.prototype.toString.call(target)}`);
+  throw new TypeError(
+    `target must be a descriptor or a Deno, Bun or node:net socket or listener; got ${
+      Object.prototype.toString.call(target)
+    }`,
+  );
 }
 
 /**

@@ -32,11 +32,14 @@ const SYMBOLS = {
  */
 export function open(os: string): Syscalls {
   return openFirst(os, (path, errnoSymbol) => {
-    const lib = Deno.dlopen(path, {
-      ...SYMBOLS,
-      // int *__errno_location(void), or __error() on the BSDs
-      [errnoSymbol]: { parameters: [], result: "pointer" },
-    } as typeof SYMBOLS & Record<string, { parameters: []; result: "pointer" }>);
+    const lib = Deno.dlopen(
+      path,
+      {
+        ...SYMBOLS,
+        // int *__errno_location(void), or __error() on the BSDs
+        [errnoSymbol]: { parameters: [], result: "pointer" },
+      } as typeof SYMBOLS & Record<string, { parameters: []; result: "pointer" }>,
+    );
     const errnoLocation = lib.symbols[errnoSymbol] as () => Deno.PointerValue;
     return [lib.symbols, () => new Deno.UnsafePointerView(errnoLocation()!).getInt32()];
   });

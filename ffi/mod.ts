@@ -16,7 +16,8 @@ const binding: Binding | undefined = g.Bun !== undefined
   : undefined;
 
 /** The OS, as `Deno.build.os` names it (`"linux"`, `"darwin"`, `"freebsd"`, `"windows"`). */
-export const os: string = g.Deno?.build.os ?? (g.process?.platform === "win32" ? "windows" : g.process?.platform ?? "unknown");
+export const os: string = g.Deno?.build.os ??
+  (g.process?.platform === "win32" ? "windows" : g.process?.platform ?? "unknown");
 
 let opened: Syscalls | undefined;
 

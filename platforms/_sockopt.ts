@@ -72,9 +72,11 @@ export function writeOptions(
     if (before[i] === value) continue;
     const result = sys.setsockoptInt(fd, option.level, option.option, value);
     if (result < 0) {
-      const restored = done.length === 0 ? undefined : done.reverse().every((earlier) =>
-        sys.setsockoptInt(fd, earlier.level, earlier.option, before[platform.options.indexOf(earlier)]) === 0
-      );
+      const restored = done.length === 0
+        ? undefined
+        : done.reverse().every((earlier) =>
+          sys.setsockoptInt(fd, earlier.level, earlier.option, before[platform.options.indexOf(earlier)]) === 0
+        );
       throw syscallError(platform, result, "setsockopt", fd, option, restored);
     }
     done.push(option);

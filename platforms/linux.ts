@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { V7_ERRNO_NAMES } from "./_unix.ts";
 import type { Platform } from "./_types.ts";
 
 const SOL_SOCKET = 1;
@@ -17,7 +18,15 @@ export const linux: Platform = {
     { field: "intervalMs", name: "TCP_KEEPINTVL", level: IPPROTO_TCP, option: 5, unit: "s", min: 1, max: 32767 },
     { field: "count", name: "TCP_KEEPCNT", level: IPPROTO_TCP, option: 6, unit: "count", min: 1, max: 127 },
     // Since 2.6.37; the kernel takes any non-negative int.
-    { field: "userTimeoutMs", name: "TCP_USER_TIMEOUT", level: IPPROTO_TCP, option: 18, unit: "ms", min: 0, max: 2 ** 31 - 1 },
+    {
+      field: "userTimeoutMs",
+      name: "TCP_USER_TIMEOUT",
+      level: IPPROTO_TCP,
+      option: 18,
+      unit: "ms",
+      min: 0,
+      max: 2 ** 31 - 1,
+    },
     { field: "enabled", name: "SO_KEEPALIVE", level: SOL_SOCKET, option: 9, unit: "bool", min: 0, max: 1 },
   ],
   missing: {},
@@ -25,12 +34,7 @@ export const linux: Platform = {
   AF_INET: 2,
   AF_INET6: 10,
   errnoNames: {
-    1: "EPERM",
-    9: "EBADF",
-    12: "ENOMEM",
-    13: "EACCES",
-    14: "EFAULT",
-    22: "EINVAL",
+    ...V7_ERRNO_NAMES,
     88: "ENOTSOCK",
     92: "ENOPROTOOPT",
     95: "EOPNOTSUPP",

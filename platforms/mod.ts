@@ -22,6 +22,8 @@ const PLATFORMS: Readonly<Record<string, Platform>> = { linux, darwin, freebsd }
  */
 export function platformFor(os: string): Platform {
   const platform = PLATFORMS[os];
-  if (!platform) throw new Error(`keepalive timing is not supported on ${os}; supported: ${Object.keys(PLATFORMS).join(", ")}`);
+  if (!platform) {
+    throw new Error(`keepalive timing is not supported on ${os}; supported: ${Object.keys(PLATFORMS).join(", ")}`);
+  }
   return platform;
 }

@@ -31,7 +31,10 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
 }
 
 /** A socket in memory, keyed by `level:option`, for platforms this machine cannot run. */
-export function memorySocket(fd: number, values: Record<string, number>): Syscalls & { values: Record<string, number> } {
+export function memorySocket(
+  fd: number,
+  values: Record<string, number>,
+): Syscalls & { values: Record<string, number> } {
   const has = (f: number, key: string) => f === fd && key in values;
   return {
     values,

@@ -10,8 +10,11 @@ const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 function keepalive(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const run = runtime === "deno" ? ["run", "--allow-ffi", "--allow-net=127.0.0.1", CLI] : [CLI];
   return new Promise((resolve) =>
-    execFile(process.execPath, [...run, ...args], (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }))
+    execFile(
+      process.execPath,
+      [...run, ...args],
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    )
   );
 }
 
@@ -42,7 +45,11 @@ test("keepalive demo prints the table", async () => {
 }, 15_000);
 
 const refusals: [string[], number, RegExp][] = [
-  [["demo", "--timeout", "30"], 2, /^keepalive: --timeout takes a duration such as 1500ms, 10s, 2m or 1h; got "30" \(add a unit: 30s or 30ms\)/],
+  [
+    ["demo", "--timeout", "30"],
+    2,
+    /^keepalive: --timeout takes a duration such as 1500ms, 10s, 2m or 1h; got "30" \(add a unit: 30s or 30ms\)/,
+  ],
   [["demo", "--bogus"], 2, /^keepalive: Unknown option '--bogus'/],
   [["frobnicate"], 2, /^keepalive: unknown command "frobnicate"/],
   [[], 2, /^keepalive: no command given/],

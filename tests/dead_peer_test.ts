@@ -14,8 +14,11 @@ async function cutPeer(mode: string, waitMs: number): Promise<{ outcome: string;
   try {
     const run = runtime === "deno" ? ["run", "-A", CHILD] : [CHILD];
     const stdout = await new Promise<string>((resolve, reject) =>
-      execFile("ip", ["netns", "exec", namespace, process.execPath, ...run, mode, String(waitMs)], (error, out, err) =>
-        error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out))
+      execFile(
+        "ip",
+        ["netns", "exec", namespace, process.execPath, ...run, mode, String(waitMs)],
+        (error, out, err) => error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+      )
     );
     return JSON.parse(stdout.trim().split("\n").at(-1)!);
   } finally {

@@ -38,7 +38,11 @@ const servers: [typeof runtime | "both", string, () => Promise<Server>][] = [
     return Promise.resolve({ port: server.addr.port, request: HTTP_REQUEST, close: () => server.shutdown() });
   }],
   ["bun", "Bun.listen", () => {
-    const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s: { write(t: string): void }) => s.write("hi"), data() {} } });
+    const listener = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { open: (s: { write(t: string): void }) => s.write("hi"), data() {} },
+    });
     setKeepalive(listener, OPTIONS);
     return Promise.resolve({ port: listener.port, request: "", close: () => listener.stop(true) });
   }],

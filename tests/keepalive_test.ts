@@ -22,7 +22,13 @@ for (const host of ["127.0.0.1", "::1"]) {
       deepEqual(raw(pair.client), LINUX_DEFAULTS);
       const settings = setKeepalive(pair.client, { idleMs: 5000, intervalMs: 1500, count: 4, userTimeoutMs: 7000 });
       deepEqual(settings, { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 7000 });
-      deepEqual(raw(pair.client), { SO_KEEPALIVE: 1, TCP_KEEPIDLE: 5, TCP_KEEPINTVL: 2, TCP_KEEPCNT: 4, TCP_USER_TIMEOUT: 7000 });
+      deepEqual(raw(pair.client), {
+        SO_KEEPALIVE: 1,
+        TCP_KEEPIDLE: 5,
+        TCP_KEEPINTVL: 2,
+        TCP_KEEPCNT: 4,
+        TCP_USER_TIMEOUT: 7000,
+      });
       deepEqual(getKeepalive(pair.client), settings);
       const timer = ssKeepaliveTimer(pair.clientPort);
       ok(timer && timer.remainingMs > 3000 && timer.remainingMs <= 5000, `ss timer ${JSON.stringify(timer)}`);
@@ -57,7 +63,13 @@ test("setKeepalive() leaves omitted fields as the kernel has them", async () => 
       count: 3,
       userTimeoutMs: 4000,
     });
-    deepEqual(raw(pair.client), { SO_KEEPALIVE: 1, TCP_KEEPIDLE: 2, TCP_KEEPINTVL: 75, TCP_KEEPCNT: 3, TCP_USER_TIMEOUT: 4000 });
+    deepEqual(raw(pair.client), {
+      SO_KEEPALIVE: 1,
+      TCP_KEEPIDLE: 2,
+      TCP_KEEPINTVL: 75,
+      TCP_KEEPCNT: 3,
+      TCP_USER_TIMEOUT: 4000,
+    });
   } finally {
     pair.close();
   }
@@ -80,7 +92,13 @@ test("setKeepalive() plans timeoutMs into the kernel's options", async () => {
   const pair = await openPair("127.0.0.1");
   try {
     setKeepalive(pair.client, { timeoutMs: 30_000 });
-    deepEqual(raw(pair.client), { SO_KEEPALIVE: 1, TCP_KEEPIDLE: 10, TCP_KEEPINTVL: 2, TCP_KEEPCNT: 10, TCP_USER_TIMEOUT: 30_000 });
+    deepEqual(raw(pair.client), {
+      SO_KEEPALIVE: 1,
+      TCP_KEEPIDLE: 10,
+      TCP_KEEPINTVL: 2,
+      TCP_KEEPCNT: 10,
+      TCP_USER_TIMEOUT: 30_000,
+    });
   } finally {
     pair.close();
   }
@@ -92,7 +110,11 @@ test("setKeepalive() takes a raw descriptor, a listener and an accepted socket",
     setKeepalive(fdOf(pair.client), { count: 5 });
     setKeepalive(pair.listener, { count: 6 });
     setKeepalive(pair.accepted, { count: 7 });
-    deepEqual([raw(pair.client).TCP_KEEPCNT, raw(pair.listener).TCP_KEEPCNT, raw(pair.accepted).TCP_KEEPCNT], [5, 6, 7]);
+    deepEqual([raw(pair.client).TCP_KEEPCNT, raw(pair.listener).TCP_KEEPCNT, raw(pair.accepted).TCP_KEEPCNT], [
+      5,
+      6,
+      7,
+    ]);
     equal(new Set([fdOf(pair.client), fdOf(pair.listener), fdOf(pair.accepted)]).size, 3);
   } finally {
     pair.close();
@@ -195,7 +217,10 @@ for (const [what, options, message] of badOptions) {
 }
 
 test("setKeepalive() refuses targets that are not sockets", () => {
-  throws(() => setKeepalive("127.0.0.1:80" as never), { name: "TypeError", message: /^target must be a descriptor or a Deno, Bun or node:net socket/ });
+  throws(() => setKeepalive("127.0.0.1:80" as never), {
+    name: "TypeError",
+    message: /^target must be a descriptor or a Deno, Bun or node:net socket/,
+  });
   throws(() => setKeepalive({} as never), { name: "TypeError", message: /got \[object Object\]$/ });
   throws(() => setKeepalive(-1), { name: "RangeError", message: /got -1$/ });
   throws(() => setKeepalive(1.5), { name: "RangeError", message: /got 1\.5$/ });
@@ -226,7 +251,10 @@ test("setKeepalive() on a closed descriptor fails with EBADF", () => {
 test("setKeepalive() on a closed connection fails with EBADF", async () => {
   const pair = await openPair("127.0.0.1");
   pair.close();
-  throws(() => setKeepalive(pair.client, { idleMs: 1000 }), (error) => error instanceof KeepaliveError && error.code === "EBADF");
+  throws(
+    () => setKeepalive(pair.client, { idleMs: 1000 }),
+    (error) => error instanceof KeepaliveError && error.code === "EBADF",
+  );
 });
 
 test("setKeepalive() on a UDP socket fails with EOPNOTSUPP and leaves it as it was", async () => {
@@ -236,7 +264,11 @@ test("setKeepalive() on a UDP socket fails with EOPNOTSUPP and leaves it as it w
     const fd = fdOf(udp as never);
     const keepalive = () => syscalls().getsockoptInt(fd, 1, 9);
     const before = keepalive();
-    throws(() => setKeepalive(udp as never, { idleMs: 1000 }), { code: "EOPNOTSUPP", syscall: "getsockopt", option: "TCP_KEEPIDLE" });
+    throws(() => setKeepalive(udp as never, { idleMs: 1000 }), {
+      code: "EOPNOTSUPP",
+      syscall: "getsockopt",
+      option: "TCP_KEEPIDLE",
+    });
     equal(keepalive(), before);
   } finally {
     udp.close();
@@ -257,7 +289,10 @@ testUnder("deno", "setKeepalive() on a Unix-domain socket fails with EOPNOTSUPP"
   const path = `/tmp/tcp-keepalive-${Deno.pid}.sock`;
   const listener = Deno.listen({ transport: "unix", path });
   try {
-    throws(() => setKeepalive(listener, { count: 3 }), { code: "EOPNOTSUPP", message: /unix socket; keepalive needs TCP/ });
+    throws(() => setKeepalive(listener, { count: 3 }), {
+      code: "EOPNOTSUPP",
+      message: /unix socket; keepalive needs TCP/,
+    });
   } finally {
     listener.close(); // removes the socket file too
   }

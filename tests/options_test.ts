@@ -13,7 +13,12 @@ test("planKeepalive() follows set_tcp_timeout for 30 s, 60 s and 11 s", () => {
 });
 
 test("planKeepalive() plans with the probes asked for", () => {
-  deepEqual(planKeepalive(10_000, { probes: 3 }), { idleMs: 4_000, intervalMs: 2_000, count: 3, userTimeoutMs: 10_000 });
+  deepEqual(planKeepalive(10_000, { probes: 3 }), {
+    idleMs: 4_000,
+    intervalMs: 2_000,
+    count: 3,
+    userTimeoutMs: 10_000,
+  });
 });
 
 test("planKeepalive() never plans past the deadline, in whole seconds", () => {
@@ -70,25 +75,60 @@ test("planWrites() plans timeoutMs, with count as the probes", () => {
 });
 
 const refusals: [string, unknown, "RangeError" | "TypeError", RegExp][] = [
-  ["NaN idle", { idleMs: NaN }, "RangeError", /^idleMs must be a number from 1 to 32767000 \(Linux TCP_KEEPIDLE takes 1\.\.32767 s.*got NaN$/],
-  ["Infinity interval", { intervalMs: Infinity }, "RangeError", /^intervalMs must be .*1 to 32767000.*TCP_KEEPINTVL.*got Infinity$/],
+  [
+    "NaN idle",
+    { idleMs: NaN },
+    "RangeError",
+    /^idleMs must be a number from 1 to 32767000 \(Linux TCP_KEEPIDLE takes 1\.\.32767 s.*got NaN$/,
+  ],
+  [
+    "Infinity interval",
+    { intervalMs: Infinity },
+    "RangeError",
+    /^intervalMs must be .*1 to 32767000.*TCP_KEEPINTVL.*got Infinity$/,
+  ],
   ["negative idle", { idleMs: -1 }, "RangeError", /^idleMs .*got -1$/],
   ["zero idle", { idleMs: 0 }, "RangeError", /^idleMs .*got 0$/],
   ["zero interval", { intervalMs: 0 }, "RangeError", /^intervalMs .*got 0$/],
   ["idle above 32767 s", { idleMs: 32_767_001 }, "RangeError", /^idleMs .*got 32767001$/],
-  ["count 0", { count: 0 }, "RangeError", /^count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 0$/],
+  [
+    "count 0",
+    { count: 0 },
+    "RangeError",
+    /^count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 0$/,
+  ],
   ["count 128", { count: 128 }, "RangeError", /^count .*got 128$/],
   ["count 2.5", { count: 2.5 }, "RangeError", /^count must be an integer .*got 2\.5$/],
-  ["negative user timeout", { userTimeoutMs: -1 }, "RangeError", /^userTimeoutMs must be a number from 0 to 2147483647 \(Linux TCP_USER_TIMEOUT.* ms\); got -1$/],
+  [
+    "negative user timeout",
+    { userTimeoutMs: -1 },
+    "RangeError",
+    /^userTimeoutMs must be a number from 0 to 2147483647 \(Linux TCP_USER_TIMEOUT.* ms\); got -1$/,
+  ],
   ["user timeout above INT_MAX", { userTimeoutMs: 2 ** 31 }, "RangeError", /^userTimeoutMs .*got 2147483648$/],
   ["a string", { idleMs: "5000" }, "TypeError", /^idleMs .*got "5000"$/],
   ["enable as a number", { enable: 1 }, "TypeError", /^enable must be true or false; got 1$/],
-  ["a typo", { intervalMS: 5000 }, "TypeError", /^unknown option "intervalMS" \(did you mean intervalMs\?\); options are enable, idleMs/],
+  [
+    "a typo",
+    { intervalMS: 5000 },
+    "TypeError",
+    /^unknown option "intervalMS" \(did you mean intervalMs\?\); options are enable, idleMs/,
+  ],
   ["an unknown key", { probes: 3 }, "TypeError", /^unknown option "probes"; options are/],
   ["not an object", 5000, "TypeError", /^options must be an object; got 5000$/],
-  ["timeoutMs with idleMs", { timeoutMs: 30_000, idleMs: 1000 }, "TypeError", /^timeoutMs plans idleMs; give one or the other/],
+  [
+    "timeoutMs with idleMs",
+    { timeoutMs: 30_000, idleMs: 1000 },
+    "TypeError",
+    /^timeoutMs plans idleMs; give one or the other/,
+  ],
   ["timeoutMs too short", { timeoutMs: 5000 }, "RangeError", /^timeoutMs must be .*at least 11000/],
-  ["timeoutMs planning past the limit", { timeoutMs: 200_000_000 }, "RangeError", /^idleMs \(planned from timeoutMs 200000000\) must be .*32767000/],
+  [
+    "timeoutMs planning past the limit",
+    { timeoutMs: 200_000_000 },
+    "RangeError",
+    /^idleMs \(planned from timeoutMs 200000000\) must be .*32767000/,
+  ],
 ];
 for (const [what, options, kind, message] of refusals) {
   test(`planWrites() refuses ${what}, naming field, value and range`, () => {

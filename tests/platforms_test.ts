@@ -22,7 +22,10 @@ const systems: Record<string, { socket: Record<string, number>; cases: Case[] }>
   linux: {
     socket: { "6:4": 7200, "6:5": 75, "6:6": 9, "6:18": 0, "1:9": 0 },
     cases: [
-      { options: { timeoutMs: 30_000 }, writes: [[TCP, 4, 10], [TCP, 5, 2], [TCP, 6, 10], [TCP, 18, 30_000], [1, 9, 1]] },
+      {
+        options: { timeoutMs: 30_000 },
+        writes: [[TCP, 4, 10], [TCP, 5, 2], [TCP, 6, 10], [TCP, 18, 30_000], [1, 9, 1]],
+      },
       { options: { idleMs: 1500, userTimeoutMs: 2500 }, writes: [[TCP, 4, 2], [TCP, 18, 2500], [1, 9, 1]] },
     ],
   },
@@ -30,16 +33,25 @@ const systems: Record<string, { socket: Record<string, number>; cases: Case[] }>
     socket: { "6:16": 7200, "6:257": 75, "6:258": 8, "6:128": 0, "65535:8": 0 },
     cases: [
       // The idle time goes to TCP_KEEPALIVE (0x10), not the interval as in the seed's set_keepalive_osx.
-      { options: { idleMs: 1000, intervalMs: 3000, count: 5 }, writes: [[TCP, 0x10, 1], [TCP, 0x101, 3], [TCP, 0x102, 5], [0xffff, 8, 1]] },
+      {
+        options: { idleMs: 1000, intervalMs: 3000, count: 5 },
+        writes: [[TCP, 0x10, 1], [TCP, 0x101, 3], [TCP, 0x102, 5], [0xffff, 8, 1]],
+      },
       // Seconds, never milliseconds: 30 000 ms is 30.
-      { options: { timeoutMs: 30_000 }, writes: [[TCP, 0x10, 10], [TCP, 0x101, 2], [TCP, 0x102, 10], [TCP, 0x80, 30], [0xffff, 8, 1]] },
+      {
+        options: { timeoutMs: 30_000 },
+        writes: [[TCP, 0x10, 10], [TCP, 0x101, 2], [TCP, 0x102, 10], [TCP, 0x80, 30], [0xffff, 8, 1]],
+      },
       { options: { userTimeoutMs: 1500 }, writes: [[TCP, 0x80, 2], [0xffff, 8, 1]] },
     ],
   },
   freebsd: {
     socket: { "6:256": 7200, "6:512": 75, "6:1024": 8, "65535:8": 0 },
     cases: [
-      { options: { idleMs: 1000, intervalMs: 3000, count: 5 }, writes: [[TCP, 256, 1], [TCP, 512, 3], [TCP, 1024, 5], [0xffff, 8, 1]] },
+      {
+        options: { idleMs: 1000, intervalMs: 3000, count: 5 },
+        writes: [[TCP, 256, 1], [TCP, 512, 3], [TCP, 1024, 5], [0xffff, 8, 1]],
+      },
       // No user timeout: planned from timeoutMs, it is left out.
       { options: { timeoutMs: 30_000 }, writes: [[TCP, 256, 10], [TCP, 512, 2], [TCP, 1024, 10], [0xffff, 8, 1]] },
       { options: { enable: false, count: 3 }, writes: [[TCP, 1024, 3]] },
@@ -68,7 +80,14 @@ for (const [os, { socket, cases }] of Object.entries(systems)) {
     const sys = recording(memory, { at: [3] });
     const [idle, interval, count] = platform.options;
     throws(
-      () => writeOptions(sys, platform, FD, readOptions(sys, platform, FD), planWrites({ idleMs: 1000, intervalMs: 1000, count: 2 }, platform)),
+      () =>
+        writeOptions(
+          sys,
+          platform,
+          FD,
+          readOptions(sys, platform, FD),
+          planWrites({ idleMs: 1000, intervalMs: 1000, count: 2 }, platform),
+        ),
       { code: "EINVAL", option: count.name, restored: true },
     );
     deepEqual(sys.calls.slice(reads.length), [
@@ -121,11 +140,13 @@ const port = [0x1f, 0x90]; // 8080
 const bsdInet6 = [28, 0, ...port, 0, 0, 0, 0, ...new Array(15).fill(0), 1, 0, 0, 0, 0];
 const listener = { addr: { transport: "tcp", hostname: "::1", port: 8080 } };
 
-for (const [os, sockaddr] of [
-  ["linux", [10, 0, ...port, 0, 0, 0, 0, ...new Array(15).fill(0), 1, 0, 0, 0, 0]],
-  ["darwin", [28, 30, ...bsdInet6.slice(2)]],
-  ["freebsd", [28, 28, ...bsdInet6.slice(2)]],
-] as [string, number[]][]) {
+for (
+  const [os, sockaddr] of [
+    ["linux", [10, 0, ...port, 0, 0, 0, 0, ...new Array(15).fill(0), 1, 0, 0, 0, 0]],
+    ["darwin", [28, 30, ...bsdInet6.slice(2)]],
+    ["freebsd", [28, 28, ...bsdInet6.slice(2)]],
+  ] as [string, number[]][]
+) {
   test(`${platformFor(os).name}: a listener on [::1]:8080 is found by its sockaddr layout`, () => {
     const platform: Platform = platformFor(os);
     equal(checkTarget(listener)(socketAt(sockaddr), platform), FD);

@@ -24,7 +24,13 @@ test("readOptions() makes one getsockopt per option, TCP level first", () => {
 test("writeOptions() writes only what changes, SO_KEEPALIVE last", () => {
   const socket = memorySocket(FD, defaults());
   const sys = recording(socket);
-  const after = writeOptions(sys, linux, FD, [7200, 75, 9, 0, 0], planWrites({ idleMs: 5000, intervalMs: 75_000, count: 3 }, linux));
+  const after = writeOptions(
+    sys,
+    linux,
+    FD,
+    [7200, 75, 9, 0, 0],
+    planWrites({ idleMs: 5000, intervalMs: 75_000, count: 3 }, linux),
+  );
   deepEqual(after, [5, 75, 3, 0, 1]);
   deepEqual(sys.calls, [
     ["setsockopt", FD, 6, 4, 5],
@@ -46,7 +52,8 @@ test("writeOptions() restores what it changed when the third write fails", () =>
     option: "TCP_KEEPCNT",
     fd: FD,
     restored: true,
-    message: "EINVAL: Linux refused the call (setsockopt TCP_KEEPCNT fd 7); the options changed before it were restored",
+    message:
+      "EINVAL: Linux refused the call (setsockopt TCP_KEEPCNT fd 7); the options changed before it were restored",
   });
   deepEqual(sys.calls, [
     ["setsockopt", FD, 6, 4, 1],
@@ -60,11 +67,14 @@ test("writeOptions() restores what it changed when the third write fails", () =>
 
 test("writeOptions() says so when restoring fails too", () => {
   const sys = recording(memorySocket(FD, defaults()), { at: [2, 3] });
-  throws(() => writeOptions(sys, linux, FD, [7200, 75, 9, 0, 0], planWrites({ idleMs: 1000, intervalMs: 1000 }, linux)), {
-    option: "TCP_KEEPINTVL",
-    restored: false,
-    message: /restoring the options changed before it failed too$/,
-  });
+  throws(
+    () => writeOptions(sys, linux, FD, [7200, 75, 9, 0, 0], planWrites({ idleMs: 1000, intervalMs: 1000 }, linux)),
+    {
+      option: "TCP_KEEPINTVL",
+      restored: false,
+      message: /restoring the options changed before it failed too$/,
+    },
+  );
 });
 
 test("writeOptions() fails without a restore when the first write fails", () => {

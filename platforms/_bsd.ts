@@ -1,0 +1,38 @@
+/**
+ * What macOS and FreeBSD share from 4.4BSD: the socket level, `SO_KEEPALIVE`,
+ * the `sockaddr` layout with `sa_len` first, the low errno numbers, and times
+ * kept in a 32-bit unsigned count of milliseconds.
+ *
+ * @module
+ */
+import { V7_ERRNO_NAMES } from "./_unix.ts";
+import type { Platform, SocketOption } from "./_types.ts";
+
+/** `IPPROTO_TCP`. */
+export const IPPROTO_TCP = 6;
+
+/** The largest time in seconds the kernel takes: `UINT32_MAX / 1000` (`TCP_RETRANSHZ` on macOS, `hz` on FreeBSD). */
+export const MAX_SECONDS = Math.floor(0xffffffff / 1000);
+
+/** `SO_KEEPALIVE` at `SOL_SOCKET` (0xffff). */
+export const SO_KEEPALIVE: SocketOption = {
+  field: "enabled",
+  name: "SO_KEEPALIVE",
+  level: 0xffff,
+  option: 0x8,
+  unit: "bool",
+  min: 0,
+  max: 1,
+};
+
+/** The fields both tables take as they are. */
+export const BSD: Pick<Platform, "sockaddrFamily" | "AF_INET" | "errnoNames"> = {
+  sockaddrFamily: { offset: 1, bytes: 1 },
+  AF_INET: 2,
+  errnoNames: {
+    ...V7_ERRNO_NAMES,
+    38: "ENOTSOCK",
+    42: "ENOPROTOOPT",
+    57: "ENOTCONN",
+  },
+};
