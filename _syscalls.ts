@@ -16,6 +16,8 @@ export interface Syscalls {
   getsockname(fd: number, address: Uint8Array): number;
   /** `getpeername` into `address`: the address length, or `-errno`. */
   getpeername(fd: number, address: Uint8Array): number;
-  /** The descriptors this process has open, lowest first. */
+  /** `WSAIoctl` with an input buffer and no output (Windows only): 0, or `-error`. */
+  ioctl(fd: number, code: number, input: Uint8Array): number;
+  /** The descriptors (or, on Windows, handle values) that may be this process's sockets, lowest first. */
   descriptors(): number[];
 }

@@ -45,7 +45,8 @@ export function parseDuration(flag: string, text: string): number {
   return Number(match[1]) * UNITS_MS[match[2]];
 }
 
-function human(ms: number): string {
+function human(ms: number | undefined): string {
+  if (ms === undefined) return "unknown";
   if (ms === 0) return "0";
   if (ms < 60_000) return `${ms / 1000} s`;
   const minutes = Math.floor(ms / 60_000);
@@ -54,9 +55,11 @@ function human(ms: number): string {
   return [...rest, seconds && `${seconds} s`].filter(Boolean).join(" ");
 }
 
-/** When an idle connection to a vanished peer is dropped. */
-function deadPeerMs(s: KeepaliveSettings): number {
-  return s.idleMs + s.intervalMs * s.count;
+/** When an idle connection to a vanished peer is dropped, if known. */
+function deadPeerMs({ idleMs, intervalMs, count }: KeepaliveSettings): number | undefined {
+  return idleMs === undefined || intervalMs === undefined || count === undefined
+    ? undefined
+    : idleMs + intervalMs * count;
 }
 
 function table(rows: [string, KeepaliveSettings][]): string {
@@ -66,7 +69,7 @@ function table(rows: [string, KeepaliveSettings][]): string {
     s.enabled ? "on" : "off",
     human(s.idleMs),
     human(s.intervalMs),
-    String(s.count),
+    String(s.count ?? "unknown"),
     s.userTimeoutMs === undefined ? "none" : s.userTimeoutMs ? human(s.userTimeoutMs) : "system",
     `${human(deadPeerMs(s))}${s.enabled ? "" : " once on"}`,
   ]);

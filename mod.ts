@@ -49,11 +49,12 @@ export type { KeepaliveOptions, KeepalivePlan, KeepaliveSettings, KeepaliveTarge
  * @example Probe after 5 s idle, every 1 s, give up after 3
  * ```ts
  * import { setKeepalive } from "./mod.ts";
- * import { equal } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const settings = setKeepalive(listener, { idleMs: 5_000, intervalMs: 1_000, count: 3 });
- * equal(settings.idleMs + settings.intervalMs * settings.count, 8_000);
+ * deepEqual(setKeepalive(listener, { idleMs: 5_000, intervalMs: 1_000, count: 3 }), {
+ *   enabled: true, idleMs: 5_000, intervalMs: 1_000, count: 3, userTimeoutMs: 0,
+ * });
  * listener.close();
  * ```
  */

@@ -172,12 +172,17 @@ export function planWrites(options: KeepaliveOptions | undefined, platform: Plat
  * @param values The kernel's values, in the platform's option order.
  * @returns The settings; `undefined` for a field the platform has no option for.
  */
-export function toSettings(platform: Platform, values: readonly number[]): KeepaliveSettings {
+export function toSettings(platform: Platform, values: readonly (number | undefined)[]): KeepaliveSettings {
   const settings: Record<string, number | boolean | undefined> = {};
   for (const field of SETTING_FIELDS) {
     const i = platform.options.findIndex((option) => option.field === field);
     const option = platform.options[i];
-    settings[field] = !option ? undefined : option.unit === "bool" ? values[i] !== 0 : values[i] * MS_PER[option.unit];
+    const value = values[i];
+    settings[field] = !option || value === undefined
+      ? undefined
+      : option.unit === "bool"
+      ? value !== 0
+      : value * MS_PER[option.unit];
   }
   return settings as unknown as KeepaliveSettings;
 }

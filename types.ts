@@ -28,16 +28,19 @@ export interface KeepaliveOptions {
   timeoutMs?: number;
 }
 
-/** The keepalive settings a socket has, as the kernel reports them. */
+/**
+ * The keepalive settings a socket has, as the kernel reports them. After
+ * `setKeepalive`, a field the OS cannot report holds the value that was applied.
+ */
 export interface KeepaliveSettings {
   /** `SO_KEEPALIVE`. */
   enabled: boolean;
-  /** `TCP_KEEPIDLE`, in milliseconds. */
-  idleMs: number;
-  /** `TCP_KEEPINTVL`, in milliseconds. */
-  intervalMs: number;
-  /** `TCP_KEEPCNT`. */
-  count: number;
+  /** `TCP_KEEPIDLE`, in milliseconds; `undefined` where the OS cannot report it (Windows before 1709). */
+  idleMs: number | undefined;
+  /** `TCP_KEEPINTVL`, in milliseconds; `undefined` where the OS cannot report it (Windows before 1709). */
+  intervalMs: number | undefined;
+  /** `TCP_KEEPCNT`: 10 on Windows before 1703, which has no such option. */
+  count: number | undefined;
   /**
    * `TCP_USER_TIMEOUT` (Linux) or `TCP_RXT_CONNDROPTIME` (macOS), in
    * milliseconds; 0 means the system default; `undefined` where the OS has

@@ -1,34 +1,43 @@
 /**
  * The only reader of the `Deno`, `Bun` and `process` globals: picks the
- * runtime's binding and the OS once, and opens libc on first use.
+ * runtime and the OS once, and opens the OS's library on first use.
  *
  * @module
  */
 import type { Syscalls } from "../_syscalls.ts";
+import { openLibrary, type Runtime } from "./_bind.ts";
+import { darwin } from "./_darwin.ts";
+import { freebsd } from "./_freebsd.ts";
+import { linux } from "./_linux.ts";
+import type { Library } from "./_types.ts";
+import { windows } from "./_windows.ts";
 
-type Binding = { open(os: string): Syscalls };
 const g = globalThis as { Deno?: { build: { os: string } }; Bun?: unknown; process?: { platform: string } };
 
-const binding: Binding | undefined = g.Bun !== undefined
-  ? await import("./bun.ts")
+const runtime: Runtime | undefined = g.Bun !== undefined
+  ? (await import("./bun.ts")).runtime
   : g.Deno !== undefined
-  ? await import("./deno.ts")
+  ? (await import("./deno.ts")).runtime
   : undefined;
 
 /** The OS, as `Deno.build.os` names it (`"linux"`, `"darwin"`, `"freebsd"`, `"windows"`). */
 export const os: string = g.Deno?.build.os ??
   (g.process?.platform === "win32" ? "windows" : g.process?.platform ?? "unknown");
 
+const LIBRARIES: Readonly<Record<string, Library>> = { linux, darwin, freebsd, windows };
+
 let opened: Syscalls | undefined;
 
 /**
- * The system calls of this runtime, opening libc on the first call.
+ * The system calls of this runtime, opening the library on the first call.
  *
  * @returns The binding.
- * @throws {Error} Under a runtime without FFI (Node), or if libc does not open.
+ * @throws {Error} Under a runtime without FFI (Node), on an OS without a library, or if it does not open.
  */
 export function syscalls(): Syscalls {
   if (opened) return opened;
-  if (!binding) throw new Error("tcp-keepalive needs Deno or Bun: it calls libc through their FFI");
-  return opened = binding.open(os);
+  if (!runtime) throw new Error("tcp-keepalive needs Deno or Bun: it calls the C library through their FFI");
+  const library = LIBRARIES[os];
+  if (!library) throw new Error(`tcp-keepalive has no C library binding for ${os}`);
+  return opened = openLibrary(library, runtime);
 }

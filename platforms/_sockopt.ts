@@ -1,6 +1,7 @@
 /**
- * Options as `getsockopt`/`setsockopt` calls: read all, write the changed ones,
- * and put them back if one fails, so a socket is never left half-configured.
+ * Options as system calls: read all, write the changed ones, and put them back
+ * if one fails, so a socket is never left half-configured. Each option is one
+ * `setsockopt`, except where the platform writes several in one ioctl (Windows).
  *
  * @module
  */
@@ -9,13 +10,16 @@ import type { Write } from "../options.ts";
 import { KeepaliveError } from "../errors.ts";
 import type { Platform, SocketOption } from "./_types.ts";
 
+/** The kernel's values in the platform's option order; `undefined` where the OS cannot report one. */
+export type Values = (number | undefined)[];
+
 /** The error for a call that returned `-errno`, its code named by the platform. */
 function syscallError(
   platform: Platform,
   result: number,
   syscall: string,
   fd: number,
-  option?: SocketOption,
+  option: string,
   restored?: boolean,
 ): KeepaliveError {
   const errno = -result;
@@ -27,7 +31,12 @@ function syscallError(
     : code === "EOPNOTSUPP" || code === "ENOPROTOOPT"
     ? "not a TCP socket"
     : `${platform.name} refused the call`;
-  return new KeepaliveError(what, { code, errno, syscall, option: option?.name, fd, restored });
+  return new KeepaliveError(what, { code, errno, syscall, option, fd, restored });
+}
+
+/** Whether `result` says the OS lacks the option, rather than that the call failed. */
+function lacked(platform: Platform, result: number): boolean {
+  return -result === platform.keepaliveIoctl?.lackedOptionErrno;
 }
 
 /**
@@ -39,12 +48,41 @@ function syscallError(
  * @returns The kernel's values, in the platform's option order.
  * @throws {KeepaliveError} If a read fails.
  */
-export function readOptions(sys: Syscalls, platform: Platform, fd: number): number[] {
+export function readOptions(sys: Syscalls, platform: Platform, fd: number): Values {
   return platform.options.map((option) => {
     const value = sys.getsockoptInt(fd, option.level, option.option);
-    if (value < 0) throw syscallError(platform, value, "getsockopt", fd, option);
-    return value;
+    if (value >= 0) return value;
+    if (lacked(platform, value)) return option.fallback;
+    throw syscallError(platform, value, "getsockopt", fd, option.name);
   });
+}
+
+/** The 12-byte `struct tcp_keepalive` for `values`, unknown times filled with the system's defaults. */
+function keepaliveStruct(platform: Platform, values: Values): Uint8Array {
+  const { defaultsMs } = platform.keepaliveIoctl!;
+  const valueOf = (field: string) => values[platform.options.findIndex((option) => option.field === field)];
+  const idle = valueOf("idleMs");
+  const interval = valueOf("intervalMs");
+  // Idle and interval are whole seconds in the table, so read-back agrees with what was sent.
+  return new Uint8Array(
+    Uint32Array.of(
+      valueOf("enabled") ?? 0,
+      idle === undefined ? defaultsMs.idleMs : idle * 1000,
+      interval === undefined ? defaultsMs.intervalMs : interval * 1000,
+    ).buffer,
+  );
+}
+
+/** One call that writes one option, or all of the ioctl's. */
+type Step = SocketOption | "ioctl";
+
+/** Makes one step with `values`: 0, or `-errno`. */
+function apply(sys: Syscalls, platform: Platform, fd: number, step: Step, values: Values): number {
+  if (step === "ioctl") return sys.ioctl(fd, platform.keepaliveIoctl!.code, keepaliveStruct(platform, values));
+  const value = values[platform.options.indexOf(step)]!;
+  const result = sys.setsockoptInt(fd, step.level, step.option, value);
+  // An OS without the option already has its fallback: asking for exactly that is no failure.
+  return lacked(platform, result) && value === step.fallback ? 0 : result;
 }
 
 /**
@@ -62,25 +100,30 @@ export function writeOptions(
   sys: Syscalls,
   platform: Platform,
   fd: number,
-  before: readonly number[],
+  before: Values,
   writes: readonly Write[],
-): number[] {
+): Values {
   const after = [...before];
-  const done: SocketOption[] = [];
+  const steps: Step[] = [];
   for (const { option, value } of writes) {
     const i = platform.options.indexOf(option);
     if (before[i] === value) continue;
-    const result = sys.setsockoptInt(fd, option.level, option.option, value);
+    after[i] = value;
+    const step = option.ioctl ? "ioctl" : option;
+    if (!steps.includes(step)) steps.push(step);
+  }
+  for (const [n, step] of steps.entries()) {
+    const result = apply(sys, platform, fd, step, after);
     if (result < 0) {
+      const done = steps.slice(0, n).reverse();
       const restored = done.length === 0
         ? undefined
-        : done.reverse().every((earlier) =>
-          sys.setsockoptInt(fd, earlier.level, earlier.option, before[platform.options.indexOf(earlier)]) === 0
-        );
-      throw syscallError(platform, result, "setsockopt", fd, option, restored);
+        : done.every((earlier) => apply(sys, platform, fd, earlier, before) === 0);
+      const [syscall, option] = step === "ioctl"
+        ? ["WSAIoctl", platform.keepaliveIoctl!.name]
+        : ["setsockopt", step.name];
+      throw syscallError(platform, result, syscall, fd, option, restored);
     }
-    done.push(option);
-    after[i] = value;
   }
   return after;
 }

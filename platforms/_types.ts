@@ -19,6 +19,26 @@ export interface SocketOption {
   readonly min: number;
   /** The largest value the kernel takes, in `unit`. */
   readonly max: number;
+  /** Written with the platform's {@linkcode KeepaliveIoctl} rather than `setsockopt` (Windows). */
+  readonly ioctl?: true;
+  /** The value in effect where the OS lacks the option (Windows before 1703 probes 10 times). */
+  readonly fallback?: number;
+}
+
+/**
+ * Windows' `WSAIoctl(SIO_KEEPALIVE_VALS)`: enable, idle and interval in one
+ * `struct tcp_keepalive { u_long onoff, keepalivetime, keepaliveinterval; }`,
+ * times in milliseconds. All three are always applied.
+ */
+export interface KeepaliveIoctl {
+  /** `"SIO_KEEPALIVE_VALS"`, for errors. */
+  readonly name: string;
+  /** The control code. */
+  readonly code: number;
+  /** What is sent for a field that was neither asked for nor readable: the system's default. */
+  readonly defaultsMs: { readonly idleMs: number; readonly intervalMs: number };
+  /** The error of a system that lacks an option (`WSAENOPROTOOPT`): the option's value is then unknown, or its `fallback`. */
+  readonly lackedOptionErrno: number;
 }
 
 /** One operating system's keepalive options, as data. */
@@ -27,6 +47,8 @@ export interface Platform {
   readonly name: string;
   /** The options, in the order they are read and written: TCP-level first, since a socket that is not TCP refuses those. */
   readonly options: readonly SocketOption[];
+  /** How enable, idle and interval are written where one ioctl carries them (Windows). */
+  readonly keepaliveIoctl?: KeepaliveIoctl;
   /** Why a field the OS has no option for is missing, for errors. */
   readonly missing: Readonly<Partial<Record<keyof KeepaliveSettings, string>>>;
   /** Where `sa_family` sits in a `sockaddr`: a `u16` at 0 (Linux), or a `u8` at 1 after `sa_len` (the BSDs). */

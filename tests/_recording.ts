@@ -2,8 +2,8 @@
 // around either the real kernel or an in-memory socket.
 import type { Syscalls } from "../_syscalls.ts";
 
-/** One call: name, fd, level, option, and the value written (setsockopt). */
-export type Call = [string, number, number, number, number?];
+/** One call: name, fd, level (or ioctl code), option, the value written (setsockopt), the bytes passed (ioctl). */
+export type Call = [string, number, number, number, number?, number[]?];
 
 /** A {@linkcode Syscalls} that records its calls and fails chosen ones. */
 export interface Recording extends Syscalls {
@@ -24,26 +24,39 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["setsockopt", fd, level, option, value]);
       return fail.at?.includes(++sets) ? -(fail.errno ?? 22) : inner.setsockoptInt(fd, level, option, value);
     },
+    ioctl(fd, code, input) {
+      calls.push(["ioctl", fd, code, 0, undefined, [...input]]);
+      return fail.at?.includes(++sets) ? -(fail.errno ?? 22) : inner.ioctl(fd, code, input);
+    },
     getsockname: (fd, address) => inner.getsockname(fd, address),
     getpeername: (fd, address) => inner.getpeername(fd, address),
     descriptors: () => inner.descriptors(),
   };
 }
 
-/** A socket in memory, keyed by `level:option`, for platforms this machine cannot run. */
+/**
+ * A socket in memory, keyed by `level:option`, for platforms this machine cannot
+ * run: an option missing from `values` answers `-lackedErrno`, as the OS does
+ * for an option it does not have; `ioctl` stands in for `WSAIoctl`.
+ */
 export function memorySocket(
   fd: number,
   values: Record<string, number>,
+  { lackedErrno = 92, ioctl }: {
+    lackedErrno?: number;
+    ioctl?: (values: Record<string, number>, code: number, input: Uint8Array) => number;
+  } = {},
 ): Syscalls & { values: Record<string, number> } {
   const has = (f: number, key: string) => f === fd && key in values;
   return {
     values,
-    getsockoptInt: (f, level, option) => has(f, `${level}:${option}`) ? values[`${level}:${option}`] : -92,
+    getsockoptInt: (f, level, option) => has(f, `${level}:${option}`) ? values[`${level}:${option}`] : -lackedErrno,
     setsockoptInt(f, level, option, value) {
-      if (!has(f, `${level}:${option}`)) return -92;
+      if (!has(f, `${level}:${option}`)) return -lackedErrno;
       values[`${level}:${option}`] = value;
       return 0;
     },
+    ioctl: (f, code, input) => f === fd && ioctl ? ioctl(values, code, input) : -lackedErrno,
     getsockname: () => -88,
     getpeername: () => -88,
     descriptors: () => [fd],

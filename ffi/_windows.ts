@@ -1,0 +1,35 @@
+/**
+ * Windows: Winsock (`ws2_32.dll`). A `SOCKET` is pointer-sized, errors come
+ * from `WSAGetLastError`, and `WSAIoctl` carries `SIO_KEEPALIVE_VALS`.
+ *
+ * @module
+ */
+import type { Library } from "./_types.ts";
+
+// Windows lists no socket handles; they are small multiples of 4, so these are the candidates.
+const HANDLE_CANDIDATES = Array.from({ length: 16_384 }, (_, i) => 4 * (i + 1));
+
+/** Winsock on Windows. */
+export const windows: Library = {
+  paths: ["ws2_32.dll"],
+  symbols: {
+    // int getsockopt(SOCKET s, int level, int optname, char *optval, int *optlen)
+    getsockopt: { parameters: ["u64", "i32", "i32", "buffer", "buffer"], result: "i32" },
+    // int setsockopt(SOCKET s, int level, int optname, const char *optval, int optlen)
+    setsockopt: { parameters: ["u64", "i32", "i32", "buffer", "u32"], result: "i32" },
+    // int getsockname(SOCKET s, struct sockaddr *name, int *namelen)
+    getsockname: { parameters: ["u64", "buffer", "buffer"], result: "i32" },
+    // int getpeername(SOCKET s, struct sockaddr *name, int *namelen)
+    getpeername: { parameters: ["u64", "buffer", "buffer"], result: "i32" },
+    // int WSAIoctl(SOCKET s, DWORD code, LPVOID in, DWORD inSize, LPVOID out, DWORD outSize,
+    //              LPDWORD bytesReturned, LPWSAOVERLAPPED overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine)
+    WSAIoctl: {
+      parameters: ["u64", "u32", "buffer", "u32", "pointer", "u32", "buffer", "pointer", "pointer"],
+      result: "i32",
+    },
+    // int WSAGetLastError(void)
+    WSAGetLastError: { parameters: [], result: "i32" },
+  },
+  errno: (raw) => raw.WSAGetLastError(),
+  descriptors: () => HANDLE_CANDIDATES,
+};

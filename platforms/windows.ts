@@ -1,0 +1,73 @@
+/**
+ * Windows: enable, idle and interval go in one `WSAIoctl(SIO_KEEPALIVE_VALS)`,
+ * in milliseconds; the count is `setsockopt(TCP_KEEPCNT)` since Windows 10
+ * 1703, fixed at 10 before. They read back with `getsockopt` where the system
+ * has the options (`TCP_KEEPIDLE` and `TCP_KEEPINTVL` since 1709); where it
+ * answers `WSAENOPROTOOPT`, the value is unknown, and reported as applied.
+ *
+ * @module
+ */
+import type { Platform } from "./_types.ts";
+
+const IPPROTO_TCP = 6;
+const MAX_SECONDS = Math.floor(0xffffffff / 1000); // the ioctl's u_long milliseconds
+
+/** Windows' keepalive options, limits and error names. */
+export const windows: Platform = {
+  name: "Windows",
+  options: [
+    // First: an old Windows refuses it, before the ioctl has changed anything.
+    {
+      field: "count",
+      name: "TCP_KEEPCNT",
+      level: IPPROTO_TCP,
+      option: 16,
+      unit: "count",
+      min: 1,
+      max: 255,
+      fallback: 10,
+    },
+    {
+      field: "idleMs",
+      name: "TCP_KEEPIDLE",
+      level: IPPROTO_TCP,
+      option: 3,
+      unit: "s",
+      min: 1,
+      max: MAX_SECONDS,
+      ioctl: true,
+    },
+    {
+      field: "intervalMs",
+      name: "TCP_KEEPINTVL",
+      level: IPPROTO_TCP,
+      option: 17,
+      unit: "s",
+      min: 1,
+      max: MAX_SECONDS,
+      ioctl: true,
+    },
+    { field: "enabled", name: "SO_KEEPALIVE", level: 0xffff, option: 0x8, unit: "bool", min: 0, max: 1, ioctl: true },
+  ],
+  keepaliveIoctl: {
+    name: "SIO_KEEPALIVE_VALS",
+    code: 0x98000004,
+    defaultsMs: { idleMs: 7_200_000, intervalMs: 1_000 },
+    lackedOptionErrno: 10042,
+  },
+  missing: { userTimeoutMs: "Windows has no TCP_USER_TIMEOUT" },
+  sockaddrFamily: { offset: 0, bytes: 2 },
+  AF_INET: 2,
+  AF_INET6: 23,
+  errnoNames: {
+    10009: "EBADF",
+    10013: "EACCES",
+    10014: "EFAULT",
+    10022: "EINVAL",
+    10038: "ENOTSOCK",
+    10042: "ENOPROTOOPT",
+    10045: "EOPNOTSUPP",
+    10057: "ENOTCONN",
+    10093: "WSANOTINITIALISED",
+  },
+};
