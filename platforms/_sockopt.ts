@@ -21,10 +21,13 @@ function syscallError(
   fd: number,
   option: string,
   restored?: boolean,
+  fixed?: number,
 ): KeepaliveError {
   const errno = -result;
   const code = platform.errnoNames[errno] ?? `E${errno}`;
-  const what = code === "EBADF"
+  const what = fixed !== undefined
+    ? `this ${platform.name} has no ${option}: its value is fixed at ${fixed}`
+    : code === "EBADF"
     ? "not an open descriptor"
     : code === "ENOTSOCK"
     ? "not a socket"
@@ -79,10 +82,7 @@ type Step = SocketOption | "ioctl";
 /** Makes one step with `values`: 0, or `-errno`. */
 function apply(sys: Syscalls, platform: Platform, fd: number, step: Step, values: Values): number {
   if (step === "ioctl") return sys.ioctl(fd, platform.keepaliveIoctl!.code, keepaliveStruct(platform, values));
-  const value = values[platform.options.indexOf(step)]!;
-  const result = sys.setsockoptInt(fd, step.level, step.option, value);
-  // An OS without the option already has its fallback: asking for exactly that is no failure.
-  return lacked(platform, result) && value === step.fallback ? 0 : result;
+  return sys.setsockoptInt(fd, step.level, step.option, values[platform.options.indexOf(step)]!);
 }
 
 /**
@@ -119,10 +119,11 @@ export function writeOptions(
       const restored = done.length === 0
         ? undefined
         : done.every((earlier) => apply(sys, platform, fd, earlier, before) === 0);
-      const [syscall, option] = step === "ioctl"
-        ? ["WSAIoctl", platform.keepaliveIoctl!.name]
-        : ["setsockopt", step.name];
-      throw syscallError(platform, result, syscall, fd, option, restored);
+      if (step === "ioctl") {
+        throw syscallError(platform, result, "WSAIoctl", fd, platform.keepaliveIoctl!.name, restored);
+      }
+      const fixed = lacked(platform, result) ? step.fallback : undefined;
+      throw syscallError(platform, result, "setsockopt", fd, step.name, restored, fixed);
     }
   }
   return after;

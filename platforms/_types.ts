@@ -21,7 +21,7 @@ export interface SocketOption {
   readonly max: number;
   /** Written with the platform's {@linkcode KeepaliveIoctl} rather than `setsockopt` (Windows). */
   readonly ioctl?: true;
-  /** The value in effect where the OS lacks the option (Windows before 1703 probes 10 times). */
+  /** The value in effect where the OS lacks the option (Windows before 1703 probes 10 times): read back as this, and the only one kept. */
   readonly fallback?: number;
 }
 

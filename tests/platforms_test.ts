@@ -145,6 +145,7 @@ for (
     ["linux", [10, 0, ...port, 0, 0, 0, 0, ...new Array(15).fill(0), 1, 0, 0, 0, 0]],
     ["darwin", [28, 30, ...bsdInet6.slice(2)]],
     ["freebsd", [28, 28, ...bsdInet6.slice(2)]],
+    ["windows", [23, 0, ...port, 0, 0, 0, 0, ...new Array(15).fill(0), 1, 0, 0, 0, 0]],
   ] as [string, number[]][]
 ) {
   test(`${platformFor(os).name}: a listener on [::1]:8080 is found by its sockaddr layout`, () => {
@@ -152,3 +153,142 @@ for (
     equal(checkTarget(listener)(socketAt(sockaddr), platform), FD);
   });
 }
+
+// Windows: SIO_KEEPALIVE_VALS carries enable, idle and interval in one 12-byte struct of u32 milliseconds.
+const SIO_KEEPALIVE_VALS = 0x98000004;
+const WSAENOPROTOOPT = 10042;
+const windows = platformFor("windows");
+const structBytes = (onoff: number, idleMs: number, intervalMs: number) => [
+  ...new Uint8Array(Uint32Array.of(onoff, idleMs, intervalMs).buffer),
+];
+
+/** A Windows socket in memory: the ioctl sets what getsockopt reads back (in seconds), where the OS has the options. */
+function windowsSocket(values: Record<string, number>) {
+  return memorySocket(FD, values, {
+    lackedErrno: WSAENOPROTOOPT,
+    ioctl(stored, code, input) {
+      if (code !== SIO_KEEPALIVE_VALS || input.byteLength !== 12) return -10022;
+      const [onoff, idleMs, intervalMs] = new Uint32Array(input.slice().buffer);
+      stored["65535:8"] = onoff;
+      stored.idleMsByIoctl = idleMs;
+      stored.intervalMsByIoctl = intervalMs;
+      if ("6:3" in stored) stored["6:3"] = idleMs / 1000;
+      if ("6:17" in stored) stored["6:17"] = intervalMs / 1000;
+      return 0;
+    },
+  });
+}
+const WINDOWS_READS: Call[] = [
+  ["getsockopt", FD, TCP, 16],
+  ["getsockopt", FD, TCP, 3],
+  ["getsockopt", FD, TCP, 17],
+  ["getsockopt", FD, 0xffff, 8],
+];
+const modern = () => ({ "6:16": 10, "6:3": 7200, "6:17": 1, "65535:8": 0 });
+const before1703 = () => ({ "65535:8": 0 });
+
+const windowsCases: [string, () => Record<string, number>, KeepaliveOptions, Call[], object][] = [
+  [
+    "all three and a count",
+    modern,
+    { idleMs: 5000, intervalMs: 2000, count: 4 },
+    [["setsockopt", FD, TCP, 16, 4], ["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 5000, 2000)]],
+    { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: undefined },
+  ],
+  [
+    "idle alone keeps the interval it read, never a 0",
+    modern,
+    { idleMs: 5000 },
+    [["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 5000, 1000)]],
+    { enabled: true, idleMs: 5000, intervalMs: 1000, count: 10, userTimeoutMs: undefined },
+  ],
+  [
+    "a deadline before 1703: count 10 is the fixed count, left as it is",
+    before1703,
+    { timeoutMs: 30_000 },
+    [["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 10_000, 2000)]],
+    { enabled: true, idleMs: 10_000, intervalMs: 2000, count: 10, userTimeoutMs: undefined },
+  ],
+  [
+    "idle alone before 1709: the unknown interval is sent as Windows' default 1 s",
+    before1703,
+    { idleMs: 5000 },
+    [["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 5000, 1000)]],
+    { enabled: true, idleMs: 5000, intervalMs: undefined, count: 10, userTimeoutMs: undefined },
+  ],
+  [
+    "turning it off sends the times it read",
+    () => ({ ...modern(), "65535:8": 1, "6:3": 30 }),
+    { enable: false },
+    [["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(0, 30_000, 1000)]],
+    { enabled: false, idleMs: 30_000, intervalMs: 1000, count: 10, userTimeoutMs: undefined },
+  ],
+];
+for (const [what, start, options, writes, settings] of windowsCases) {
+  test(`Windows: ${what}`, () => {
+    const sys = recording(windowsSocket(start()));
+    const after = writeOptions(sys, windows, FD, readOptions(sys, windows, FD), planWrites(options, windows));
+    deepEqual(sys.calls, [...WINDOWS_READS, ...writes]);
+    deepEqual(toSettings(windows, after), settings);
+  });
+}
+
+test("Windows: before 1703 a count other than 10 is refused before the ioctl changes anything", () => {
+  const socket = windowsSocket(before1703());
+  const sys = recording(socket);
+  throws(
+    () =>
+      writeOptions(sys, windows, FD, readOptions(sys, windows, FD), planWrites({ idleMs: 5000, count: 4 }, windows)),
+    {
+      code: "ENOPROTOOPT",
+      errno: WSAENOPROTOOPT,
+      option: "TCP_KEEPCNT",
+      restored: undefined,
+      message:
+        `ENOPROTOOPT: this Windows has no TCP_KEEPCNT: its value is fixed at 10 (setsockopt TCP_KEEPCNT fd ${FD})`,
+    },
+  );
+  deepEqual(sys.calls.slice(WINDOWS_READS.length), [["setsockopt", FD, TCP, 16, 4]]);
+  deepEqual(socket.values, before1703());
+});
+
+test("Windows: a failing ioctl puts the count back", () => {
+  const socket = windowsSocket(modern());
+  const sys = recording(socket, { at: [2], errno: 10022 });
+  throws(
+    () =>
+      writeOptions(sys, windows, FD, readOptions(sys, windows, FD), planWrites({ idleMs: 5000, count: 4 }, windows)),
+    {
+      code: "EINVAL",
+      syscall: "WSAIoctl",
+      option: "SIO_KEEPALIVE_VALS",
+      restored: true,
+    },
+  );
+  deepEqual(sys.calls.slice(WINDOWS_READS.length), [
+    ["setsockopt", FD, TCP, 16, 4],
+    ["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 5000, 1000)],
+    ["setsockopt", FD, TCP, 16, 10],
+  ]);
+  deepEqual(socket.values, modern());
+});
+
+test("Windows: getKeepalive's values before 1709 are unknown, the count is the fixed 10", () => {
+  const sys = recording(windowsSocket({ "65535:8": 1 }));
+  deepEqual(toSettings(windows, readOptions(sys, windows, FD)), {
+    enabled: true,
+    idleMs: undefined,
+    intervalMs: undefined,
+    count: 10,
+    userTimeoutMs: undefined,
+  });
+});
+
+test("Windows: userTimeoutMs is refused by name, and a count above 255", () => {
+  throws(() => planWrites({ userTimeoutMs: 1000 }, windows), {
+    message: "userTimeoutMs is not supported on Windows: Windows has no TCP_USER_TIMEOUT",
+  });
+  throws(() => planWrites({ count: 256 }, windows), {
+    message: /^count must be an integer from 1 to 255 \(Windows TCP_KEEPCNT/,
+  });
+});

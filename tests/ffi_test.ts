@@ -1,0 +1,143 @@
+// The bindings below the platform tables, with the C library replaced by a
+// recording: each symbol's exact arguments, typed arrays as the bytes they hold.
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { bind } from "../ffi/_bind.ts";
+import { darwin } from "../ffi/_darwin.ts";
+import { freebsd } from "../ffi/_freebsd.ts";
+import { linux } from "../ffi/_linux.ts";
+import type { Library, Raw } from "../ffi/_types.ts";
+import { windows } from "../ffi/_windows.ts";
+import { test } from "./_harness.ts";
+
+type Reply = (...args: unknown[]) => unknown;
+const ERRNO_POINTER = 0xe770;
+
+/** Symbols that record their calls and answer with `replies[name]` (0 by default). */
+function recordingLibrary(library: Library, replies: Record<string, Reply> = {}, errno = 95) {
+  const calls: unknown[][] = [];
+  const raw: Raw = {};
+  for (const name of Object.keys(library.symbols)) {
+    raw[name] = (...args: unknown[]) => {
+      calls.push([
+        name,
+        ...args.map((arg) =>
+          ArrayBuffer.isView(arg) ? [...new Uint8Array(arg.buffer, arg.byteOffset, arg.byteLength)] : arg
+        ),
+      ]);
+      return (replies[name] ?? (() => 0))(...args);
+    };
+  }
+  const memory = { readInt32: (pointer: unknown) => (pointer === ERRNO_POINTER ? errno : NaN) };
+  return { calls, sys: bind(library, raw, memory) };
+}
+
+const le32 = (n: number) => [...new Uint8Array(Int32Array.of(n).buffer)];
+
+for (
+  const [name, library, errnoCall] of [
+    ["linux", linux, "__errno_location"],
+    ["darwin", darwin, "__error"],
+    ["freebsd", freebsd, "__error"],
+  ] as const
+) {
+  test(`${name}: setsockopt passes the int as 4 bytes and its length`, () => {
+    const { calls, sys } = recordingLibrary(library);
+    equal(sys.setsockoptInt(7, 6, 0x102, 300), 0);
+    deepEqual(calls, [["setsockopt", 7, 6, 0x102, le32(300), 4]]);
+  });
+
+  test(`${name}: getsockopt reads the int the library wrote; a failure reads errno through ${errnoCall}`, () => {
+    const { calls, sys } = recordingLibrary(library, {
+      getsockopt: (fd, _level, _option, value) => fd === 7 ? ((value as Int32Array)[0] = 75, 0) : -1,
+      [errnoCall]: () => ERRNO_POINTER,
+    });
+    equal(sys.getsockoptInt(7, 6, 0x101), 75);
+    equal(sys.getsockoptInt(8, 6, 0x101), -95);
+    deepEqual(calls, [
+      // The bytes as passed in: one reused buffer, still holding the last value.
+      ["getsockopt", 7, 6, 0x101, le32(0), le32(4)],
+      ["getsockopt", 8, 6, 0x101, le32(75), le32(4)],
+      [errnoCall],
+    ]);
+  });
+}
+
+test("windows: the SOCKET is pointer-sized and errors come from WSAGetLastError", () => {
+  for (const symbol of ["getsockopt", "setsockopt", "getsockname", "getpeername", "WSAIoctl"]) {
+    equal(windows.symbols[symbol].parameters[0], "u64", symbol);
+  }
+  const { calls, sys } = recordingLibrary(windows, { setsockopt: () => -1, WSAGetLastError: () => 10042 });
+  equal(sys.setsockoptInt(0x1f4, 6, 16, 4), -10042);
+  deepEqual(calls, [["setsockopt", 0x1f4, 6, 16, le32(4), 4], ["WSAGetLastError"]]);
+});
+
+test("windows: WSAIoctl gets the 12-byte struct, its size, no output and no overlap", () => {
+  const { calls, sys } = recordingLibrary(windows);
+  const struct = new Uint8Array(Uint32Array.of(1, 5000, 2000).buffer);
+  equal(sys.ioctl(0x1f4, 0x98000004, struct), 0);
+  deepEqual(calls, [["WSAIoctl", 0x1f4, 0x98000004, [...struct], 12, null, 0, le32(0), null, null]]);
+});
+
+test("windows: the descriptor candidates are handle values, multiples of 4", () => {
+  const handles = windows.descriptors({}, () => 0);
+  deepEqual(handles.slice(0, 3), [4, 8, 12]);
+  equal(handles.every((h) => h % 4 === 0), true);
+});
+
+test("darwin: proc_pidinfo(PROC_PIDLISTFDS) lists sockets only, asking again when the buffer was full", () => {
+  const entries = [[3, 1], [9, 2], [5, 2], [6, 4]]; // [fd, type]: vnode, socket, socket, pipe
+  const sizes: number[] = [];
+  const { sys } = recordingLibrary(darwin, {
+    getpid: () => 4242,
+    proc_pidinfo: (pid, flavor, arg, buffer, size) => {
+      equal(pid, 4242);
+      equal(flavor, 1);
+      equal(arg, 0n);
+      sizes.push(size as number);
+      if (sizes.length === 1) return size; // full: maybe more
+      const view = new DataView((buffer as Uint8Array).buffer);
+      entries.forEach(([fd, type], i) => (view.setInt32(8 * i, fd, true), view.setUint32(8 * i + 4, type, true)));
+      return 8 * entries.length;
+    },
+  });
+  deepEqual(sys.descriptors(), [5, 9]);
+  deepEqual(sizes, [512, 2048]);
+});
+
+/** A kern.proc.filedesc answer: packed kinfo_file records of [fd, type, size]. */
+function fillKinfoFiles(buffer: Uint8Array, records: number[][]): number {
+  const view = new DataView(buffer.buffer);
+  let at = 0;
+  for (const [fd, type, structSize] of records) {
+    view.setInt32(at, structSize, true);
+    view.setInt32(at + 4, type, true);
+    view.setInt32(at + 8, fd, true);
+    at += structSize;
+  }
+  return at;
+}
+
+test("freebsd: sysctl kern.proc.filedesc lists sockets only, growing the buffer on ENOMEM", () => {
+  const sizes: bigint[] = [];
+  const { calls, sys } = recordingLibrary(freebsd, {
+    getpid: () => 77,
+    __error: () => ERRNO_POINTER,
+    sysctl: (_mib, _length, buffer, size) => {
+      const length = size as BigUint64Array;
+      sizes.push(length[0]);
+      if (sizes.length === 1) return -1; // ENOMEM: more files than room
+      length[0] = BigInt(fillKinfoFiles(buffer as Uint8Array, [[0, 1, 1392], [7, 2, 1392], [4, 2, 1200]]));
+      return 0;
+    },
+  }, 12);
+  deepEqual(sys.descriptors(), [4, 7]);
+  deepEqual(sizes, [65_536n, 262_144n]);
+  const sysctl = calls.find((call) => call[0] === "sysctl")!;
+  deepEqual(sysctl.slice(1, 3), [[...new Uint8Array(Int32Array.of(1, 14, 33, 77).buffer)], 4]);
+  deepEqual(sysctl.slice(5), [null, 0n]);
+});
+
+test("freebsd: another sysctl error is thrown, not retried", () => {
+  const { sys } = recordingLibrary(freebsd, { getpid: () => 77, __error: () => ERRNO_POINTER, sysctl: () => -1 });
+  throws(() => sys.descriptors(), /sysctl kern\.proc\.filedesc failed with errno 95/);
+});
