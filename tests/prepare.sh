@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# What the tests need beyond npm, run by `npm test` before the tests:
+# - Debian's iproute2 (ip netns for the dead peer, ss as an independent reader),
+#   wine64 and mingw-w64, installed when missing (as root, with apt-get);
+# - for tests/windows_test.ts: Bun's Windows package from npm, the
+#   bcryptprimitives.dll stand-in, and a Wine prefix.
+# Without root or apt-get it says what is missing; the Windows test is then
+# skipped, except in CI, where it fails.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)/wine
+root=$(cd "$here/../.." && pwd)
+out="$root/node_modules/.cache/tcp-keepalive-wine"
+bun_version=$(node -p 'require(process.argv[1]).devDependencies.bun' "$root/package.json")
+mkdir -p "$out"
+
+missing=()
+command -v ip >/dev/null && command -v ss >/dev/null || missing+=(iproute2)
+command -v wine >/dev/null || missing+=(wine64)
+command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64-win32)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "prepare: ${missing[*]} missing, and no root apt-get to install them" >&2
+    exit 0
+  fi
+  echo "prepare: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x "$out/bun-$bun_version/bun.exe" ]; then
+  (cd "$out" && npm pack --silent "@oven/bun-windows-x64@$bun_version" >/dev/null)
+  mkdir -p "$out/bun-$bun_version"
+  tar -xzf "$out/oven-bun-windows-x64-$bun_version.tgz" -C "$out/bun-$bun_version" --strip-components=2 package/bin/bun.exe
+  rm "$out/oven-bun-windows-x64-$bun_version.tgz"
+fi
+
+export WINEPREFIX="$out/prefix" WINEDEBUG=-all
+dll="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"
+if [ ! -f "$dll" ]; then
+  wineboot -i >/dev/null 2>&1
+  x86_64-w64-mingw32-gcc -shared -O2 -o "$dll" "$here/bcryptprimitives.c" "$here/bcryptprimitives.def" -lbcrypt
+fi
+echo "prepare: $(wine "$out/bun-$bun_version/bun.exe" --version 2>/dev/null | tr -d '\r') (Bun for Windows) ready" >&2
