@@ -1,152 +1,195 @@
+#!/usr/bin/env -S deno run --allow-ffi --allow-net --allow-run=ip,ss --allow-env
 /**
- * The keepalive command line, on the public API only. Run it as
- * `deno task keepalive demo` or `bun cli.ts demo`.
+ * The keepalive command line, on the public API only: `plan`, `check`,
+ * `watch` and `demo`. Run it as `deno task keepalive ...` or `bun cli.ts ...`.
+ *
+ * @example Run it
+ * ```sh
+ * deno task keepalive plan 30s
+ * bun cli.ts check db.internal:5432 --timeout 30s
+ * ```
  *
  * @module
  */
-import net from "node:net";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { getKeepalive, type KeepaliveSettings, setKeepalive } from "./mod.ts";
+import type { KeepaliveOptions } from "./mod.ts";
+import { check } from "./cli/_check.ts";
+import { cut, demo } from "./cli/_demo.ts";
+import { parseCount, parseDuration, parseHostPort, UsageError } from "./cli/_format.ts";
+import { plan } from "./cli/_plan.ts";
+import { watch } from "./cli/_watch.ts";
 
-const USAGE = `usage: keepalive demo [--timeout DURATION] [--json]
+const SETTING_FLAGS = `  --idle DURATION          idle time before the first probe (TCP_KEEPIDLE)
+  --interval DURATION      time between probes (TCP_KEEPINTVL)
+  --count N                probes before the connection is dropped (TCP_KEEPCNT)
+  --user-timeout DURATION  how long sent data may stay unacknowledged (TCP_USER_TIMEOUT)
+  --timeout DURATION       one dead-peer deadline, planned into all of the above
+  --tls                    speak TLS, verifying the server's certificate`;
 
-  demo   open a loopback connection, apply keepalive to both ends, read it back
-         from the kernel and print it beside the system defaults
+const HELP: Record<string, string> = {
+  "": `usage: keepalive <command> [options]
 
-options:
-  --timeout DURATION  the dead-peer deadline to plan (default 30s); 1500ms, 10s, 2m, 1h
-  --json              print JSON with the API's field names
-  --help              this text
+commands:
+  plan <deadline>     the settings a dead-peer deadline gives Linux, macOS, FreeBSD and Windows
+  check <host:port>   connect, apply, read back from the kernel, compare with the defaults
+  watch <host:port>   hold a connection idle and show the keepalive timer until it dies
+  demo                a loopback connection configured and read back; as root, a cut peer found
+
+Durations take a unit: 1500ms, 10s, 2m, 1h. Every command takes --json and --help.
 
 examples:
-  deno task keepalive demo
-  bun cli.ts demo --timeout 1m --json`;
+  keepalive plan 30s
+  keepalive check db.internal:5432 --timeout 30s
+  keepalive watch [::1]:6379 --idle 10s --interval 2s --count 3 --for 5m
+  keepalive demo --json`,
+  plan: `usage: keepalive plan <deadline> [--count N] [--json]
 
-/** A mistake in how the command was called: exit code 2. */
-class UsageError extends Error {}
+The settings planKeepalive derives from one dead-peer deadline on each OS, and
+how soon a dead peer is noticed, idle and with unacknowledged data.
 
-const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  --count N   probes to plan with (default 10, the count Windows fixes)
 
-/**
- * Parses `1500ms`, `10s`, `2m`, `1h`.
- *
- * @param flag The flag, for the error.
- * @param text What was given.
- * @returns Milliseconds.
- * @throws {UsageError} Without a unit or a number.
- */
-export function parseDuration(flag: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
-  if (!match) {
-    const hint = /^\d+(\.\d+)?$/.test(text) ? ` (add a unit: ${text}s or ${text}ms)` : "";
-    throw new UsageError(`--${flag} takes a duration such as 1500ms, 10s, 2m or 1h; got "${text}"${hint}`);
+example:
+  keepalive plan 2m --count 5`,
+  check: `usage: keepalive check <host:port> [options] [--json]
+
+Connects, applies the options, reads them back from the kernel, and prints what
+was requested, what the kernel holds and the system's defaults. Exits 1 if the
+kernel does not hold what was applied.
+
+${SETTING_FLAGS}
+
+examples:
+  keepalive check example.com:443 --tls --timeout 30s
+  keepalive check 10.0.0.5:5432 --idle 10s --interval 2s --count 3 --user-timeout 16s`,
+  watch: `usage: keepalive watch <host:port> [options] [--for DURATION] [--json]
+
+Holds the connection idle and shows, every second, when the next probe is due
+(the kernel's timer, through ss), until the connection dies or --for ends; then
+says how long it lived and why it ended: ETIMEDOUT (a dead peer found by
+keepalive), ECONNRESET (reset by the peer or a middlebox), EOF (closed by the peer).
+
+${SETTING_FLAGS}
+  --for DURATION           watch at most this long (default 10m)
+
+example:
+  keepalive watch redis.internal:6379 --idle 5s --interval 1s --count 3 --for 1m`,
+  demo: `usage: keepalive demo [--timeout DURATION] [--json]
+
+Needs no network: opens a loopback connection, applies the deadline's settings
+at both ends and prints what the kernel holds beside the defaults. As root it
+also cuts a peer inside a private network namespace and times how soon
+keepalive finds it dead.
+
+  --timeout DURATION   the deadline to plan (default 30s)
+
+example:
+  keepalive demo --timeout 1m`,
+};
+
+const FLAGS = {
+  idle: { type: "string" },
+  interval: { type: "string" },
+  count: { type: "string" },
+  "user-timeout": { type: "string" },
+  timeout: { type: "string" },
+  tls: { type: "boolean" },
+  for: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+type Flag = keyof typeof FLAGS;
+type Values = { [F in Flag]?: (typeof FLAGS)[F]["type"] extends "string" ? string : boolean };
+
+const SETTINGS: Flag[] = ["idle", "interval", "count", "user-timeout", "timeout", "tls"];
+const ALLOWED: Record<string, Flag[]> = {
+  plan: ["count"],
+  check: SETTINGS,
+  watch: [...SETTINGS, "for"],
+  demo: ["timeout"],
+};
+
+function keepaliveOptions(values: Values): KeepaliveOptions {
+  const options: KeepaliveOptions = {};
+  if (values.idle !== undefined) options.idleMs = parseDuration("--idle", values.idle);
+  if (values.interval !== undefined) options.intervalMs = parseDuration("--interval", values.interval);
+  if (values.count !== undefined) options.count = parseCount("--count", values.count);
+  if (values["user-timeout"] !== undefined) {
+    options.userTimeoutMs = parseDuration("--user-timeout", values["user-timeout"]);
   }
-  return Number(match[1]) * UNITS_MS[match[2]];
+  if (values.timeout !== undefined) options.timeoutMs = parseDuration("--timeout", values.timeout);
+  return options;
 }
 
-function human(ms: number | undefined): string {
-  if (ms === undefined) return "unknown";
-  if (ms === 0) return "0";
-  if (ms < 60_000) return `${ms / 1000} s`;
-  const minutes = Math.floor(ms / 60_000);
-  const rest = [Math.floor(minutes / 60) && `${Math.floor(minutes / 60)} h`, minutes % 60 && `${minutes % 60} min`];
-  const seconds = Math.round((ms % 60_000) / 1000);
-  return [...rest, seconds && `${seconds} s`].filter(Boolean).join(" ");
+/** How to run this command line again: under Deno with the same permissions as the task. */
+function self(): string[] {
+  if ("Deno" in globalThis) {
+    const flags = ["--allow-ffi", "--allow-net", "--allow-run=ip,ss", "--allow-env"];
+    return [process.execPath, "run", ...flags, import.meta.url];
+  }
+  return [process.execPath, fileURLToPath(import.meta.url)];
 }
 
-/** When an idle connection to a vanished peer is dropped, if known. */
-function deadPeerMs({ idleMs, intervalMs, count }: KeepaliveSettings): number | undefined {
-  return idleMs === undefined || intervalMs === undefined || count === undefined
-    ? undefined
-    : idleMs + intervalMs * count;
-}
-
-function table(rows: [string, KeepaliveSettings][]): string {
-  const head = ["", "keepalive", "idle", "interval", "count", "user timeout", "idle dead peer found after"];
-  const body = rows.map(([name, s]) => [
-    name,
-    s.enabled ? "on" : "off",
-    human(s.idleMs),
-    human(s.intervalMs),
-    String(s.count ?? "unknown"),
-    s.userTimeoutMs === undefined ? "none" : s.userTimeoutMs ? human(s.userTimeoutMs) : "system",
-    `${human(deadPeerMs(s))}${s.enabled ? "" : " once on"}`,
-  ]);
-  const widths = head.map((_, i) => Math.max(...[head, ...body].map((row) => row[i].length)));
-  return [head, ...body].map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
-}
-
-async function demo(timeoutMs: number, json: boolean): Promise<void> {
-  let accepted!: (socket: net.Socket) => void;
-  const acceptedOnce = new Promise<net.Socket>((resolve) => accepted = resolve);
-  const server = net.createServer(accepted);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
-  await new Promise((resolve) => client.once("connect", resolve));
-  const serverSide = await acceptedOnce;
-  try {
-    const defaults = getKeepalive(client);
-    const requested = { timeoutMs };
-    setKeepalive(client, requested);
-    setKeepalive(serverSide, requested);
-    const rows: [string, KeepaliveSettings][] = [
-      ["system default", defaults],
-      ["client", getKeepalive(client)],
-      ["server", getKeepalive(serverSide)],
-    ];
-    if (json) {
-      console.log(
-        JSON.stringify(
-          {
-            requested,
-            ...Object.fromEntries(rows.map(([name, s]) => [name.split(" ")[0] === "system" ? "defaults" : name, s])),
-          },
-          null,
-          2,
-        ),
-      );
-    } else {
-      console.log(
-        `loopback ${client.localAddress}:${client.localPort} -> ${client.remoteAddress}:${client.remotePort}, deadline ${
-          human(timeoutMs)
-        }, read back with getsockopt:\n`,
-      );
-      console.log(table(rows));
-    }
-  } finally {
-    client.destroy();
-    serverSide.destroy();
-    server.close();
+function arity(command: string, args: string[], names: string[]): void {
+  if (args.length !== names.length) {
+    const wanted = names.length ? names.map((name) => `<${name}>`).join(" ") : "no arguments";
+    throw new UsageError(`${command} takes ${wanted}; got ${args.length ? args.join(" ") : "none"}`);
   }
 }
 
+async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: FLAGS, allowPositionals: true, strict: true });
+  const [command = "", ...rest] = positionals;
+  if (command === "_cut") return await cut();
+  if (!(command in HELP)) throw new UsageError(`unknown command "${command}"; commands are plan, check, watch, demo`);
+  if (values.help || command === "") {
+    console.log(HELP[command]);
+    return command === "" && !values.help ? 2 : 0;
+  }
+  const stray = (Object.keys(values) as Flag[]).find((flag) => flag !== "json" && !ALLOWED[command].includes(flag));
+  if (stray) throw new UsageError(`${command} does not take --${stray}`);
+  const json = values.json ?? false;
+  switch (command) {
+    case "plan":
+      arity(command, rest, ["deadline"]);
+      return plan(
+        parseDuration("the deadline", rest[0]),
+        values.count === undefined ? undefined : parseCount("--count", values.count),
+        json,
+      );
+    case "check":
+      arity(command, rest, ["host:port"]);
+      return await check(parseHostPort(rest[0]), values.tls ?? false, keepaliveOptions(values), json);
+    case "watch":
+      arity(command, rest, ["host:port"]);
+      return await watch(
+        parseHostPort(rest[0]),
+        values.tls ?? false,
+        keepaliveOptions(values),
+        parseDuration("--for", values.for ?? "10m"),
+        json,
+      );
+    default:
+      arity(command, rest, []);
+      return await demo(parseDuration("--timeout", values.timeout ?? "30s"), json, self());
+  }
+}
+
 /**
- * Runs the command line.
+ * Runs the command line: one line on stderr for any error, no stack trace.
  *
  * @param args The arguments after the program.
- * @returns The exit code: 0, 1 at run time, 2 for usage.
+ * @returns The exit code: 0; 1 for a failure at run time; 2 for a mistake in the call.
  */
 export async function main(args: string[]): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { timeout: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-    });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    const [command, ...rest] = positionals;
-    if (command !== "demo" || rest.length) {
-      throw new UsageError(command ? `unknown command "${[command, ...rest].join(" ")}"` : "no command given");
-    }
-    await demo(parseDuration("timeout", values.timeout ?? "30s"), values.json ?? false);
-    return 0;
+    return await run(args);
   } catch (error) {
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    console.error(`keepalive: ${(error as Error).message}${usage ? "\n\nrun with --help for usage" : ""}`);
+    const usage = error instanceof UsageError || error instanceof RangeError || error instanceof TypeError ||
+      (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    console.error(`keepalive: ${(error as Error).message}${usage ? " (see keepalive --help)" : ""}`);
     return usage ? 2 : 1;
   }
 }

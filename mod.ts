@@ -31,7 +31,14 @@ import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./typ
 
 export { KeepaliveError, type KeepaliveErrorInit } from "./errors.ts";
 export { planKeepalive } from "./options.ts";
-export type { KeepaliveOptions, KeepalivePlan, KeepaliveSettings, KeepaliveTarget, NetAddrLike } from "./types.ts";
+export type {
+  KeepaliveOptions,
+  KeepaliveOs,
+  KeepalivePlan,
+  KeepaliveSettings,
+  KeepaliveTarget,
+  NetAddrLike,
+} from "./types.ts";
 
 /**
  * Sets keepalive on a TCP socket, listener or server. A listener passes its

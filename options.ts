@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { KeepaliveOptions, KeepalivePlan, KeepaliveSettings } from "./types.ts";
+import type { KeepaliveOptions, KeepaliveOs, KeepalivePlan, KeepaliveSettings } from "./types.ts";
+import { platformFor } from "./platforms/mod.ts";
 import type { Platform, SocketOption, Unit } from "./platforms/_types.ts";
 
 /** One option to write, in the kernel's unit. */
@@ -44,10 +45,16 @@ function describe(value: unknown): string {
  * never exceeds the deadline: `idle = max(2, t / 4)`,
  * `interval = max(1, (t - idle) / probes)`, then `idle = t - interval * probes`.
  *
+ * With `os`, the plan is what that OS would be given: checked against its
+ * limits, in its units, without what it lacks (FreeBSD and Windows have no
+ * user timeout).
+ *
  * @param timeoutMs The deadline, in milliseconds; at least `(probes + 1) * 1000`.
- * @param options `probes`: how many probes to plan with (default 10, the count Windows fixes).
- * @returns The planned settings; `userTimeoutMs` is the deadline itself.
- * @throws {RangeError} If the deadline is too short for the probes, or either is not a valid number.
+ * @param options `probes`: how many probes to plan with (default 10, the count Windows fixes);
+ *   `os`: `"linux"`, `"darwin"`, `"freebsd"` or `"windows"`.
+ * @returns The planned settings; `userTimeoutMs` is the deadline itself, `undefined` where the OS has none.
+ * @throws {RangeError} If the deadline is too short for the probes, or either is not a valid number, or
+ *   the plan is beyond the OS's limits.
  *
  * @example Thirty seconds
  * ```ts
@@ -55,11 +62,14 @@ function describe(value: unknown): string {
  * import { deepEqual } from "node:assert/strict";
  *
  * deepEqual(planKeepalive(30_000), { idleMs: 10_000, intervalMs: 2_000, count: 10, userTimeoutMs: 30_000 });
+ * deepEqual(planKeepalive(30_000, { os: "freebsd" }), {
+ *   idleMs: 10_000, intervalMs: 2_000, count: 10, userTimeoutMs: undefined,
+ * });
  * ```
  */
 export function planKeepalive(
   timeoutMs: number,
-  options: { probes?: number } = {},
+  options: { probes?: number; os?: KeepaliveOs } = {},
 ): KeepalivePlan {
   const probes = options.probes ?? DEFAULT_PROBES;
   if (!Number.isInteger(probes) || probes < 1) {
@@ -75,12 +85,20 @@ export function planKeepalive(
   }
   const seconds = Math.floor(timeoutMs / 1000);
   const interval = Math.max(1, Math.floor((seconds - Math.max(2, Math.floor(seconds / 4))) / probes));
-  return {
+  const plan = {
     idleMs: (seconds - interval * probes) * 1000,
     intervalMs: interval * 1000,
     count: probes,
     userTimeoutMs: Math.floor(timeoutMs),
   };
+  if (options.os === undefined) return plan;
+  const platform = platformFor(options.os);
+  const writes = planWrites({ timeoutMs, count: probes }, platform);
+  const { idleMs, intervalMs, count, userTimeoutMs } = toSettings(
+    platform,
+    platform.options.map((option) => writes.find((write) => write.option === option)?.value),
+  );
+  return { idleMs: idleMs!, intervalMs: intervalMs!, count: count!, userTimeoutMs };
 }
 
 function rangeOf(option: SocketOption): [number, number] {

@@ -61,9 +61,12 @@ export interface KeepalivePlan {
   intervalMs: number;
   /** Probes before giving up. */
   count: number;
-  /** The deadline itself, for unacknowledged data. */
-  userTimeoutMs: number;
+  /** The deadline itself, for unacknowledged data; `undefined` for an OS without a user timeout. */
+  userTimeoutMs: number | undefined;
 }
+
+/** An operating system with a table here, named as `Deno.build.os` names it. */
+export type KeepaliveOs = "linux" | "darwin" | "freebsd" | "windows";
 
 /** A network address as Deno reports it (`Deno.NetAddr`). */
 export interface NetAddrLike {

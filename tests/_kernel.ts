@@ -1,6 +1,5 @@
 // Independent readers of what the kernel holds: getsockopt with the raw Linux
 // numbers (not the platform table), and iproute2's `ss`.
-import { execFileSync } from "node:child_process";
 import { syscalls } from "../ffi/mod.ts";
 import type { KeepaliveTarget } from "../mod.ts";
 import { linux } from "../platforms/linux.ts";
@@ -35,24 +34,4 @@ export function raw(target: KeepaliveTarget): Raw {
     TCP_KEEPCNT: get(6, 6),
     TCP_USER_TIMEOUT: get(6, 18),
   };
-}
-
-/**
- * Parses ss's timer durations: `872ms`, `8.872ms` (8.872 s), `14sec`,
- * `1min14sec`, `66min` (see print_ms_timer in iproute2's ss.c).
- */
-export function parseSsDuration(text: string): number {
-  const match = /^(?:(\d+)min)?(?:(\d+)(?:sec|\.))?(?:(\d+)ms)?$/.exec(text);
-  if (!match || text === "") throw new Error(`not an ss duration: ${text}`);
-  const [, minutes = "0", seconds = "0", ms = "0"] = match;
-  return (Number(minutes) * 60 + Number(seconds)) * 1000 + Number(ms);
-}
-
-/** The keepalive timer ss shows for the established socket with local port `port`, if any. */
-export function ssKeepaliveTimer(port: number): { remainingMs: number; probes: number } | undefined {
-  const out = execFileSync("ss", ["-tonie", "state", "established", `( sport = :${port} )`], { encoding: "utf8" });
-  const timers = [...out.matchAll(/timer:\((\w+),([^,]+),(\d+)\)/g)];
-  if (out.trim().split("\n").length < 2) throw new Error(`ss shows no socket on port ${port}:\n${out}`);
-  const keepalive = timers.find((timer) => timer[1] === "keepalive");
-  return keepalive && { remainingMs: parseSsDuration(keepalive[2]), probes: Number(keepalive[3]) };
 }

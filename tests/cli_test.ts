@@ -1,66 +1,274 @@
-import { deepEqual, equal, match } from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import net from "node:net";
+import tls from "node:tls";
 import { fileURLToPath } from "node:url";
-import { planKeepalive } from "../mod.ts";
+import { differences } from "../cli/_check.ts";
+import { ssKeepaliveTimer } from "../cli/_ss.ts";
+import { type KeepaliveOs, planKeepalive } from "../mod.ts";
 import { runtime, test } from "./_harness.ts";
 
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
+const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
+// As `deno task keepalive` runs it, and as Bun does.
+const RUN = runtime === "deno"
+  ? [process.execPath, "run", "--allow-ffi", "--allow-net", "--allow-run=ip,ss", "--allow-env", CLI]
+  : [process.execPath, CLI];
+// The test certificate's authority, for --tls: Deno reads DENO_CERT, Bun NODE_EXTRA_CA_CERTS.
+const ENV = { ...process.env, DENO_CERT: `${FIXTURES}cert.pem`, NODE_EXTRA_CA_CERTS: `${FIXTURES}cert.pem` };
 
-function keepalive(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const run = runtime === "deno" ? ["run", "--allow-ffi", "--allow-net=127.0.0.1", CLI] : [CLI];
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function keepalive(...args: string[]): Promise<Run> {
   return new Promise((resolve) =>
     execFile(
-      process.execPath,
-      [...run, ...args],
+      RUN[0],
+      [...RUN.slice(1), ...args],
+      { env: ENV },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     )
   );
 }
 
-const sysctl = (name: string) => Number(readFileSync(`/proc/sys/net/ipv4/tcp_keepalive_${name}`, "utf8"));
-
-test("keepalive demo --json reports both ends as planned and the system defaults", async () => {
-  const { code, stdout, stderr } = await keepalive("demo", "--timeout", "1m", "--json");
+async function json(...args: string[]) {
+  const { code, stdout, stderr } = await keepalive(...args, "--json");
   equal(code, 0, stderr);
-  const report = JSON.parse(stdout);
-  const planned = { enabled: true, ...planKeepalive(60_000) };
+  return JSON.parse(stdout);
+}
+
+/** A loopback server of the test's own; `accepted` resolves with each connection's server side. */
+async function server(host = "127.0.0.1", secure = false) {
+  const sockets: net.Socket[] = [];
+  let onAccept = (_socket: net.Socket) => {};
+  const handle = (socket: net.Socket) => (sockets.push(socket), socket.on("data", () => {}), onAccept(socket));
+  const listener = secure
+    ? tls.createServer({ cert: readFileSync(`${FIXTURES}cert.pem`), key: readFileSync(`${FIXTURES}key.pem`) }, handle)
+    : net.createServer(handle);
+  await new Promise<void>((resolve) => listener.listen(0, host, resolve));
+  return {
+    port: (listener.address() as net.AddressInfo).port,
+    accepted: () => new Promise<net.Socket>((resolve) => onAccept = resolve),
+    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), listener.close(() => resolve()))),
+  };
+}
+
+const sysctl = (name: string) => Number(readFileSync(`/proc/sys/net/ipv4/tcp_keepalive_${name}`, "utf8"));
+const SYSTEM_DEFAULTS = { idleMs: sysctl("time") * 1000, intervalMs: sysctl("intvl") * 1000, count: sysctl("probes") };
+
+test("keepalive plan 30s --json gives each OS what planKeepalive gives it", async () => {
+  const report = await json("plan", "30s");
+  equal(report.timeoutMs, 30_000);
+  for (const os of ["linux", "darwin", "freebsd", "windows"] as KeepaliveOs[]) {
+    const plan = planKeepalive(30_000, { os });
+    deepEqual(report[os], {
+      ...plan,
+      userTimeoutMs: plan.userTimeoutMs ?? null,
+      idleDetectMs: 30_000,
+      dataDetectMs: plan.userTimeoutMs ?? null,
+    }, os);
+  }
+  equal(report.freebsd.userTimeoutMs, null);
+});
+
+test("keepalive plan prints the OSes side by side", async () => {
+  const { code, stdout } = await keepalive("plan", "1m", "--count", "5");
+  equal(code, 0);
+  match(stdout, /^deadline 1 min, 5 probes$/m);
+  match(stdout, /^Linux +15 s +9 s +5 +1 min +1 min +1 min$/m);
+  match(stdout, /^FreeBSD +15 s +9 s +5 +none +1 min +system retransmission limit$/m);
+});
+
+test("keepalive check --json applies, reads back, and reports the system defaults", async () => {
+  const peer = await server();
+  try {
+    const report = await json(
+      "check",
+      `127.0.0.1:${peer.port}`,
+      "--idle",
+      "5s",
+      "--interval",
+      "1500ms",
+      "--count",
+      "4",
+    );
+    deepEqual(report.effective, { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 0 });
+    deepEqual(report.requested, { idleMs: 5000, intervalMs: 1500, count: 4 });
+    deepEqual(report.defaults, { enabled: false, ...SYSTEM_DEFAULTS, userTimeoutMs: 0 });
+    equal(report.holds, true);
+  } finally {
+    await peer.close();
+  }
+}, 15_000);
+
+test("keepalive check prints requested, effective and defaults for a bracketed IPv6 peer", async () => {
+  const peer = await server("::1");
+  try {
+    const { code, stdout } = await keepalive("check", `[::1]:${peer.port}`, "--timeout", "30s");
+    equal(code, 0);
+    match(stdout, new RegExp(`^\\[::1\\]:\\d+ -> \\[::1\\]:${peer.port}$`, "m"));
+    match(stdout, /^requested +on +deadline 30 s$/m);
+    match(stdout, /^effective +on +10 s +2 s +10 +30 s +30 s$/m);
+    match(stdout, /^system default +off +2 h +1 min 15 s +9 +system +2 h 11 min 15 s once on$/m);
+    match(stdout, /^the kernel holds what was asked/m);
+  } finally {
+    await peer.close();
+  }
+}, 15_000);
+
+test("keepalive check --tls completes the handshake before it applies", async () => {
+  const peer = await server("127.0.0.1", true);
+  try {
+    const report = await json("check", `localhost:${peer.port}`, "--tls", "--count", "3");
+    equal(report.effective.count, 3);
+    match(report.connection, new RegExp(`:${peer.port}$`));
+  } finally {
+    await peer.close();
+  }
+}, 15_000);
+
+test("keepalive watch holds the connection with the kernel's timer as asked, until --for", async () => {
+  const peer = await server();
+  try {
+    const accepted = peer.accepted();
+    const watching = keepalive("watch", `127.0.0.1:${peer.port}`, "--idle", "3s", "--for", "2500ms", "--json");
+    const socket = await accepted;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The watch's own socket, read from outside its process.
+    const timer = ssKeepaliveTimer(socket.remotePort!, peer.port);
+    ok(timer && timer.remainingMs > 1000 && timer.remainingMs <= 3000, `ss timer ${JSON.stringify(timer)}`);
+    const { code, stdout } = await watching;
+    equal(code, 0);
+    const report = JSON.parse(stdout);
+    equal(report.ended, "for");
+    equal(report.settings.idleMs, 3000);
+    ok(report.livedMs >= 2500 && report.livedMs < 4000, `${report.livedMs} ms`);
+  } finally {
+    await peer.close();
+  }
+}, 15_000);
+
+test("keepalive watch prints when the next probe is due, every second", async () => {
+  const peer = await server();
+  try {
+    const { code, stdout } = await keepalive("watch", `127.0.0.1:${peer.port}`, "--idle", "5s", "--for", "2200ms");
+    equal(code, 0);
+    match(
+      stdout,
+      /^watching 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: idle 5 s, interval 1 min 15 s, count 9; an idle dead peer/m,
+    );
+    match(stdout, /^1 s +next probe in [34](\.\d)? s, 0 unanswered$/m);
+    match(stdout, /^lived 2\.\d s; ended: still alive when --for ended$/m);
+  } finally {
+    await peer.close();
+  }
+}, 15_000);
+
+test("keepalive watch reports ETIMEDOUT within the planned deadline when the peer is cut", async () => {
+  const namespace = `tcp-keepalive-watch-${process.pid}`;
+  execFileSync("ip", ["netns", "add", namespace]);
+  try {
+    const child = fileURLToPath(new URL("./_watch_child.ts", import.meta.url));
+    const host = runtime === "deno" ? [process.execPath, "run", "-A", child] : [process.execPath, child];
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        "ip",
+        ["netns", "exec", namespace, ...host, ...RUN],
+        (error, out, err) => error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+      )
+    );
+    const report = JSON.parse(stdout);
+    equal(report.ended, "ETIMEDOUT");
+    equal(report.reason, "dead peer found by keepalive");
+    // Planned: 1 s idle + 2 probes 1 s apart = 3 s after the cut, which came about 0.2 s in.
+    ok(report.livedMs >= 2500 && report.livedMs <= 6000, `${report.livedMs} ms`);
+  } finally {
+    execFileSync("ip", ["netns", "del", namespace]);
+  }
+}, 30_000);
+
+test("keepalive demo --json configures both ends and finds a cut peer in seconds", async () => {
+  const report = await json("demo");
+  const planned = { enabled: true, ...planKeepalive(30_000) };
   deepEqual(report.client, planned);
   deepEqual(report.server, planned);
-  deepEqual(report.defaults, {
-    enabled: false,
-    idleMs: sysctl("time") * 1000,
-    intervalMs: sysctl("intvl") * 1000,
-    count: sysctl("probes"),
-    userTimeoutMs: 0,
-  });
-}, 15_000);
+  deepEqual(report.defaults, { enabled: false, ...SYSTEM_DEFAULTS, userTimeoutMs: 0 });
+  equal(report.deadPeer.ended, "ETIMEDOUT");
+  ok(report.deadPeer.livedMs >= 2000 && report.deadPeer.livedMs <= 6000, `${report.deadPeer.livedMs} ms`);
+  equal(report.deadPeer.withDefaultsMs, 7_875_000);
+}, 30_000);
 
-test("keepalive demo prints the table", async () => {
-  const { code, stdout } = await keepalive("demo");
+test("keepalive demo prints the table and the cut peer", async () => {
+  const { code, stdout } = await keepalive("demo", "--timeout", "1m");
   equal(code, 0);
-  match(stdout, /^client +on +10 s +2 s +10 +30 s +30 s$/m);
-  match(stdout, /^server +on +10 s +2 s +10 +30 s +30 s$/m);
-  match(stdout, /^system default +off /m);
-}, 15_000);
+  match(stdout, /^client +on +20 s +4 s +10 +1 min +1 min$/m);
+  match(stdout, /^server +on +20 s +4 s +10 +1 min +1 min$/m);
+  match(stdout, /^system default +off +2 h/m);
+  match(
+    stdout,
+    /found dead after [2-5](\.\d)? s \(ETIMEDOUT\); with the system defaults it would take 2 h 11 min 15 s$/m,
+  );
+}, 30_000);
+
+for (const command of ["", "plan", "check", "watch", "demo"]) {
+  test(`keepalive ${command} --help shows usage and examples`, async () => {
+    const { code, stdout } = await keepalive(...(command ? [command] : []), "--help");
+    equal(code, 0);
+    match(stdout, new RegExp(`^usage: keepalive ${command || "<command>"}`));
+    match(stdout, /example/);
+  }, 15_000);
+}
 
 const refusals: [string[], number, RegExp][] = [
   [
-    ["demo", "--timeout", "30"],
+    ["plan", "30"],
     2,
-    /^keepalive: --timeout takes a duration such as 1500ms, 10s, 2m or 1h; got "30" \(add a unit: 30s or 30ms\)/,
+    /^keepalive: the deadline takes a duration such as 1500ms, 10s, 2m or 1h; got "30" \(a unit is needed: 30s or 30ms\)/,
   ],
+  [["check", "127.0.0.1:80", "--idle", "5"], 2, /^keepalive: --idle takes a duration .*got "5" \(a unit is needed/],
+  [["check", "127.0.0.1:80", "--idle", "5 s"], 2, /^keepalive: --idle takes a duration such as/],
   [["demo", "--bogus"], 2, /^keepalive: Unknown option '--bogus'/],
-  [["frobnicate"], 2, /^keepalive: unknown command "frobnicate"/],
-  [[], 2, /^keepalive: no command given/],
-  [["demo", "--timeout", "5s"], 1, /^keepalive: timeoutMs must be a finite number of at least 11000/],
+  [["plan", "30s", "--tls"], 2, /^keepalive: plan does not take --tls/],
+  [["frobnicate"], 2, /^keepalive: unknown command "frobnicate"; commands are plan, check, watch, demo/],
+  [["check"], 2, /^keepalive: check takes <host:port>; got none/],
+  [["check", "127.0.0.1"], 2, /^keepalive: expected host:port, such as example\.com:443/],
+  [["check", "127.0.0.1:70000"], 2, /^keepalive: port must be 1 to 65535; got 70000/],
+  [["check", "[::1:80"], 2, /^keepalive: expected host:port/],
+  [["check", "127.0.0.1:1"], 1, /^keepalive: connection refused by 127\.0\.0\.1:1$/],
+  [["check", "no-such-host.invalid:80"], 1, /^keepalive: cannot resolve no-such-host\.invalid$/],
+  [["check", "127.0.0.1:80", "--count", "2.5"], 2, /^keepalive: --count takes a whole number; got "2\.5"/],
+  [["demo", "--timeout", "5s"], 2, /^keepalive: timeoutMs must be a finite number of at least 11000/],
+  [[], 2, /^usage: keepalive <command>/],
 ];
 for (const [args, exit, message] of refusals) {
   test(`keepalive ${args.join(" ")} exits ${exit} with one line, no stack`, async () => {
     const { code, stdout, stderr } = await keepalive(...args);
-    equal(code, exit);
-    equal(stdout, "");
-    match(stderr, message);
+    equal(code, exit, stderr);
+    match((exit === 2 && args.length === 0 ? stdout : stderr).trimEnd(), message);
+    equal(stderr.trim().split("\n").length <= 1, true, stderr);
     equal(/\n\s+at /.test(stderr), false, stderr);
   }, 15_000);
 }
+
+test("keepalive check --count 200 on a live connection names the limit and exits 2", async () => {
+  const peer = await server();
+  try {
+    const { code, stderr } = await keepalive("check", `127.0.0.1:${peer.port}`, "--count", "200");
+    equal(code, 2);
+    match(stderr, /^keepalive: count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 200/);
+  } finally {
+    await peer.close();
+  }
+}, 15_000);
+
+test("differences() names each field the kernel does not hold", () => {
+  const applied = { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 0 };
+  deepEqual(differences(applied, applied), []);
+  deepEqual(differences(applied, { ...applied, idleMs: 7_200_000 }), [
+    "idleMs: applied 5000, the kernel holds 7200000",
+  ]);
+});

@@ -3,7 +3,8 @@ import { deepEqual, ok } from "node:assert/strict";
 import net from "node:net";
 import { setKeepalive } from "../mod.ts";
 import { type runtime, test, testUnder } from "./_harness.ts";
-import { raw, ssKeepaliveTimer } from "./_kernel.ts";
+import { ssKeepaliveTimer } from "../cli/_ss.ts";
+import { raw } from "./_kernel.ts";
 import { Bun } from "./_net.ts";
 
 const OPTIONS = { idleMs: 4000, intervalMs: 2000, count: 3, userTimeoutMs: 9000 };

@@ -146,3 +146,26 @@ test("toSettings() reports the kernel's values in milliseconds", () => {
   });
   equal(toSettings(linux, [1, 1, 1, 1, 1]).enabled, true);
 });
+
+test("planKeepalive() with an OS plans in its units, without what it lacks", () => {
+  deepEqual(planKeepalive(30_500, { os: "linux" }), {
+    idleMs: 10_000,
+    intervalMs: 2_000,
+    count: 10,
+    userTimeoutMs: 30_500,
+  });
+  // macOS keeps TCP_RXT_CONNDROPTIME in seconds: 30.5 s rounds up to 31.
+  deepEqual(planKeepalive(30_500, { os: "darwin" }), {
+    idleMs: 10_000,
+    intervalMs: 2_000,
+    count: 10,
+    userTimeoutMs: 31_000,
+  });
+  deepEqual(planKeepalive(30_000, { os: "freebsd" }).userTimeoutMs, undefined);
+  deepEqual(planKeepalive(30_000, { os: "windows" }).userTimeoutMs, undefined);
+  throws(
+    () => planKeepalive(200_000, { os: "linux", probes: 128 }),
+    /^RangeError: count \(planned from timeoutMs 200000\) must be an integer from 1 to 127/,
+  );
+  throws(() => planKeepalive(30_000, { os: "plan9" as never }), /not supported on plan9/);
+});

@@ -4,7 +4,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ssKeepaliveTimer } from "./_kernel.ts";
+import { ssKeepaliveTimer } from "../cli/_ss.ts";
 import { testUnder } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

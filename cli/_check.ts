@@ -1,0 +1,88 @@
+/**
+ * `keepalive check <host:port>`: connect, apply, read back, and compare with
+ * what was asked and the system's defaults.
+ *
+ * @module
+ */
+import { getKeepalive, type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
+import { formatDuration, type HostPort, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import { connect, describeConnection } from "./_net.ts";
+
+/**
+ * The fields the kernel does not hold as they were applied.
+ *
+ * @param applied What `setKeepalive` applied.
+ * @param held What `getKeepalive` read back.
+ * @returns One line per field that differs.
+ */
+export function differences(applied: KeepaliveSettings, held: KeepaliveSettings): string[] {
+  return (Object.keys(applied) as (keyof KeepaliveSettings)[])
+    .filter((field) => held[field] !== applied[field])
+    .map((field) => `${field}: applied ${applied[field]}, the kernel holds ${held[field]}`);
+}
+
+/** The options as asked for, as table cells. */
+function requestedCells(options: KeepaliveOptions): string[] {
+  if (options.timeoutMs !== undefined) {
+    return [options.enable === false ? "off" : "on", `deadline ${formatDuration(options.timeoutMs)}`, "", "", "", ""];
+  }
+  const or = (value: number | undefined, text: (v: number) => string) => value === undefined ? "-" : text(value);
+  return [
+    options.enable === false ? "off" : "on",
+    or(options.idleMs, formatDuration),
+    or(options.intervalMs, formatDuration),
+    or(options.count, String),
+    or(options.userTimeoutMs, formatDuration),
+    "",
+  ];
+}
+
+/**
+ * Runs the check.
+ *
+ * @param to Where to connect.
+ * @param useTls Whether to speak TLS.
+ * @param options What to apply.
+ * @param json Whether to print JSON.
+ * @returns 0 if the kernel holds what was applied, 1 if not.
+ */
+export async function check(to: HostPort, useTls: boolean, options: KeepaliveOptions, json: boolean): Promise<number> {
+  const socket = await connect(to, useTls);
+  try {
+    // A new connection holds the system's defaults (on Linux, net.ipv4.tcp_keepalive_*).
+    const defaults = getKeepalive(socket);
+    const applied = setKeepalive(socket, options);
+    const effective = getKeepalive(socket);
+    const wrong = differences(applied, effective);
+    if (json) {
+      console.log(JSON.stringify(
+        {
+          connection: describeConnection(socket),
+          requested: options,
+          effective,
+          defaults,
+          holds: wrong.length === 0,
+          differences: wrong,
+        },
+        (_key, value) => value === undefined ? null : value,
+        2,
+      ));
+    } else {
+      console.log(`${describeConnection(socket)}${useTls ? " (TLS)" : ""}\n`);
+      console.log(table([
+        SETTINGS_HEADER,
+        ["requested", ...requestedCells(options)],
+        ["effective", ...settingsCells(effective)],
+        ["system default", ...settingsCells(defaults)],
+      ]));
+      console.log(
+        wrong.length === 0
+          ? "\nthe kernel holds what was asked (idle and interval round up to whole seconds)"
+          : `\nthe kernel does not hold what was asked:\n  ${wrong.join("\n  ")}`,
+      );
+    }
+    return wrong.length === 0 ? 0 : 1;
+  } finally {
+    socket.destroy();
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Parsing and printing for the command line: durations with units, host:port,
+ * and aligned tables.
+ *
+ * @module
+ */
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses `1500ms`, `10s`, `2m`, `1h`, `0.5s`.
+ *
+ * @param label The flag or argument, for the error.
+ * @param text What was given.
+ * @returns Milliseconds.
+ * @throws {UsageError} Without a unit, with hint, or when it is no number.
+ */
+export function parseDuration(label: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (!match) {
+    const hint = /^\d+(\.\d+)?$/.test(text) ? ` (a unit is needed: ${text}s or ${text}ms)` : "";
+    throw new UsageError(`${label} takes a duration such as 1500ms, 10s, 2m or 1h; got "${text}"${hint}`);
+  }
+  return Number(match[1]) * MS_PER_UNIT[match[2]];
+}
+
+/**
+ * Parses a whole number.
+ *
+ * @param label The flag, for the error.
+ * @param text What was given.
+ * @returns The number.
+ * @throws {UsageError} If it is not a whole number.
+ */
+export function parseCount(label: string, text: string): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`${label} takes a whole number; got "${text}"`);
+  return Number(text);
+}
+
+/** A host and port to connect to. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses `name:port`, `1.2.3.4:port` or `[::1]:port`.
+ *
+ * @param text What was given.
+ * @returns The host (without brackets) and port.
+ * @throws {UsageError} If it has no port, or the port is not 1..65535.
+ */
+export function parseHostPort(text: string): HostPort {
+  const match = /^(?:\[([^\]]+)\]|([^:\[\]]+)):(\d+)$/.exec(text);
+  if (!match) {
+    throw new UsageError(`expected host:port, such as example.com:443, 10.0.0.1:5432 or [::1]:6379; got "${text}"`);
+  }
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) throw new UsageError(`port must be 1 to 65535; got ${match[3]} in "${text}"`);
+  return { host: match[1] ?? match[2], port };
+}
+
+/**
+ * Prints a duration for people: `0`, `1.5 s`, `1 min 15 s`, `2 h 11 min 15 s`.
+ *
+ * @param ms Milliseconds, or `undefined` for an unknown value.
+ * @returns The text.
+ */
+export function formatDuration(ms: number | undefined): string {
+  if (ms === undefined) return "unknown";
+  if (ms < 60_000) return ms === 0 ? "0" : `${Math.round(ms / 100) / 10} s`;
+  const seconds = Math.round(ms / 1000);
+  const parts = [[Math.floor(seconds / 3600), "h"], [Math.floor(seconds / 60) % 60, "min"], [seconds % 60, "s"]];
+  return parts.filter(([n]) => n).map(([n, unit]) => `${n} ${unit}`).join(" ");
+}
+
+/**
+ * Lays rows out in columns.
+ *
+ * @param rows The header row first; every row the same length.
+ * @returns The lines, joined.
+ */
+export function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+/** Settings as a table row's cells: keepalive, idle, interval, count, user timeout, idle dead peer found after. */
+export function settingsCells(
+  s: { enabled?: boolean; idleMs?: number; intervalMs?: number; count?: number; userTimeoutMs?: number },
+): string[] {
+  const { enabled, idleMs, intervalMs, count, userTimeoutMs } = s;
+  const deadPeer = idleMs === undefined || intervalMs === undefined || count === undefined
+    ? "unknown"
+    : `${formatDuration(idleMs + intervalMs * count)}${enabled === false ? " once on" : ""}`;
+  return [
+    enabled === undefined ? "-" : enabled ? "on" : "off",
+    formatDuration(idleMs),
+    formatDuration(intervalMs),
+    count === undefined ? "unknown" : String(count),
+    userTimeoutMs === undefined ? "none" : userTimeoutMs === 0 ? "system" : formatDuration(userTimeoutMs),
+    deadPeer,
+  ];
+}
+
+/** The header of a settings table. */
+export const SETTINGS_HEADER = [
+  "",
+  "keepalive",
+  "idle",
+  "interval",
+  "count",
+  "user timeout",
+  "idle dead peer found after",
+];

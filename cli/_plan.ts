@@ -1,0 +1,56 @@
+/**
+ * `keepalive plan <deadline>`: what `planKeepalive` gives each OS, and how soon
+ * each notices a dead peer.
+ *
+ * @module
+ */
+import { type KeepaliveOs, planKeepalive } from "../mod.ts";
+import { formatDuration, table } from "./_format.ts";
+
+const SYSTEMS: [KeepaliveOs, string][] = [
+  ["linux", "Linux"],
+  ["darwin", "macOS"],
+  ["freebsd", "FreeBSD"],
+  ["windows", "Windows"],
+];
+
+/**
+ * Prints the plan for every OS.
+ *
+ * @param timeoutMs The deadline.
+ * @param probes The probe count to plan with.
+ * @param json Whether to print JSON.
+ * @returns The exit code.
+ */
+export function plan(timeoutMs: number, probes: number | undefined, json: boolean): number {
+  const plans = SYSTEMS.map(([os, name]) => {
+    const p = planKeepalive(timeoutMs, { probes, os });
+    // An idle connection: probes start after idle; one with data in flight: the user timeout, if the OS has one.
+    return { os, name, ...p, idleDetectMs: p.idleMs + p.intervalMs * p.count, dataDetectMs: p.userTimeoutMs };
+  });
+  if (json) {
+    const byOs = Object.fromEntries(plans.map(({ os, name: _, ...p }) => [os, p]));
+    console.log(
+      JSON.stringify({ timeoutMs, probes: plans[0].count, ...byOs }, (_k, v) => v === undefined ? null : v, 2),
+    );
+    return 0;
+  }
+  console.log(`deadline ${formatDuration(timeoutMs)}, ${plans[0].count} probes\n`);
+  console.log(table([
+    ["", "idle", "interval", "count", "user timeout", "dead peer found: idle", "with unacknowledged data"],
+    ...plans.map((p) => [
+      p.name,
+      formatDuration(p.idleMs),
+      formatDuration(p.intervalMs),
+      String(p.count),
+      p.userTimeoutMs === undefined ? "none" : formatDuration(p.userTimeoutMs),
+      formatDuration(p.idleDetectMs),
+      p.dataDetectMs === undefined ? "system retransmission limit" : formatDuration(p.dataDetectMs),
+    ]),
+  ]));
+  console.log(
+    "\nWindows before 10 1703 has no TCP_KEEPCNT: it always sends 10 probes. Linux's retransmission limit" +
+      " (tcp_retries2 = 15) is about 15 min.",
+  );
+  return 0;
+}

@@ -1,0 +1,100 @@
+/**
+ * `keepalive watch <host:port>`: hold a connection idle and show, live, when
+ * the next probe is due, until it dies or `--for` ends; then say how and why
+ * it ended.
+ *
+ * @module
+ */
+import type net from "node:net";
+import process from "node:process";
+import { type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
+import { formatDuration, type HostPort } from "./_format.ts";
+import { connect, describeConnection, ending } from "./_net.ts";
+import { ssKeepaliveTimer } from "./_ss.ts";
+
+const REASONS: Record<string, string> = {
+  ETIMEDOUT: "dead peer found by keepalive",
+  ECONNRESET: "reset by the peer or a middlebox",
+  EOF: "closed by the peer",
+  for: "still alive when --for ended",
+};
+
+/** When the next probe is due: the kernel's timer through ss, or, without ss, as if every probe is answered. */
+function nextProbe(socket: net.Socket, settings: KeepaliveSettings, elapsedMs: number): string {
+  let timer;
+  try {
+    timer = ssKeepaliveTimer(socket.localPort!, socket.remotePort);
+  } catch {
+    const idle = settings.idleMs; // no ss here (not Linux, or not installed)
+    return idle === undefined
+      ? "next probe: unknown"
+      : `next probe in ${formatDuration(idle - elapsedMs % idle)} (computed)`;
+  }
+  return timer
+    ? `next probe in ${formatDuration(timer.remainingMs)}, ${timer.probes} unanswered`
+    : "no keepalive timer";
+}
+
+/**
+ * Watches until the connection ends or `forMs` passes.
+ *
+ * @param to Where to connect.
+ * @param useTls Whether to speak TLS.
+ * @param options What to apply.
+ * @param forMs How long to watch at most.
+ * @param json Whether to print JSON (only the outcome).
+ * @returns The exit code: 0.
+ */
+export async function watch(
+  to: HostPort,
+  useTls: boolean,
+  options: KeepaliveOptions,
+  forMs: number,
+  json: boolean,
+): Promise<number> {
+  const socket = await connect(to, useTls);
+  const connection = describeConnection(socket);
+  const settings = setKeepalive(socket, options);
+  const ended = ending(socket);
+  const start = performance.now();
+  const elapsed = () => performance.now() - start;
+  const { idleMs, intervalMs, count } = settings;
+  if (!json) {
+    const within = idleMs === undefined || intervalMs === undefined || count === undefined
+      ? ""
+      : `; an idle dead peer is found within ${formatDuration(idleMs + intervalMs * count)}`;
+    console.log(
+      `watching ${connection}: idle ${formatDuration(idleMs)}, interval ${
+        formatDuration(intervalMs)
+      }, count ${count}${within}`,
+    );
+  }
+  const live = process.stdout.isTTY;
+  const ticker = json ? undefined : setInterval(() => {
+    const line = `${formatDuration(Math.round(elapsed() / 100) * 100).padEnd(10)} ${
+      nextProbe(socket, settings, elapsed())
+    }`;
+    if (live) process.stdout.write(`\r\x1b[K${line}`);
+    else console.log(line);
+  }, 1000);
+  let timeout: ReturnType<typeof setTimeout> | undefined;
+  const how = await Promise.race([
+    ended,
+    new Promise<string>((resolve) => timeout = setTimeout(resolve, forMs, "for")),
+  ]);
+  clearInterval(ticker);
+  clearTimeout(timeout);
+  socket.destroy();
+  const livedMs = Math.round(elapsed());
+  const reason = REASONS[how] ?? "ended";
+  if (json) {
+    console.log(
+      JSON.stringify({ connection, settings, livedMs, ended: how, reason }, (_k, v) => v === undefined ? null : v, 2),
+    );
+  } else {
+    console.log(
+      `${live ? "\n" : ""}lived ${formatDuration(livedMs)}; ended: ${how === "for" ? "" : `${how}: `}${reason}`,
+    );
+  }
+  return 0;
+}
