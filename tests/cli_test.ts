@@ -272,3 +272,29 @@ test("differences() names each field the kernel does not hold", () => {
     "idleMs: applied 5000, the kernel holds 7200000",
   ]);
 });
+
+for (
+  const [how, end, reason] of [
+    ["EOF", (socket: net.Socket) => socket.end(), "closed by the peer"],
+    ["ECONNRESET", (socket: net.Socket) => socket.resetAndDestroy(), "reset by the peer or a middlebox"],
+  ] as const
+) {
+  test(`keepalive watch says ${how} when the peer ${how === "EOF" ? "closes" : "resets"} the connection`, async () => {
+    const peer = await server();
+    try {
+      const accepted = peer.accepted();
+      const watching = keepalive("watch", `127.0.0.1:${peer.port}`, "--for", "10s", "--json");
+      const socket = await accepted;
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the watch has applied its settings
+      end(socket);
+      const { code, stdout } = await watching;
+      equal(code, 0);
+      const report = JSON.parse(stdout);
+      equal(report.ended, how);
+      equal(report.reason, reason);
+      ok(report.livedMs < 5000, `${report.livedMs} ms`);
+    } finally {
+      await peer.close();
+    }
+  }, 15_000);
+}
