@@ -23,10 +23,9 @@
  *
  * @module
  */
+import { applyKeepalive, readKeepalive } from "./_keepalive.ts";
 import { os, syscalls } from "./ffi/mod.ts";
-import { planWrites, toSettings } from "./options.ts";
-import { platformFor, readOptions, writeOptions } from "./platforms/mod.ts";
-import { checkTarget } from "./targets.ts";
+import { platformFor } from "./platforms/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./types.ts";
 
 export { KeepaliveError, type KeepaliveErrorInit } from "./errors.ts";
@@ -66,13 +65,7 @@ export type {
  * ```
  */
 export function setKeepalive(target: KeepaliveTarget, options?: KeepaliveOptions): KeepaliveSettings {
-  const platform = platformFor(os);
-  const writes = planWrites(options, platform);
-  const descriptor = checkTarget(target);
-  const sys = syscalls();
-  const fd = descriptor(sys, platform);
-  const before = readOptions(sys, platform, fd);
-  return toSettings(platform, writeOptions(sys, platform, fd, before, writes));
+  return applyKeepalive(syscalls, platformFor(os), target, options);
 }
 
 /**
@@ -94,8 +87,5 @@ export function setKeepalive(target: KeepaliveTarget, options?: KeepaliveOptions
  * ```
  */
 export function getKeepalive(target: KeepaliveTarget): KeepaliveSettings {
-  const platform = platformFor(os);
-  const descriptor = checkTarget(target);
-  const sys = syscalls();
-  return toSettings(platform, readOptions(sys, platform, descriptor(sys, platform)));
+  return readKeepalive(syscalls, platformFor(os), target);
 }

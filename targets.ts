@@ -25,7 +25,9 @@ interface Lookup {
 
 type AnyTarget = Record<string, unknown>;
 
-const found = new WeakMap<object, number>();
+/** The descriptor each object was last found at, and its addresses. */
+const found = new WeakMap<object, { fd: number; lookup: Lookup }>();
+const GUESSES = 8;
 const address = new Uint8Array(128); // sizeof(struct sockaddr_storage)
 
 function parseIPv4(text: string): Uint8Array | undefined {
@@ -188,20 +190,68 @@ function classify(target: KeepaliveTarget): number | Lookup {
  * @throws {KeepaliveError} `EBADF` if it is closed, `EOPNOTSUPP` if it is not TCP.
  */
 export function checkTarget(target: KeepaliveTarget): (sys: Syscalls, platform: Platform) => number {
-  const what = classify(target);
+  // Addresses never change: a target seen before skips classify, which costs more than the two calls below.
+  const what = (typeof target === "object" && target !== null && found.get(target)?.lookup) || classify(target);
   if (typeof what === "number") return () => what;
   return (sys, platform) => {
-    const known = found.get(target as object);
-    if (known !== undefined && matches(sys, platform, known, what)) return known;
-    for (const fd of sys.descriptors()) {
+    const known = found.get(target as object)?.fd;
+    if (known !== undefined) {
+      if (matches(sys, platform, known, what)) return known;
+      guesses.found(known); // closed: a new socket is likely to land there
+    }
+    const fd = guesses.find(sys, platform, what) ?? walk(sys, platform, what);
+    found.set(target as object, { fd, lookup: what });
+    return fd;
+  };
+}
+
+/** Checks every descriptor, and learns from them where new sockets will land. */
+function walk(sys: Syscalls, platform: Platform, what: Lookup): number {
+  const fds = sys.descriptors();
+  guesses.learn(fds);
+  for (const fd of fds) {
+    if (matches(sys, platform, fd, what)) {
+      guesses.found(fd);
+      return fd;
+    }
+  }
+  throw new KeepaliveError(`no open socket of this process is ${what.label}; is it closed?`, {
+    code: "EBADF",
+    syscall: "getsockname",
+  });
+}
+
+/**
+ * Where a socket not yet known is likely to be, so that it is found with a few
+ * calls instead of a walk: the kernel hands out the lowest free descriptor, so
+ * a new socket lands in a gap the last walk saw, or where a recent one closed.
+ * A guess is only a place to look first: it is taken only if both addresses match.
+ */
+const guesses = {
+  /** Descriptors of sockets found or forgotten lately, newest first. */
+  recent: [] as number[],
+  /** The lowest descriptors the last walk did not see. */
+  gaps: [] as number[],
+
+  find(sys: Syscalls, platform: Platform, what: Lookup): number | undefined {
+    for (const fd of [...this.recent, ...this.gaps]) {
       if (matches(sys, platform, fd, what)) {
-        found.set(target as object, fd);
+        this.found(fd);
         return fd;
       }
     }
-    throw new KeepaliveError(`no open socket of this process is ${what.label}; is it closed?`, {
-      code: "EBADF",
-      syscall: "getsockname",
-    });
-  };
-}
+    return undefined;
+  },
+  found(fd: number): void {
+    this.recent = [fd, ...this.recent.filter((other) => other !== fd)].slice(0, GUESSES);
+    this.gaps = this.gaps.filter((gap) => gap !== fd);
+  },
+  learn(fds: readonly number[]): void {
+    const gaps: number[] = [];
+    for (let fd = 0, i = 0; gaps.length < GUESSES; fd++) {
+      if (fds[i] === fd) i++;
+      else gaps.push(fd);
+    }
+    this.gaps = gaps;
+  },
+};

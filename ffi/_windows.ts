@@ -7,7 +7,7 @@
 import type { Library } from "./_types.ts";
 
 // Windows lists no socket handles; they are small multiples of 4, so these are the candidates.
-const HANDLE_CANDIDATES = Array.from({ length: 16_384 }, (_, i) => 4 * (i + 1));
+const HANDLE_CANDIDATES = 16_384;
 
 /** Winsock on Windows. */
 export const windows: Library = {
@@ -31,5 +31,5 @@ export const windows: Library = {
     WSAGetLastError: { parameters: [], result: "i32" },
   },
   errno: (raw) => raw.WSAGetLastError(),
-  descriptors: () => HANDLE_CANDIDATES,
+  descriptors: () => Array.from({ length: HANDLE_CANDIDATES }, (_, i) => 4 * (i + 1)),
 };

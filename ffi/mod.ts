@@ -6,11 +6,7 @@
  */
 import type { Syscalls } from "../_syscalls.ts";
 import { openLibrary, type Runtime } from "./_bind.ts";
-import { darwin } from "./_darwin.ts";
-import { freebsd } from "./_freebsd.ts";
-import { linux } from "./_linux.ts";
 import type { Library } from "./_types.ts";
-import { windows } from "./_windows.ts";
 
 const g = globalThis as { Deno?: { build: { os: string } }; Bun?: unknown; process?: { platform: string } };
 
@@ -24,7 +20,16 @@ const runtime: Runtime | undefined = g.Bun !== undefined
 export const os: string = g.Deno?.build.os ??
   (g.process?.platform === "win32" ? "windows" : g.process?.platform ?? "unknown");
 
-const LIBRARIES: Readonly<Record<string, Library>> = { linux, darwin, freebsd, windows };
+// Only this OS's library description is loaded: each module more costs start-up time.
+const library: Library | undefined = os === "linux"
+  ? (await import("./_linux.ts")).linux
+  : os === "darwin"
+  ? (await import("./_darwin.ts")).darwin
+  : os === "freebsd"
+  ? (await import("./_freebsd.ts")).freebsd
+  : os === "windows"
+  ? (await import("./_windows.ts")).windows
+  : undefined;
 
 let opened: Syscalls | undefined;
 
@@ -37,7 +42,6 @@ let opened: Syscalls | undefined;
 export function syscalls(): Syscalls {
   if (opened) return opened;
   if (!runtime) throw new Error("tcp-keepalive needs Deno or Bun: it calls the C library through their FFI");
-  const library = LIBRARIES[os];
   if (!library) throw new Error(`tcp-keepalive has no C library binding for ${os}`);
   return opened = openLibrary(library, runtime);
 }

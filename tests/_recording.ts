@@ -28,9 +28,18 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["ioctl", fd, code, 0, undefined, [...input]]);
       return fail.at?.includes(++sets) ? -(fail.errno ?? 22) : inner.ioctl(fd, code, input);
     },
-    getsockname: (fd, address) => inner.getsockname(fd, address),
-    getpeername: (fd, address) => inner.getpeername(fd, address),
-    descriptors: () => inner.descriptors(),
+    getsockname(fd, address) {
+      calls.push(["getsockname", fd, 0, 0]);
+      return inner.getsockname(fd, address);
+    },
+    getpeername(fd, address) {
+      calls.push(["getpeername", fd, 0, 0]);
+      return inner.getpeername(fd, address);
+    },
+    descriptors() {
+      calls.push(["descriptors", -1, 0, 0]);
+      return inner.descriptors();
+    },
   };
 }
 
