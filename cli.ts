@@ -1,4 +1,3 @@
-#!/usr/bin/env -S deno run --allow-ffi --allow-net --allow-run=ip,ss --allow-env
 /**
  * The keepalive command line, on the public API only: `plan`, `check`,
  * `watch` and `demo`. Run it as `deno task keepalive ...` or `bun cli.ts ...`.
@@ -14,7 +13,7 @@
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { KeepaliveOptions } from "./mod.ts";
+import { type KeepaliveOptions, VERSION } from "./mod.ts";
 import { check } from "./cli/_check.ts";
 import { cut, demo } from "./cli/_demo.ts";
 import { parseCount, parseDuration, parseHostPort, UsageError } from "./cli/_format.ts";
@@ -37,7 +36,8 @@ commands:
   watch <host:port>   hold a connection idle and show the keepalive timer until it dies
   demo                a loopback connection configured and read back; as root, a cut peer found
 
-Durations take a unit: 1500ms, 10s, 2m, 1h. Every command takes --json and --help.
+Durations take a unit: 1500ms, 10s, 2m, 1h. Every command takes --json and --help;
+--version prints the version.
 
 examples:
   keepalive plan 30s
@@ -99,6 +99,7 @@ const FLAGS = {
   for: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean" },
+  version: { type: "boolean" },
 } as const;
 type Flag = keyof typeof FLAGS;
 type Values = { [F in Flag]?: (typeof FLAGS)[F]["type"] extends "string" ? string : boolean };
@@ -143,6 +144,10 @@ async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: FLAGS, allowPositionals: true, strict: true });
   const [command = "", ...rest] = positionals;
   if (command === "_cut") return await cut();
+  if (values.version) {
+    console.log(VERSION);
+    return 0;
+  }
   if (!(command in HELP)) throw new UsageError(`unknown command "${command}"; commands are plan, check, watch, demo`);
   if (values.help || command === "") {
     console.log(HELP[command]);

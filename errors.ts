@@ -7,7 +7,18 @@
  * @module
  */
 
-/** Where a {@linkcode KeepaliveError} came from. */
+/**
+ * Where a {@linkcode KeepaliveError} came from.
+ *
+ * @example The message is built from it
+ * ```ts
+ * import { KeepaliveError, type KeepaliveErrorInit } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const init: KeepaliveErrorInit = { code: "EBADF", errno: 9, syscall: "getsockopt", option: "TCP_KEEPIDLE", fd: 7 };
+ * equal(new KeepaliveError("not an open descriptor", init).message, "EBADF: not an open descriptor (getsockopt TCP_KEEPIDLE fd 7)");
+ * ```
+ */
 export interface KeepaliveErrorInit {
   /** The errno name, such as `"EBADF"`, `"ENOTSOCK"` or `"EOPNOTSUPP"`. */
   code: string;

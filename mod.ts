@@ -30,6 +30,7 @@ import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./typ
 
 export { KeepaliveError, type KeepaliveErrorInit } from "./errors.ts";
 export { planKeepalive } from "./options.ts";
+export { VERSION } from "./version.ts";
 export type {
   KeepaliveOptions,
   KeepaliveOs,

@@ -8,6 +8,16 @@
  * What to change. Omitted fields stay as the kernel has them. Durations are in
  * milliseconds, like `setTimeout`; the kernel keeps idle and interval in whole
  * seconds, so those round up (1500 ms becomes 2 s).
+ *
+ * @example Each value, or one deadline
+ * ```ts
+ * import type { KeepaliveOptions } from "./mod.ts";
+ *
+ * const each: KeepaliveOptions = { idleMs: 10_000, intervalMs: 2_000, count: 3, userTimeoutMs: 16_000 };
+ * const deadline: KeepaliveOptions = { timeoutMs: 30_000 };
+ * const off: KeepaliveOptions = { enable: false };
+ * void [each, deadline, off];
+ * ```
  */
 export interface KeepaliveOptions {
   /** Turn keepalive on or off (`SO_KEEPALIVE`). Default `true`. */
@@ -31,6 +41,18 @@ export interface KeepaliveOptions {
 /**
  * The keepalive settings a socket has, as the kernel reports them. After
  * `setKeepalive`, a field the OS cannot report holds the value that was applied.
+ *
+ * @example The worst case for an idle connection whose peer vanished
+ * ```ts
+ * import type { KeepaliveSettings } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const linuxDefaults: KeepaliveSettings = {
+ *   enabled: true, idleMs: 7_200_000, intervalMs: 75_000, count: 9, userTimeoutMs: 0,
+ * };
+ * const { idleMs = 0, intervalMs = 0, count = 0 } = linuxDefaults;
+ * equal(idleMs + intervalMs * count, 7_875_000); // 2 h 11 min 15 s
+ * ```
  */
 export interface KeepaliveSettings {
   /** `SO_KEEPALIVE`. */
@@ -53,6 +75,14 @@ export interface KeepaliveSettings {
  * Settings planned from one dead-peer deadline: an idle connection whose peer
  * vanished is dropped after at most `idleMs + intervalMs * count`, and one with
  * unacknowledged data after `userTimeoutMs`.
+ *
+ * @example What a minute plans
+ * ```ts
+ * import { planKeepalive } from "./mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(planKeepalive(60_000), { idleMs: 20_000, intervalMs: 4_000, count: 10, userTimeoutMs: 60_000 });
+ * ```
  */
 export interface KeepalivePlan {
   /** Idle time before the first probe, in whole seconds. */
@@ -65,10 +95,33 @@ export interface KeepalivePlan {
   userTimeoutMs: number | undefined;
 }
 
-/** An operating system with a table here, named as `Deno.build.os` names it. */
+/**
+ * An operating system with a table here, named as `Deno.build.os` names it.
+ *
+ * @example Plan for another OS
+ * ```ts
+ * import { type KeepaliveOs, planKeepalive } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const os: KeepaliveOs = "freebsd";
+ * equal(planKeepalive(30_000, { os }).userTimeoutMs, undefined); // FreeBSD has no user timeout
+ * ```
+ */
 export type KeepaliveOs = "linux" | "darwin" | "freebsd" | "windows";
 
-/** A network address as Deno reports it (`Deno.NetAddr`). */
+/**
+ * A network address as Deno reports it (`Deno.NetAddr`).
+ *
+ * @example A Deno listener's address
+ * ```ts
+ * import type { NetAddrLike } from "./mod.ts";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const addr: NetAddrLike = listener.addr;
+ * listener.close();
+ * void addr;
+ * ```
+ */
 export interface NetAddrLike {
   /** `"tcp"` for a TCP or TLS socket. */
   readonly transport: string;
@@ -88,13 +141,24 @@ export interface NetAddrLike {
  * - a `node:net` `Socket` or `Server`.
  *
  * Deno hands out no descriptor: it is found by matching the addresses.
+ *
+ * @example Any of them
+ * ```ts
+ * import { getKeepalive, type KeepaliveTarget } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const target: KeepaliveTarget = listener;
+ * equal(getKeepalive(target).enabled, false);
+ * listener.close();
+ * ```
  */
 export type KeepaliveTarget =
   | number
   | { readonly fd: number }
   | { readonly localAddr: NetAddrLike; readonly remoteAddr: NetAddrLike }
   | { readonly addr: NetAddrLike }
-  | { readonly port?: number; readonly hostname?: string; readonly url: URL }
+  | { readonly port?: number; readonly hostname?: string; readonly url: { readonly href: string } }
   | {
     readonly localAddress?: string;
     readonly localPort?: number;

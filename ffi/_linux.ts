@@ -7,7 +7,7 @@
 import { errnoSymbol, POSIX_SOCKET_SYMBOLS } from "./_posix.ts";
 import type { Library } from "./_types.ts";
 
-const DESCRIPTOR_DIRECTORY = new TextEncoder().encode("/proc/self/fd\0");
+const DESCRIPTOR_DIRECTORY = Uint8Array.from("/proc/self/fd\0", (c) => c.charCodeAt(0));
 const O_CLOEXEC = 0o2000000; // O_RDONLY is 0; O_DIRECTORY differs between x86-64 and arm64, and is not needed
 const entries = new Uint8Array(32 * 1024);
 const view = new DataView(entries.buffer);

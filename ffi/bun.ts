@@ -11,7 +11,7 @@ const BUN_TYPES: Record<CType, FFIType> = {
   i32: FFIType.i32,
   u32: FFIType.u32,
   u64: FFIType.u64,
-  usize: FFIType.usize,
+  usize: FFIType.u64, // size_t: every platform Bun runs on is 64-bit
   isize: FFIType.i64_fast,
   buffer: FFIType.ptr,
   pointer: FFIType.ptr,

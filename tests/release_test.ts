@@ -1,0 +1,57 @@
+// What a release needs: one version everywhere, JSR's checks clean, the docs' examples typed.
+import { equal, match } from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { VERSION } from "../version.ts";
+import { test, testUnder } from "./_harness.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const read = (name: string) => readFileSync(`${ROOT}${name}`, "utf8");
+
+test("the code, deno.json, package.json and the changelog agree on the version", () => {
+  match(VERSION, /^\d+\.\d+\.\d+(-[\w.]+)?$/);
+  equal(JSON.parse(read("deno.json")).version, VERSION);
+  equal(JSON.parse(read("package.json")).version, VERSION);
+  equal(/^## (\S+)/m.exec(read("CHANGELOG.md"))?.[1], VERSION);
+});
+
+/** Runs deno in the repository: its exit status, and stdout and stderr together. */
+function deno(...args: string[]): { status: number | null; out: string } {
+  const { status, stdout, stderr } = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { status, out: stdout + stderr };
+}
+
+testUnder("deno", "deno publish --dry-run passes with no warnings, publishing the module and not its tests", () => {
+  const { status, out } = deno("publish", "--dry-run", "--allow-dirty");
+  equal(status, 0, out);
+  equal(/warning/i.test(out), false, out);
+  match(out, /Success Dry run complete/);
+  match(out, /\/mod\.ts /);
+  equal(/\/(tests|bench)\//.test(out), false, out);
+}, 60_000);
+
+testUnder("deno", "deno doc --lint finds nothing to say about the public modules", () => {
+  const { status, out } = deno("doc", "--lint", "mod.ts", "plan.ts", "cli.ts");
+  equal(status, 0, out);
+  equal(out.trim(), "Checked 3 files");
+}, 60_000);
+
+testUnder("deno", "deno check passes on every entry point", () => {
+  const { status, out } = deno("check", "mod.ts", "plan.ts", "cli.ts", "bench/keepalive_bench.ts");
+  equal(status, 0, out);
+}, 120_000);
+
+for (const [config, what] of [
+  ["tsconfig.bun.json", "the module and the command line, strict, with Bun's types"],
+  ["tsconfig.pure.json", "the runtime-free files, with no runtime's types at all"],
+]) {
+  testUnder("bun", `tsc -p ${config}: ${what}`, () => {
+    const { status, stdout } = spawnSync(`${ROOT}node_modules/.bin/tsc`, ["-p", config], { cwd: ROOT, encoding: "utf8" });
+    equal(status, 0, stdout);
+  }, 120_000);
+}
