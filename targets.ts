@@ -26,7 +26,7 @@ interface Lookup {
 type AnyTarget = Record<string, unknown>;
 
 /** The descriptor each object was last found at, and its addresses. */
-const found = new WeakMap<object, { fd: number; lookup: Lookup }>();
+const found = new WeakMap<object, { fd: number; lookup?: Lookup }>();
 const GUESSES = 8;
 const address = new Uint8Array(128); // sizeof(struct sockaddr_storage)
 
@@ -77,7 +77,7 @@ function unmapped(ip: Uint8Array): Uint8Array {
  * @param host The text.
  * @returns The address bytes (4 or 16), or `undefined` for a name.
  */
-export function parseIp(host: string): Uint8Array | undefined {
+function parseIp(host: string): Uint8Array | undefined {
   const bare = host.replace(/^\[(.*)\]$/, "$1").replace(/%.*$/, "");
   const ip = parseIPv4(bare) ?? parseIPv6(bare);
   return ip && unmapped(ip);
@@ -190,7 +190,8 @@ function classify(target: KeepaliveTarget): number | Lookup {
  * @throws {KeepaliveError} `EBADF` if it is closed, `EOPNOTSUPP` if it is not TCP.
  */
 export function checkTarget(target: KeepaliveTarget): (sys: Syscalls, platform: Platform) => number {
-  // Addresses never change: a target seen before skips classify, which costs more than the two calls below.
+  // A connection's addresses never change: one seen before skips classify, which costs more than the two calls
+  // below. A listener's can (a node:net server may listen again elsewhere), so it is classified every time.
   const what = (typeof target === "object" && target !== null && found.get(target)?.lookup) || classify(target);
   if (typeof what === "number") return () => what;
   return (sys, platform) => {
@@ -200,7 +201,7 @@ export function checkTarget(target: KeepaliveTarget): (sys: Syscalls, platform: 
       guesses.found(known); // closed: a new socket is likely to land there
     }
     const fd = guesses.find(sys, platform, what) ?? walk(sys, platform, what);
-    found.set(target as object, { fd, lookup: what });
+    found.set(target as object, { fd, lookup: what.peer ? what : undefined });
     return fd;
   };
 }

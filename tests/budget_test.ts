@@ -96,3 +96,18 @@ test("two connections to the same peer each get their own descriptor", async () 
     pair.close();
   }
 });
+
+test("a node:net server that listens again elsewhere is found at its new address", async () => {
+  const server = net.createServer();
+  const listen = () => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await listen();
+  const first = checkTarget(server)(syscalls(), linux);
+  equal(localPortOf(first), (server.address() as net.AddressInfo).port);
+  await new Promise((resolve) => server.close(resolve));
+  await listen();
+  try {
+    equal(localPortOf(checkTarget(server)(syscalls(), linux)), (server.address() as net.AddressInfo).port);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
