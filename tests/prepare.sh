@@ -15,7 +15,7 @@ mkdir -p "$out"
 
 missing=()
 command -v ip >/dev/null && command -v ss >/dev/null || missing+=(iproute2)
-command -v wine >/dev/null || missing+=(wine64)
+command -v wine >/dev/null || missing+=(wine wine64)
 command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64-win32)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
