@@ -6,6 +6,7 @@
 import { dlopen, FFIType } from "bun:ffi";
 import net from "node:net";
 import { setKeepalive } from "../mod.ts";
+import { loopbackServer } from "./_loopback.ts";
 
 const { i32, u32, ptr } = FFIType;
 const libc = dlopen("libc.so.6", {
@@ -69,14 +70,8 @@ await group("a Bun socket's idle time", "<= 2x", [
 ]);
 
 // node:net sockets are found by address under Bun too; then remembered.
-const server = net.createServer((s) => s.on("data", () => {}));
-await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-const serverPort = (server.address() as net.AddressInfo).port;
-const connectNode = () =>
-  new Promise<net.Socket>((resolve) => {
-    const client = net.connect(serverPort, "127.0.0.1", () => resolve(client));
-  });
-const nodeSocket = await connectNode();
+const server = await loopbackServer();
+const nodeSocket = await server.connect();
 await group("a node:net socket, again and again", "<= 1.3x", [
   ["bare: 2 checks + 5 getsockopt + 1 setsockopt", () => {
     length[0] = 128;
@@ -99,7 +94,7 @@ for (const sockets of [100, 1_000, 10_000]) {
   }
   const firstCalls: number[] = [];
   for (let i = 0; i < 200; i++) {
-    const fresh = await connectNode();
+    const fresh = await server.connect();
     const start = Bun.nanoseconds();
     setKeepalive(fresh, { idleMs: 5000 });
     firstCalls.push(Bun.nanoseconds() - start);

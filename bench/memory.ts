@@ -1,25 +1,19 @@
 // deno run -A --v8-flags=--expose-gc bench/memory.ts, bun bench/memory.ts :
 // 100,000 calls on live and closed connections (target: the heap within 1 MB of
 // where it started: buffers are reused, and closed connections are forgotten).
-import net from "node:net";
 import { getKeepalive, setKeepalive } from "../mod.ts";
+import { loopbackServer } from "./_loopback.ts";
 
 const CALLS = 100_000;
 const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
 const collect = () => g.Bun ? g.Bun.gc(true) : g.gc!();
 const heap = () => (collect(), process.memoryUsage().heapUsed);
 
-const server = net.createServer((socket) => socket.on("data", () => {}));
-await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-const port = (server.address() as net.AddressInfo).port;
-const connect = () =>
-  new Promise<net.Socket>((resolve) => {
-    const client = net.connect(port, "127.0.0.1", () => resolve(client));
-  });
+const server = await loopbackServer();
 
 async function round(calls: number): Promise<void> {
-  const live = await connect();
-  const closed = await connect();
+  const live = await server.connect();
+  const closed = await server.connect();
   setKeepalive(closed, { idleMs: 5000 });
   closed.destroy();
   await new Promise((resolve) => closed.once("close", resolve));
