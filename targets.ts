@@ -127,6 +127,10 @@ function fromDenoAddrs(local: NetAddrLike, peer: NetAddrLike | null, label: stri
   };
 }
 
+function notASocket(got: string): TypeError {
+  return new TypeError(`target must be a descriptor or a Deno, Bun or node:net socket or listener; got ${got}`);
+}
+
 /** What a target is, before any system call: a descriptor, or addresses to look up. */
 function classify(target: KeepaliveTarget): number | Lookup {
   if (typeof target === "number") {
@@ -135,11 +139,7 @@ function classify(target: KeepaliveTarget): number | Lookup {
     }
     return target;
   }
-  if (typeof target !== "object" || target === null) {
-    throw new TypeError(
-      `target must be a descriptor or a Deno, Bun or node:net socket or listener; got ${String(target)}`,
-    );
-  }
+  if (typeof target !== "object" || target === null) throw notASocket(String(target));
   const t = target as AnyTarget;
   if (typeof t.fd === "number") { // Bun Socket, Bun.listen
     if (t.fd < 0) throw closed("Bun socket");
@@ -174,11 +174,7 @@ function classify(target: KeepaliveTarget): number | Lookup {
       label: `node:net server ${info.address}:${info.port}`,
     };
   }
-  throw new TypeError(
-    `target must be a descriptor or a Deno, Bun or node:net socket or listener; got ${
-      Object.prototype.toString.call(target)
-    }`,
-  );
+  throw notASocket(Object.prototype.toString.call(target));
 }
 
 /**
