@@ -124,12 +124,15 @@ function keepaliveOptions(values: Values): KeepaliveOptions {
   return options;
 }
 
+/**
+ * What the command line needs under Deno, as the `keepalive` task grants it: libc, the network, `ip` for the
+ * demo's namespace and `ss` for the live timer, and the environment that `node:child_process` reads.
+ */
+export const DENO_PERMISSIONS: readonly string[] = ["--allow-ffi", "--allow-net", "--allow-run=ip,ss", "--allow-env"];
+
 /** How to run this command line again: under Deno with the same permissions as the task. */
 function self(): string[] {
-  if ("Deno" in globalThis) {
-    const flags = ["--allow-ffi", "--allow-net", "--allow-run=ip,ss", "--allow-env"];
-    return [process.execPath, "run", ...flags, import.meta.url];
-  }
+  if ("Deno" in globalThis) return [process.execPath, "run", ...DENO_PERMISSIONS, import.meta.url];
   return [process.execPath, fileURLToPath(import.meta.url)];
 }
 

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
+import { DENO_PERMISSIONS } from "../cli.ts";
 import { differences } from "../cli/_check.ts";
 import { ssKeepaliveTimer } from "../cli/_ss.ts";
 import { type KeepaliveOs, planKeepalive } from "../mod.ts";
@@ -12,9 +13,7 @@ import { runtime, test } from "./_harness.ts";
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 // As `deno task keepalive` runs it, and as Bun does.
-const RUN = runtime === "deno"
-  ? [process.execPath, "run", "--allow-ffi", "--allow-net", "--allow-run=ip,ss", "--allow-env", CLI]
-  : [process.execPath, CLI];
+const RUN = runtime === "deno" ? [process.execPath, "run", ...DENO_PERMISSIONS, CLI] : [process.execPath, CLI];
 // The test certificate's authority, for --tls: Deno reads DENO_CERT, Bun NODE_EXTRA_CA_CERTS.
 const ENV = { ...process.env, DENO_CERT: `${FIXTURES}cert.pem`, NODE_EXTRA_CA_CERTS: `${FIXTURES}cert.pem` };
 
@@ -298,3 +297,8 @@ for (
     }
   }, 15_000);
 }
+
+test("the keepalive task grants the command line exactly the permissions it asks for when it runs itself", () => {
+  const task: string = JSON.parse(readFileSync(new URL("../deno.json", import.meta.url), "utf8")).tasks.keepalive;
+  equal(task, `env deno run ${DENO_PERMISSIONS.join(" ")} cli.ts`);
+});
