@@ -5,13 +5,40 @@
  * @module
  */
 import type { Syscalls } from "./_syscalls.ts";
-import { planWrites, toSettings } from "./options.ts";
-import { type Platform, readOptions, writeOptions } from "./platforms/mod.ts";
-import { checkTarget } from "./targets.ts";
-import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./types.ts";
+import { KeepaliveError } from "./_errors.ts";
+import { planWrites, toSettings, type Write } from "./_options.ts";
+import { readOptions, type SocketValues, writeOptions } from "./_sockopt.ts";
+import { finderFor } from "./_targets.ts";
+import type { Platform } from "./platforms/mod.ts";
+import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./_types.ts";
 
 /**
- * Validates, finds the descriptor, reads every option once, writes the changed ones.
+ * Listeners sharing an address (`SO_REUSEPORT`) are one service: what they
+ * hold, apart from what is being written, must agree, so that one answer
+ * describes them all.
+ */
+function agreed(platform: Platform, sockets: readonly SocketValues[], writes: readonly Write[]): void {
+  const [first, ...others] = sockets;
+  for (const [i, option] of platform.options.entries()) {
+    if (writes.some((write) => write.option === option)) continue;
+    const other = others.find(({ before }) => before[i] !== first.before[i]);
+    if (other) {
+      throw new KeepaliveError(
+        `${sockets.length} listening sockets share this address (SO_REUSEPORT) and hold different ${option.name}: ${
+          first.before[i]
+        } on fd ${first.fd}, ${other.before[i]} on fd ${other.fd}; set it on the listener to make them agree`,
+        { code: "EADDRINUSE", option: option.name },
+      );
+    }
+  }
+}
+
+function read(sys: Syscalls, platform: Platform, fds: readonly number[]): SocketValues[] {
+  return fds.map((fd) => ({ fd, before: readOptions(sys, platform, fd) }));
+}
+
+/**
+ * Validates, finds the descriptors, reads every option once, writes the changed ones.
  *
  * @param sys Opens the binding; called only once the input is valid.
  * @param platform The OS's table.
@@ -26,14 +53,16 @@ export function applyKeepalive(
   options: KeepaliveOptions | undefined,
 ): KeepaliveSettings {
   const writes = planWrites(options, platform);
-  const descriptor = checkTarget(target);
+  const find = finderFor(target, platform);
   const calls = sys();
-  const fd = descriptor(calls, platform);
-  return toSettings(platform, writeOptions(calls, platform, fd, readOptions(calls, platform, fd), writes));
+  const sockets = read(calls, platform, find(calls));
+  agreed(platform, sockets, writes);
+  const [after] = writeOptions(calls, platform, sockets, writes);
+  return toSettings(platform, after);
 }
 
 /**
- * Finds the descriptor and reads every option once.
+ * Finds the descriptors and reads every option once.
  *
  * @param sys Opens the binding; called only once the target is valid.
  * @param platform The OS's table.
@@ -41,7 +70,9 @@ export function applyKeepalive(
  * @returns The settings the socket has.
  */
 export function readKeepalive(sys: () => Syscalls, platform: Platform, target: KeepaliveTarget): KeepaliveSettings {
-  const descriptor = checkTarget(target);
+  const find = finderFor(target, platform);
   const calls = sys();
-  return toSettings(platform, readOptions(calls, platform, descriptor(calls, platform)));
+  const sockets = read(calls, platform, find(calls));
+  agreed(platform, sockets, []);
+  return toSettings(platform, sockets[0].before);
 }

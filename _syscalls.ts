@@ -10,6 +10,8 @@
 export interface Syscalls {
   /** `getsockopt` of an `int` option: the value, or `-errno`. */
   getsockoptInt(fd: number, level: number, option: number): number;
+  /** `getsockopt` into `into`: the length the kernel wrote, or `-errno`. */
+  getsockopt(fd: number, level: number, option: number, into: Uint8Array): number;
   /** `setsockopt` of an `int` option: 0, or `-errno`. */
   setsockoptInt(fd: number, level: number, option: number, value: number): number;
   /** `getsockname` into `address`: the address length, or `-errno`. */

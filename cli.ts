@@ -33,7 +33,7 @@ const HELP: Record<string, string> = {
 commands:
   plan <deadline>     the settings a dead-peer deadline gives Linux, macOS, FreeBSD and Windows
   check <host:port>   connect, apply, read back from the kernel, compare with the defaults
-  watch <host:port>   hold a connection idle and show the keepalive timer until it dies
+  watch <host:port>   hold a connection idle and show the keepalive timer until it dies or Ctrl-C
   demo                a loopback connection configured and read back; as root, a cut peer found
 
 Durations take a unit: 1500ms, 10s, 2m, 1h. Every command takes --json and --help;
@@ -55,9 +55,10 @@ example:
   keepalive plan 2m --count 5`,
   check: `usage: keepalive check <host:port> [options] [--json]
 
-Connects, applies the options, reads them back from the kernel, and prints what
-was requested, what the kernel holds and the system's defaults. Exits 1 if the
-kernel does not hold what was applied.
+Connects (and shakes hands, with --tls) within 10 s, applies the options, reads
+them back from the kernel, and prints what was requested, what the kernel holds
+and the system's defaults. Exits 1 if the kernel does not hold what was applied;
+a field the OS cannot read back (Windows before 1709) is said to be so.
 
 ${SETTING_FLAGS}
 
@@ -67,9 +68,10 @@ examples:
   watch: `usage: keepalive watch <host:port> [options] [--for DURATION] [--json]
 
 Holds the connection idle and shows, every second, when the next probe is due
-(the kernel's timer, through ss), until the connection dies or --for ends; then
-says how long it lived and why it ended: ETIMEDOUT (a dead peer found by
-keepalive), ECONNRESET (reset by the peer or a middlebox), EOF (closed by the peer).
+(the kernel's timer, through ss), until the connection dies, --for ends or
+Ctrl-C; then says how long it lived and why it ended: ETIMEDOUT (a dead peer
+found by keepalive), ECONNRESET (reset by the peer or a middlebox), EOF (closed
+by the peer). After Ctrl-C it exits 130.
 
 ${SETTING_FLAGS}
   --for DURATION           watch at most this long (default 10m)
@@ -102,7 +104,7 @@ const FLAGS = {
   version: { type: "boolean" },
 } as const;
 type Flag = keyof typeof FLAGS;
-type Values = { [F in Flag]?: (typeof FLAGS)[F]["type"] extends "string" ? string : boolean };
+type FlagValues = { [F in Flag]?: (typeof FLAGS)[F]["type"] extends "string" ? string : boolean };
 
 const SETTINGS: Flag[] = ["idle", "interval", "count", "user-timeout", "timeout", "tls"];
 const ALLOWED: Record<string, Flag[]> = {
@@ -112,7 +114,7 @@ const ALLOWED: Record<string, Flag[]> = {
   demo: ["timeout"],
 };
 
-function keepaliveOptions(values: Values): KeepaliveOptions {
+function keepaliveOptions(values: FlagValues): KeepaliveOptions {
   const options: KeepaliveOptions = {};
   if (values.idle !== undefined) options.idleMs = parseDuration("--idle", values.idle);
   if (values.interval !== undefined) options.intervalMs = parseDuration("--interval", values.interval);
@@ -195,8 +197,8 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await run(args);
   } catch (error) {
-    const usage = error instanceof UsageError || error instanceof RangeError || error instanceof TypeError ||
-      (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+    // Only a mistake in what was typed: parseArgs' own, or the API refusing a value typed (see inFlagTerms).
+    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     console.error(`keepalive: ${(error as Error).message}${usage ? " (see keepalive --help)" : ""}`);
     return usage ? 2 : 1;
   }

@@ -14,5 +14,5 @@
  *
  * @module
  */
-export { planKeepalive } from "./options.ts";
-export type { KeepaliveOs, KeepalivePlan } from "./types.ts";
+export { planKeepalive } from "./_options.ts";
+export type { KeepaliveOs, KeepalivePlan } from "./_types.ts";

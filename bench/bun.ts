@@ -1,5 +1,5 @@
 // bun bench/bun.ts : the Bun side of the benchmarks, each printed as a ratio of
-// its baseline measured in the same run. Targets (issue 5): all options on a
+// its baseline measured in the same run. Targets: all options on a
 // descriptor <= 1.3x its bare calls; setKeepalive(socket, { idleMs }) <= 2x Bun's
 // own socket.setKeepAlive(true, ms); the first call on a fresh node:net connection
 // <= 0.2 ms; accepting on a configured listener within 5% of an unconfigured one.

@@ -1,5 +1,5 @@
 // deno bench -A bench/ : each group prints its cases as a ratio of its baseline.
-// Targets (issue 5): all options on a descriptor <= 1.3x its bare calls; the first
+// Targets: all options on a descriptor <= 1.3x its bare calls; the first
 // call on a fresh Deno connection <= 0.2 ms at 100, 1,000 and 10,000 sockets; a full
 // walk at 10,000 <= 15 ms; a repeated call <= 1.3x its bare calls; accepting on a
 // configured listener within 5% of an unconfigured one.

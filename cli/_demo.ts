@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import process from "node:process";
 import { getKeepalive, type KeepaliveSettings, setKeepalive } from "../mod.ts";
-import { formatDuration, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import { formatDuration, inFlagTerms, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 import { ending, loopbackPair } from "./_net.ts";
 
 /** What the cut peer is found with: first probe after 1 s idle, then 2 probes 1 s apart. */
@@ -71,7 +71,7 @@ export async function demo(timeoutMs: number, json: boolean, self: string[]): Pr
   let rows: [string, KeepaliveSettings][];
   try {
     const before = getKeepalive(pair.client);
-    setKeepalive(pair.client, { timeoutMs });
+    inFlagTerms(() => setKeepalive(pair.client, { timeoutMs }));
     setKeepalive(pair.accepted, { timeoutMs });
     rows = [["client", getKeepalive(pair.client)], ["server", getKeepalive(pair.accepted)], ["system default", before]];
   } finally {

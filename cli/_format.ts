@@ -12,6 +12,37 @@ export class UsageError extends Error {
 
 const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** The flag each option of the API is typed as. */
+export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  idleMs: "--idle",
+  intervalMs: "--interval",
+  count: "--count",
+  probes: "--count",
+  userTimeoutMs: "--user-timeout",
+  timeoutMs: "--timeout",
+};
+
+/**
+ * Runs an API call on what the user typed: its `TypeError` or `RangeError`
+ * (the API's refusal of a value, before any system call) becomes a
+ * {@linkcode UsageError} that names the flags typed, not the API's fields.
+ *
+ * @param call The call.
+ * @param flags The flag (or argument) each API field came from.
+ * @returns What the call returns.
+ * @throws {UsageError} If the call refused a value.
+ */
+export function inFlagTerms<T>(call: () => T, flags: Readonly<Record<string, string>> = OPTION_FLAGS): T {
+  try {
+    return call();
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
+    // The fields in *Ms are names anywhere; count and probes are words too, so only a message's subject.
+    const fields = /\b\w+Ms\b|^(count|probes)\b/g;
+    throw new UsageError(error.message.replace(fields, (field) => flags[field] ?? field));
+  }
+}
+
 /**
  * Parses `1500ms`, `10s`, `2m`, `1h`, `0.5s`.
  *

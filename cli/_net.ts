@@ -10,22 +10,33 @@ import type { HostPort } from "./_format.ts";
 
 type ErrnoError = Error & { code?: string };
 
+/** How long connecting, and the TLS handshake, may take: Go's `http.Transport` gives a handshake 10 s too. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 /**
- * Connects, and for `tls` completes the handshake.
+ * Connects, and for `tls` completes the handshake, within {@linkcode CONNECT_TIMEOUT_MS}.
  *
  * @param to Where.
  * @param useTls Whether to speak TLS (verifying the server's certificate).
  * @returns The connected socket.
- * @throws {Error} One line naming the problem: a name that does not resolve, a refused connection, a failed handshake.
+ * @throws {Error} One line naming the problem: a name that does not resolve, a refused connection, a failed or
+ *   unanswered handshake.
  */
 export function connect(to: HostPort, useTls: boolean): Promise<net.Socket> {
+  const where = `${net.isIPv6(to.host) ? `[${to.host}]` : to.host}:${to.port}`;
   return new Promise((resolve, reject) => {
     const socket = useTls
       ? tls.connect({ host: to.host, port: to.port, servername: net.isIP(to.host) ? undefined : to.host })
       : net.connect(to.port, to.host);
-    socket.once(useTls ? "secureConnect" : "connect", () => resolve(socket));
+    const deadline = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new Error(`no ${useTls ? "TLS handshake" : "connection"} with ${where} within ${CONNECT_TIMEOUT_MS / 1000} s`),
+      );
+    }, CONNECT_TIMEOUT_MS);
+    socket.once(useTls ? "secureConnect" : "connect", () => (clearTimeout(deadline), resolve(socket)));
     socket.once("error", (error: ErrnoError) => {
-      const where = `${net.isIPv6(to.host) ? `[${to.host}]` : to.host}:${to.port}`;
+      clearTimeout(deadline);
       reject(
         new Error(
           error.code === "ENOTFOUND" || error.code === "EAI_AGAIN" || error.code === "EAI_NONAME"

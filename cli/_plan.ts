@@ -5,7 +5,7 @@
  * @module
  */
 import { type KeepaliveOs, planKeepalive } from "../mod.ts";
-import { formatDuration, table } from "./_format.ts";
+import { formatDuration, inFlagTerms, OPTION_FLAGS, table } from "./_format.ts";
 
 const SYSTEMS: [KeepaliveOs, string][] = [
   ["linux", "Linux"],
@@ -24,7 +24,10 @@ const SYSTEMS: [KeepaliveOs, string][] = [
  */
 export function plan(timeoutMs: number, probes: number | undefined, json: boolean): number {
   const plans = SYSTEMS.map(([os, name]) => {
-    const p = planKeepalive(timeoutMs, { probes, os });
+    const p = inFlagTerms(() => planKeepalive(timeoutMs, { probes, os }), {
+      ...OPTION_FLAGS,
+      timeoutMs: "the deadline",
+    });
     // An idle connection: probes start after idle; one with data in flight: the user timeout, if the OS has one.
     return { os, name, ...p, idleDetectMs: p.idleMs + p.intervalMs * p.count, dataDetectMs: p.userTimeoutMs };
   });

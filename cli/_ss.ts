@@ -37,7 +37,11 @@ export interface KeepaliveTimer {
  */
 export function ssKeepaliveTimer(port: number, peerPort?: number): KeepaliveTimer | undefined {
   const filter = peerPort === undefined ? `( sport = :${port} )` : `( sport = :${port} and dport = :${peerPort} )`;
-  const out = execFileSync("ss", ["-tonie", "state", "established", filter], { encoding: "utf8" });
+  // ss's own complaints (inside a network namespace: "Failed to find cgroup2 mount") are not the watch's output.
+  const out = execFileSync("ss", ["-tonie", "state", "established", filter], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   if (out.trim().split("\n").length < 2) throw new Error(`ss shows no connection ${filter}`);
   const keepalive = [...out.matchAll(/timer:\((\w+),([^,]+),(\d+)\)/g)].find((timer) => timer[1] === "keepalive");
   return keepalive && { remainingMs: parseSsDuration(keepalive[2]), probes: Number(keepalive[3]) };

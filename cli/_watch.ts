@@ -8,7 +8,7 @@
 import type net from "node:net";
 import process from "node:process";
 import { type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
-import { formatDuration, type HostPort } from "./_format.ts";
+import { formatDuration, type HostPort, inFlagTerms } from "./_format.ts";
 import { connect, describeConnection, ending } from "./_net.ts";
 import { ssKeepaliveTimer } from "./_ss.ts";
 
@@ -17,7 +17,11 @@ const REASONS: Record<string, string> = {
   ECONNRESET: "reset by the peer or a middlebox",
   EOF: "closed by the peer",
   for: "still alive when --for ended",
+  interrupted: "still alive when interrupted",
 };
+
+/** The exit code after Ctrl-C, as shells report SIGINT. */
+const INTERRUPTED = 130;
 
 /** When the next probe is due: the kernel's timer through ss, or, without ss, as if every probe is answered. */
 function nextProbe(socket: net.Socket, settings: KeepaliveSettings, elapsedMs: number): string {
@@ -43,7 +47,7 @@ function nextProbe(socket: net.Socket, settings: KeepaliveSettings, elapsedMs: n
  * @param options What to apply.
  * @param forMs How long to watch at most.
  * @param json Whether to print JSON (only the outcome).
- * @returns The exit code: 0.
+ * @returns The exit code: 0, or 130 after Ctrl-C (with the summary printed all the same).
  */
 export async function watch(
   to: HostPort,
@@ -54,7 +58,7 @@ export async function watch(
 ): Promise<number> {
   const socket = await connect(to, useTls);
   const connection = describeConnection(socket);
-  const settings = setKeepalive(socket, options);
+  const settings = inFlagTerms(() => setKeepalive(socket, options));
   const ended = ending(socket);
   const start = performance.now();
   const elapsed = () => performance.now() - start;
@@ -78,12 +82,15 @@ export async function watch(
     else console.log(line);
   }, 1000);
   let timeout: ReturnType<typeof setTimeout> | undefined;
+  let interrupt = () => {};
   const how = await Promise.race([
     ended,
     new Promise<string>((resolve) => timeout = setTimeout(resolve, forMs, "for")),
+    new Promise<string>((resolve) => process.once("SIGINT", interrupt = () => resolve("interrupted"))),
   ]);
   clearInterval(ticker);
   clearTimeout(timeout);
+  process.off("SIGINT", interrupt);
   socket.destroy();
   const livedMs = Math.round(elapsed());
   const reason = REASONS[how] ?? "ended";
@@ -93,8 +100,10 @@ export async function watch(
     );
   } else {
     console.log(
-      `${live ? "\n" : ""}lived ${formatDuration(livedMs)}; ended: ${how === "for" ? "" : `${how}: `}${reason}`,
+      `${live ? "\n" : ""}lived ${formatDuration(livedMs)}; ended: ${
+        how === "for" || how === "interrupted" ? "" : `${how}: `
+      }${reason}`,
     );
   }
-  return 0;
+  return how === "interrupted" ? INTERRUPTED : 0;
 }

@@ -1,72 +1,108 @@
 /**
- * Turns a library's raw symbols into {@linkcode Syscalls}, the same way under
- * both runtimes, reusing one buffer per argument.
+ * Turns a library's opened symbols into {@linkcode Syscalls}, the same way
+ * under every runtime, reusing one buffer per argument.
  *
  * @module
  */
 import type { Syscalls } from "../_syscalls.ts";
-import type { CSymbol, Library, Memory, Raw } from "./_types.ts";
+import type { CSymbol, Library, OpenedSymbols } from "./_types.ts";
 
 /** How a runtime opens a library. */
-export interface Runtime extends Memory {
-  /** Opens `path` with `symbols`; throws if it does not load. */
-  dlopen(path: string, symbols: Readonly<Record<string, CSymbol>>): Raw;
+export interface Runtime {
+  /** Opens `path` with `symbols`; throws if it does not load, or lacks a symbol. */
+  dlopen(path: string, symbols: Readonly<Record<string, CSymbol>>): OpenedSymbols;
+  /** Whether opening `path` is already allowed, without asking (Deno's permissions). */
+  permitted(path: string): boolean;
+  /** Whether `error` is the runtime refusing permission, which is rethrown as it is. */
+  isPermissionError(error: unknown): boolean;
 }
 
 /**
- * Opens the first of the library's paths that loads, and binds it.
+ * Opens the library's socket symbols from the first of its paths that the
+ * runtime allows and that loads; the walk's symbols are opened from the same
+ * path on the first walk. With none allowed, the first path is opened, so
+ * that the runtime asks for it or says why not, once.
  *
  * @param library The OS's library.
  * @param runtime The runtime's `dlopen`.
+ * @param arch The CPU, as `Deno.build.arch` names it.
  * @returns The binding.
- * @throws {Error} If no path loads; the last failure is the cause.
+ * @throws {Error} The runtime's permission error unchanged; otherwise, if no path loads, an error whose cause is
+ *   the last failure.
  */
-export function openLibrary(library: Library, runtime: Runtime): Syscalls {
+export function openLibrary(library: Library, runtime: Runtime, arch: string): Syscalls {
+  const allowed = library.paths.filter((path) => runtime.permitted(path));
   let cause: unknown;
-  for (const path of library.paths) {
-    let raw: Raw;
+  for (const path of allowed.length > 0 ? allowed : library.paths.slice(0, 1)) {
+    let symbols: OpenedSymbols;
     try {
-      raw = runtime.dlopen(path, library.symbols);
+      symbols = runtime.dlopen(path, library.symbols);
     } catch (error) {
+      if (runtime.isPermissionError(error)) throw error;
       cause = error;
       continue;
     }
-    return bind(library, raw, runtime);
+    let walk: OpenedSymbols | undefined;
+    return bind(library, symbols, () => walk ??= openWalk(library, runtime, path), arch);
   }
   throw new Error(`could not open ${library.paths.join(" or ")}`, { cause });
+}
+
+function openWalk(library: Library, runtime: Runtime, path: string): OpenedSymbols {
+  try {
+    return runtime.dlopen(path, library.walkSymbols);
+  } catch (error) {
+    if (runtime.isPermissionError(error)) throw error;
+    throw new Error(
+      `cannot list descriptors: ${path} lacks one of ${
+        Object.keys(library.walkSymbols).join(", ")
+      }, which finding a socket by its addresses needs; pass a descriptor instead`,
+      { cause: error },
+    );
+  }
 }
 
 /**
  * Binds opened symbols.
  *
  * @param library The OS's library.
- * @param raw Its symbols, opened (or recorded, in tests).
- * @param memory Reads what errno pointers point at.
+ * @param symbols Its socket symbols, opened (or recorded, in tests).
+ * @param walk Opens the walk's symbols, on the first walk.
+ * @param arch The CPU, as `Deno.build.arch` names it.
  * @returns The binding.
  */
-export function bind(library: Library, raw: Raw, memory: Memory): Syscalls {
-  const errno = () => library.errno(raw, memory);
+export function bind(
+  library: Library,
+  symbols: OpenedSymbols,
+  walk: () => OpenedSymbols,
+  arch: string,
+): Syscalls {
+  const errno = () => library.errno(symbols);
   const value = new Int32Array(1);
   const length = new Uint32Array(1);
   const returned = new Uint32Array(1);
-  const address = (call: Raw[string]) => (fd: number, into: Uint8Array) => {
+  const filled = (call: OpenedSymbols[string]) => (fd: number, into: Uint8Array) => {
     length[0] = into.byteLength;
     return call(fd, into, length) === 0 ? length[0] : -errno();
   };
   return {
     getsockoptInt(fd, level, option) {
       length[0] = 4;
-      return raw.getsockopt(fd, level, option, value, length) === 0 ? value[0] : -errno();
+      return symbols.getsockopt(fd, level, option, value, length) === 0 ? value[0] : -errno();
+    },
+    getsockopt(fd, level, option, into) {
+      length[0] = into.byteLength;
+      return symbols.getsockopt(fd, level, option, into, length) === 0 ? length[0] : -errno();
     },
     setsockoptInt(fd, level, option, to) {
       value[0] = to;
-      return raw.setsockopt(fd, level, option, value, 4) === 0 ? 0 : -errno();
+      return symbols.setsockopt(fd, level, option, value, 4) === 0 ? 0 : -errno();
     },
-    getsockname: address(raw.getsockname),
-    getpeername: address(raw.getpeername),
+    getsockname: filled(symbols.getsockname),
+    getpeername: filled(symbols.getpeername),
     ioctl(fd, code, input) {
-      return raw.WSAIoctl(fd, code, input, input.byteLength, null, 0, returned, null, null) === 0 ? 0 : -errno();
+      return symbols.WSAIoctl(fd, code, input, input.byteLength, null, 0, returned, null, null) === 0 ? 0 : -errno();
     },
-    descriptors: () => library.descriptors(raw, errno),
+    descriptors: () => library.descriptors(walk(), errno, arch),
   };
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { errnoSymbol, POSIX_SOCKET_SYMBOLS } from "./_posix.ts";
+import { errnoSymbols, POSIX_SOCKET_SYMBOLS, readErrno } from "./_posix.ts";
 import type { Library } from "./_types.ts";
 
 const PROC_PIDLISTFDS = 1;
@@ -12,22 +12,24 @@ const PROX_FDTYPE_SOCKET = 2;
 const PROC_FDINFO_BYTES = 8; // struct proc_fdinfo { int32_t proc_fd; uint32_t proc_fdtype; }
 
 /** libSystem on macOS. */
-export const darwin: Library = {
+export const darwinLibSystem: Library = {
   paths: ["/usr/lib/libSystem.B.dylib"],
   symbols: {
     ...POSIX_SOCKET_SYMBOLS,
-    ...errnoSymbol("__error"),
+    ...errnoSymbols("__error"),
+  },
+  walkSymbols: {
     // pid_t getpid(void)
     getpid: { parameters: [], result: "i32" },
     // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize)
     proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
   },
-  errno: (raw, memory) => memory.readInt32(raw.__error()),
-  descriptors(raw, errno) {
-    const pid = raw.getpid();
+  errno: (symbols) => readErrno(symbols, "__error"),
+  descriptors(walk, errno) {
+    const pid = walk.getpid();
     for (let size = 64 * PROC_FDINFO_BYTES;; size *= 4) {
       const info = new Uint8Array(size);
-      const bytes = raw.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, info, size);
+      const bytes = walk.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, info, size);
       if (bytes <= 0) throw new Error(`cannot list descriptors: proc_pidinfo failed with errno ${errno()}`);
       if (bytes >= size) continue; // maybe cut short: ask again with more room
       const view = new DataView(info.buffer);

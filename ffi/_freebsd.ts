@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { errnoSymbol, POSIX_SOCKET_SYMBOLS } from "./_posix.ts";
+import { errnoSymbols, POSIX_SOCKET_SYMBOLS, readErrno } from "./_posix.ts";
 import type { Library } from "./_types.ts";
 
 const CTL_KERN = 1;
@@ -17,24 +17,26 @@ const KF_TYPE = 4;
 const KF_FD = 8;
 
 /** libc on FreeBSD. */
-export const freebsd: Library = {
+export const freebsdLibc: Library = {
   paths: ["libc.so.7"],
   symbols: {
     ...POSIX_SOCKET_SYMBOLS,
-    ...errnoSymbol("__error"),
+    ...errnoSymbols("__error"),
+  },
+  walkSymbols: {
     // pid_t getpid(void)
     getpid: { parameters: [], result: "i32" },
     // int sysctl(const int *name, u_int namelen, void *oldp, size_t *oldlenp, const void *newp, size_t newlen)
     sysctl: { parameters: ["buffer", "u32", "buffer", "buffer", "pointer", "usize"], result: "i32" },
   },
-  errno: (raw, memory) => memory.readInt32(raw.__error()),
-  descriptors(raw, errno) {
-    const mib = Int32Array.of(CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, raw.getpid());
+  errno: (symbols) => readErrno(symbols, "__error"),
+  descriptors(walk, errno) {
+    const mib = Int32Array.of(CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, walk.getpid());
     const length = new BigUint64Array(1);
     for (let size = 64 * 1024;; size *= 4) {
       const files = new Uint8Array(size);
       length[0] = BigInt(size);
-      if (raw.sysctl(mib, mib.length, files, length, null, 0n) !== 0) {
+      if (walk.sysctl(mib, mib.length, files, length, null, 0n) !== 0) {
         const error = errno();
         if (error === ENOMEM) continue; // more files than room: ask again with more
         throw new Error(`cannot list descriptors: sysctl kern.proc.filedesc failed with errno ${error}`);

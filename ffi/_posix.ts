@@ -1,9 +1,9 @@
 /**
- * The socket calls Linux, macOS and FreeBSD share.
+ * The socket calls Linux, macOS and FreeBSD share, and errno read through libc.
  *
  * @module
  */
-import type { CSymbol } from "./_types.ts";
+import type { CSymbol, OpenedSymbols } from "./_types.ts";
 
 /** `getsockopt`, `setsockopt`, `getsockname` and `getpeername` on an `int` descriptor. */
 export const POSIX_SOCKET_SYMBOLS: Readonly<Record<string, CSymbol>> = {
@@ -17,7 +17,32 @@ export const POSIX_SOCKET_SYMBOLS: Readonly<Record<string, CSymbol>> = {
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
 };
 
-/** The `int *` errno accessor: `__errno_location` (glibc, musl) or `__error` (the BSDs). */
-export function errnoSymbol(name: string): Record<string, CSymbol> {
-  return { [name]: { parameters: [], result: "pointer" } };
+/**
+ * The `int *` errno accessor, `__errno_location` (glibc, musl) or `__error` (the BSDs), and `memcpy` to read
+ * what it points at: a pointer view would need an `--allow-ffi` that is not scoped to a path, under Deno.
+ *
+ * @param accessor The accessor's name.
+ * @returns The two symbols.
+ */
+export function errnoSymbols(accessor: string): Record<string, CSymbol> {
+  return {
+    // int *accessor(void)
+    [accessor]: { parameters: [], result: "pointer" },
+    // void *memcpy(void *dest, const void *src, size_t n)
+    memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+  };
+}
+
+const errnoCell = new Int32Array(1);
+
+/**
+ * Reads errno by copying the `int` its accessor points at.
+ *
+ * @param symbols The opened symbols, with those of {@linkcode errnoSymbols}.
+ * @param accessor `"__errno_location"` or `"__error"`.
+ * @returns errno.
+ */
+export function readErrno(symbols: OpenedSymbols, accessor: string): number {
+  symbols.memcpy(errnoCell, symbols[accessor](), 4n);
+  return errnoCell[0];
 }

@@ -1,13 +1,13 @@
 /**
- * One library per OS, described once for both runtimes: its paths, its C
- * symbols in types both `Deno.dlopen` and `bun:ffi` name, and how to read
- * errno and list the process's descriptors with them.
+ * One library per OS, described once for every runtime: its paths, its C
+ * symbols in types `Deno.dlopen`, `bun:ffi` and `node:ffi` all name, and how
+ * to read errno and list the process's descriptors with them.
  *
  * @module
  */
 
 /** A C type: `buffer` is a typed array passed as a pointer, `pointer` a returned or null pointer. */
-export type CType = "i32" | "u32" | "u64" | "usize" | "isize" | "buffer" | "pointer";
+export type CType = "i32" | "u32" | "i64" | "u64" | "usize" | "isize" | "buffer" | "pointer";
 
 /** One C function. */
 export interface CSymbol {
@@ -17,22 +17,24 @@ export interface CSymbol {
 
 /** The opened symbols, as callable functions. */
 // deno-lint-ignore no-explicit-any
-export type Raw = Record<string, (...args: any[]) => any>;
-
-/** What a runtime provides beyond `dlopen`. */
-export interface Memory {
-  /** Reads the `int` a returned pointer points at. */
-  readInt32(pointer: unknown): number;
-}
+export type OpenedSymbols = Record<string, (...args: any[]) => any>;
 
 /** A library and how to use it on one OS. */
 export interface Library {
-  /** Paths to try, in order. */
+  /** Paths to try, in order: names the loader searches, then absolute paths, which a path-scoped permission names. */
   readonly paths: readonly string[];
-  /** The symbols to open, each with its C signature in a comment. */
+  /** The symbols every call needs, each with its C signature in a comment. */
   readonly symbols: Readonly<Record<string, CSymbol>>;
+  /** The symbols that list descriptors, opened apart on the first walk: a libc without one still sets options. */
+  readonly walkSymbols: Readonly<Record<string, CSymbol>>;
   /** Reads the error of the call that just failed; call it before any other. */
-  errno(raw: Raw, memory: Memory): number;
-  /** Lists the descriptors (or handles) that may be sockets, lowest first. */
-  descriptors(raw: Raw, errno: () => number): number[];
+  errno(symbols: OpenedSymbols): number;
+  /**
+   * Lists the descriptors (or handles) that may be sockets, lowest first.
+   *
+   * @param walk The walk symbols, opened.
+   * @param errno Reads the error of the call that just failed.
+   * @param arch The CPU, as `Deno.build.arch` names it: system call numbers differ.
+   */
+  descriptors(walk: OpenedSymbols, errno: () => number, arch: string): number[];
 }

@@ -6,11 +6,11 @@
  */
 import type { Library } from "./_types.ts";
 
-// Windows lists no socket handles; they are small multiples of 4, so these are the candidates.
+// Windows lists no socket handles; a handle value is a multiple of 4, so these are the candidates.
 const HANDLE_CANDIDATES = 16_384;
 
 /** Winsock on Windows. */
-export const windows: Library = {
+export const windowsWinsock: Library = {
   paths: ["ws2_32.dll"],
   symbols: {
     // int getsockopt(SOCKET s, int level, int optname, char *optval, int *optlen)
@@ -30,6 +30,7 @@ export const windows: Library = {
     // int WSAGetLastError(void)
     WSAGetLastError: { parameters: [], result: "i32" },
   },
-  errno: (raw) => raw.WSAGetLastError(),
+  walkSymbols: {},
+  errno: (symbols) => symbols.WSAGetLastError(),
   descriptors: () => Array.from({ length: HANDLE_CANDIDATES }, (_, i) => 4 * (i + 1)),
 };

@@ -1,35 +1,43 @@
 /**
  * The only reader of the `Deno`, `Bun` and `process` globals: picks the
- * runtime and the OS once, and opens the OS's library on first use.
+ * runtime, the OS and the CPU once, and opens the OS's library on first use.
+ * No top-level `await`, so that the module can be `require`d and loads at once
+ * in a Worker.
  *
  * @module
  */
 import type { Syscalls } from "../_syscalls.ts";
 import { openLibrary, type Runtime } from "./_bind.ts";
+import { bunRuntime } from "./_bun.ts";
+import { denoRuntime } from "./_deno.ts";
+import { darwinLibSystem } from "./_darwin.ts";
+import { freebsdLibc } from "./_freebsd.ts";
+import { linuxLibc } from "./_linux.ts";
 import type { Library } from "./_types.ts";
+import { windowsWinsock } from "./_windows.ts";
 
-const g = globalThis as { Deno?: { build: { os: string } }; Bun?: unknown; process?: { platform: string } };
+const g = globalThis as {
+  Deno?: { build: { os: string; arch: string } };
+  Bun?: unknown;
+  process?: { platform: string; arch: string };
+};
 
-const runtime: Runtime | undefined = g.Bun !== undefined
-  ? (await import("./bun.ts")).runtime
-  : g.Deno !== undefined
-  ? (await import("./deno.ts")).runtime
-  : undefined;
+const runtime: Runtime | undefined = g.Bun !== undefined ? bunRuntime : g.Deno !== undefined ? denoRuntime : undefined;
 
 /** The OS, as `Deno.build.os` names it (`"linux"`, `"darwin"`, `"freebsd"`, `"windows"`). */
 export const os: string = g.Deno?.build.os ??
   (g.process?.platform === "win32" ? "windows" : g.process?.platform ?? "unknown");
 
-// Only this OS's library description is loaded: each module more costs start-up time.
-const library: Library | undefined = os === "linux"
-  ? (await import("./_linux.ts")).linux
-  : os === "darwin"
-  ? (await import("./_darwin.ts")).darwin
-  : os === "freebsd"
-  ? (await import("./_freebsd.ts")).freebsd
-  : os === "windows"
-  ? (await import("./_windows.ts")).windows
-  : undefined;
+/** The CPU, as `Deno.build.arch` names it (`"x86_64"`, `"aarch64"`). */
+const arch: string = g.Deno?.build.arch ??
+  ({ x64: "x86_64", arm64: "aarch64" } as Record<string, string>)[g.process?.arch ?? ""] ?? "unknown";
+
+const LIBRARIES: Readonly<Record<string, Library>> = {
+  linux: linuxLibc,
+  darwin: darwinLibSystem,
+  freebsd: freebsdLibc,
+  windows: windowsWinsock,
+};
 
 let opened: Syscalls | undefined;
 
@@ -37,11 +45,13 @@ let opened: Syscalls | undefined;
  * The system calls of this runtime, opening the library on the first call.
  *
  * @returns The binding.
- * @throws {Error} Under a runtime without FFI (Node), on an OS without a library, or if it does not open.
+ * @throws {Error} Under a runtime without FFI (Node), on an OS without a library, or if it does not open; a
+ *   runtime's permission error unchanged.
  */
 export function syscalls(): Syscalls {
   if (opened) return opened;
   if (!runtime) throw new Error("tcp-keepalive needs Deno or Bun: it calls the C library through their FFI");
+  const library = LIBRARIES[os];
   if (!library) throw new Error(`tcp-keepalive has no C library binding for ${os}`);
-  return opened = openLibrary(library, runtime);
+  return opened = openLibrary(library, runtime, arch);
 }

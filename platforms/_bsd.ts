@@ -1,11 +1,11 @@
 /**
- * What macOS and FreeBSD share from 4.4BSD: the socket level, `SO_KEEPALIVE`,
- * the `sockaddr` layout with `sa_len` first, the low errno numbers, and times
- * kept in a 32-bit unsigned count of milliseconds.
+ * What macOS and FreeBSD share from 4.4BSD: the socket level, `SO_KEEPALIVE`
+ * and `SO_ACCEPTCONN`, the `sockaddr` layout with `sa_len` first, the low
+ * errno numbers, and times kept in a 32-bit unsigned count of milliseconds.
  *
  * @module
  */
-import { V7_ERRNO_NAMES } from "./_unix.ts";
+import { INT_DESCRIPTOR_MAX, V7_ERRNO_NAMES } from "./_unix.ts";
 import type { Platform, SocketOption } from "./_types.ts";
 
 /** `IPPROTO_TCP`. */
@@ -14,11 +14,13 @@ export const IPPROTO_TCP = 6;
 /** The largest time in seconds the kernel takes: `UINT32_MAX / 1000` (`TCP_RETRANSHZ` on macOS, `hz` on FreeBSD). */
 export const MAX_SECONDS = Math.floor(0xffffffff / 1000);
 
-/** `SO_KEEPALIVE` at `SOL_SOCKET` (0xffff). */
+const SOL_SOCKET = 0xffff;
+
+/** `SO_KEEPALIVE`; read back as `so_options & SO_KEEPALIVE`, so 8 when on. */
 export const SO_KEEPALIVE: SocketOption = {
   field: "enabled",
   name: "SO_KEEPALIVE",
-  level: 0xffff,
+  level: SOL_SOCKET,
   option: 0x8,
   unit: "bool",
   min: 0,
@@ -26,7 +28,9 @@ export const SO_KEEPALIVE: SocketOption = {
 };
 
 /** The fields both tables take as they are. */
-export const BSD: Pick<Platform, "sockaddrFamily" | "AF_INET" | "errnoNames"> = {
+export const BSD: Pick<Platform, "SO_ACCEPTCONN" | "descriptorMax" | "sockaddrFamily" | "AF_INET" | "errnoNames"> = {
+  SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 0x2 },
+  descriptorMax: INT_DESCRIPTOR_MAX,
   sockaddrFamily: { offset: 1, bytes: 1 },
   AF_INET: 2,
   errnoNames: {

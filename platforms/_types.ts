@@ -1,18 +1,27 @@
-import type { KeepaliveSettings } from "../types.ts";
+/**
+ * The shape of one operating system's table: data only, no calls.
+ *
+ * @module
+ */
+import type { KeepaliveSettings } from "../_types.ts";
 
 /** How the kernel counts an option's value. */
 export type Unit = "bool" | "count" | "s" | "ms";
 
-/** One socket option that carries one field of {@linkcode KeepaliveSettings}. */
-export interface SocketOption {
-  /** The field of the public settings it carries. */
-  readonly field: keyof KeepaliveSettings;
+/** A socket option by its numbers. */
+export interface OptionNumbers {
   /** The C name, for errors. */
   readonly name: string;
   /** `SOL_SOCKET` or `IPPROTO_TCP`. */
   readonly level: number;
   /** The option number. */
   readonly option: number;
+}
+
+/** One socket option that carries one field of {@linkcode KeepaliveSettings}. */
+export interface SocketOption extends OptionNumbers {
+  /** The field of the public settings it carries. */
+  readonly field: keyof KeepaliveSettings;
   /** What one step of the kernel's value is. */
   readonly unit: Unit;
   /** The smallest value the kernel takes, in `unit`. */
@@ -25,20 +34,28 @@ export interface SocketOption {
   readonly fallback?: number;
 }
 
+/** What one `SIO_KEEPALIVE_VALS` call carries, times in milliseconds. */
+export interface KeepaliveVals {
+  readonly enabled: number;
+  readonly idleMs: number;
+  readonly intervalMs: number;
+}
+
 /**
  * Windows' `WSAIoctl(SIO_KEEPALIVE_VALS)`: enable, idle and interval in one
- * `struct tcp_keepalive { u_long onoff, keepalivetime, keepaliveinterval; }`,
- * times in milliseconds. All three are always applied.
+ * struct, all three always applied.
  */
 export interface KeepaliveIoctl {
   /** `"SIO_KEEPALIVE_VALS"`, for errors. */
   readonly name: string;
   /** The control code. */
   readonly code: number;
-  /** What is sent for a field that was neither asked for nor readable: the system's default. */
+  /** What is sent for a time that was neither asked for nor readable: the system's default. */
   readonly defaultsMs: { readonly idleMs: number; readonly intervalMs: number };
   /** The error of a system that lacks an option (`WSAENOPROTOOPT`): the option's value is then unknown, or its `fallback`. */
   readonly lackedOptionErrno: number;
+  /** Lays the values out as the OS's struct. */
+  encode(vals: KeepaliveVals): Uint8Array;
 }
 
 /** One operating system's keepalive options, as data. */
@@ -51,6 +68,12 @@ export interface Platform {
   readonly keepaliveIoctl?: KeepaliveIoctl;
   /** Why a field the OS has no option for is missing, for errors. */
   readonly missing: Readonly<Partial<Record<keyof KeepaliveSettings, string>>>;
+  /** `SO_ACCEPTCONN`: non-zero on a listening socket, which is what tells a listener from a connection without a peer. */
+  readonly SO_ACCEPTCONN: OptionNumbers;
+  /** `SO_COOKIE` (Linux): a number no other socket gets until reboot, which tells a socket from one that took its place. */
+  readonly SO_COOKIE?: OptionNumbers;
+  /** The largest descriptor (an `int`) or, on Windows, `SOCKET` handle value. */
+  readonly descriptorMax: number;
   /** Where `sa_family` sits in a `sockaddr`: a `u16` at 0 (Linux), or a `u8` at 1 after `sa_len` (the BSDs). */
   readonly sockaddrFamily: { readonly offset: number; readonly bytes: 1 | 2 };
   /** Address family numbers, for matching a socket's addresses. */

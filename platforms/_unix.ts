@@ -1,3 +1,10 @@
+/**
+ * What every Unix here shares: the errno numbers kept from Version 7, and
+ * descriptors that are C `int`s.
+ *
+ * @module
+ */
+
 /** errno numbers every Unix kept from Version 7, so Linux and the BSDs agree on them. */
 export const V7_ERRNO_NAMES: Readonly<Record<number, string>> = {
   1: "EPERM",
@@ -7,3 +14,6 @@ export const V7_ERRNO_NAMES: Readonly<Record<number, string>> = {
   14: "EFAULT",
   22: "EINVAL",
 };
+
+/** A descriptor is an `int`: `INT_MAX`. */
+export const INT_DESCRIPTOR_MAX = 2 ** 31 - 1;

@@ -1,17 +1,16 @@
 /**
- * Pure: the option table of an operating system, by name.
+ * Pure data: the option table of an operating system, by name. Nothing here
+ * makes a call; `_sockopt.ts` turns a table into calls.
  *
  * @module
  */
-import { darwin } from "./darwin.ts";
-import { freebsd } from "./freebsd.ts";
-import { linux } from "./linux.ts";
-import { windows } from "./windows.ts";
+import { darwin } from "./_darwin.ts";
+import { freebsd } from "./_freebsd.ts";
+import { linux } from "./_linux.ts";
+import { windows } from "./_windows.ts";
 import type { Platform } from "./_types.ts";
 
-export type { KeepaliveIoctl, Platform, SocketOption, Unit } from "./_types.ts";
-export type { Values } from "./_sockopt.ts";
-export { readOptions, writeOptions } from "./_sockopt.ts";
+export type { KeepaliveIoctl, KeepaliveVals, OptionNumbers, Platform, SocketOption, Unit } from "./_types.ts";
 
 const PLATFORMS: Readonly<Record<string, Platform>> = { linux, darwin, freebsd, windows };
 

@@ -1,12 +1,13 @@
 // Independent readers of what the kernel holds: getsockopt with the raw Linux
 // numbers (not the platform table), and iproute2's `ss`.
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { syscalls } from "../ffi/mod.ts";
 import type { KeepaliveTarget } from "../mod.ts";
-import { linux } from "../platforms/linux.ts";
-import { checkTarget } from "../targets.ts";
+import { linux } from "../platforms/_linux.ts";
+import { finderFor } from "../_targets.ts";
 
-/** The kernel's raw values: SO_KEEPALIVE, then seconds, seconds, probes, milliseconds. */
-export interface Raw {
+/** The kernel's values as getsockopt returns them: SO_KEEPALIVE, then seconds, seconds, probes, milliseconds. */
+export interface KernelValues {
   SO_KEEPALIVE: number;
   TCP_KEEPIDLE: number;
   TCP_KEEPINTVL: number;
@@ -14,24 +15,58 @@ export interface Raw {
   TCP_USER_TIMEOUT: number;
 }
 
-/** The descriptor of a target, as the module finds it. */
-export function fdOf(target: KeepaliveTarget): number {
-  return checkTarget(target)(syscalls(), linux);
+/** The descriptors of a target, as the module finds them. */
+export function fdsOf(target: KeepaliveTarget): readonly number[] {
+  return finderFor(target, linux)(syscalls());
 }
 
-/** Reads the five options with getsockopt(2), by their Linux numbers. */
-export function raw(target: KeepaliveTarget): Raw {
-  const fd = fdOf(target);
+/** The one descriptor of a target. */
+export function fdOf(target: KeepaliveTarget): number {
+  const fds = fdsOf(target);
+  if (fds.length !== 1) throw new Error(`expected one descriptor, found ${fds.join(", ")}`);
+  return fds[0];
+}
+
+/** Reads the five options with getsockopt(2), by their Linux numbers, from a descriptor. */
+export function kernelValuesAt(fd: number): KernelValues {
   const get = (level: number, option: number) => {
     const value = syscalls().getsockoptInt(fd, level, option);
     if (value < 0) throw new Error(`getsockopt(${fd}, ${level}, ${option}) failed: errno ${-value}`);
     return value;
   };
   return {
-    SO_KEEPALIVE: get(1, 9) === 0 ? 0 : 1,
+    SO_KEEPALIVE: get(1, 9),
     TCP_KEEPIDLE: get(6, 4),
     TCP_KEEPINTVL: get(6, 5),
     TCP_KEEPCNT: get(6, 6),
     TCP_USER_TIMEOUT: get(6, 18),
   };
+}
+
+/** Reads the five options of a target's one socket. */
+export function kernelValues(target: KeepaliveTarget): KernelValues {
+  return kernelValuesAt(fdOf(target));
+}
+
+/**
+ * This process's descriptors of the sockets with local port `port` in `/proc/net/<table>`, found without the
+ * module: `/proc/net` gives each socket's inode, `/proc/self/fd` links each descriptor to one.
+ *
+ * @param table `"tcp"`, `"tcp6"`, `"udp"`, `"udp6"`.
+ * @param port The local port.
+ * @param state The kernel's state in hex (`"0A"` is LISTEN, `"01"` ESTABLISHED), or any.
+ */
+export function procFds(table: string, port: number, state?: string): number[] {
+  const inodes = new Set(
+    readFileSync(`/proc/net/${table}`, "utf8").trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/))
+      .filter(([, local, , st]) => parseInt(local.split(":")[1], 16) === port && (state === undefined || st === state))
+      .map((fields) => fields[9]),
+  );
+  return readdirSync("/proc/self/fd").map(Number).filter((fd) => {
+    try {
+      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1] ?? "");
+    } catch {
+      return false; // closed since the listing
+    }
+  }).sort((a, b) => a - b);
 }

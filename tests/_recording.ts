@@ -2,7 +2,10 @@
 // around either the real kernel or an in-memory socket.
 import type { Syscalls } from "../_syscalls.ts";
 
-/** One call: name, fd, level (or ioctl code), option, the value written (setsockopt), the bytes passed (ioctl). */
+/**
+ * One call: name, fd, level (or ioctl code), option, the value written (setsockopt), the bytes passed (ioctl) or
+ * the buffer's size (getsockopt of more than an int).
+ */
 export type Call = [string, number, number, number, number?, number[]?];
 
 /** A {@linkcode Syscalls} that records its calls and fails chosen ones. */
@@ -19,6 +22,10 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
     getsockoptInt(fd, level, option) {
       calls.push(["getsockopt", fd, level, option]);
       return inner.getsockoptInt(fd, level, option);
+    },
+    getsockopt(fd, level, option, into) {
+      calls.push(["getsockopt", fd, level, option, undefined, [into.byteLength]]);
+      return inner.getsockopt(fd, level, option, into);
     },
     setsockoptInt(fd, level, option, value) {
       calls.push(["setsockopt", fd, level, option, value]);
@@ -60,6 +67,7 @@ export function memorySocket(
   return {
     values,
     getsockoptInt: (f, level, option) => has(f, `${level}:${option}`) ? values[`${level}:${option}`] : -lackedErrno,
+    getsockopt: () => -lackedErrno,
     setsockoptInt(f, level, option, value) {
       if (!has(f, `${level}:${option}`)) return -lackedErrno;
       values[`${level}:${option}`] = value;

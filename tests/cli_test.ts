@@ -1,11 +1,11 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { DENO_PERMISSIONS } from "../cli.ts";
-import { differences } from "../cli/_check.ts";
+import { differences, unreadable } from "../cli/_check.ts";
 import { ssKeepaliveTimer } from "../cli/_ss.ts";
 import { type KeepaliveOs, planKeepalive } from "../mod.ts";
 import { runtime, test } from "./_harness.ts";
@@ -167,27 +167,40 @@ test("keepalive watch prints when the next probe is due, every second", async ()
   }
 }, 15_000);
 
-test("keepalive watch reports ETIMEDOUT within the planned deadline when the peer is cut", async () => {
-  const namespace = `tcp-keepalive-watch-${process.pid}`;
+/** Runs `keepalive watch` inside a network namespace of its own whose loopback goes down once it has connected. */
+async function watchCut(mode: "--json" | "--text"): Promise<{ stdout: string; stderr: string }> {
+  const namespace = `tcp-keepalive-watch-${process.pid}-${mode.slice(2)}`;
   execFileSync("ip", ["netns", "add", namespace]);
   try {
     const child = fileURLToPath(new URL("./_watch_child.ts", import.meta.url));
     const host = runtime === "deno" ? [process.execPath, "run", "-A", child] : [process.execPath, child];
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(
-        "ip",
-        ["netns", "exec", namespace, ...host, ...RUN],
-        (error, out, err) => error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
-      )
+    return JSON.parse(
+      await new Promise<string>((resolve, reject) =>
+        execFile(
+          "ip",
+          ["netns", "exec", namespace, ...host, ...RUN, mode],
+          (error, out, err) => error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+        )
+      ),
     );
-    const report = JSON.parse(stdout);
-    equal(report.ended, "ETIMEDOUT");
-    equal(report.reason, "dead peer found by keepalive");
-    // Planned: 1 s idle + 2 probes 1 s apart = 3 s after the cut, which came about 0.2 s in.
-    ok(report.livedMs >= 2500 && report.livedMs <= 6000, `${report.livedMs} ms`);
   } finally {
     execFileSync("ip", ["netns", "del", namespace]);
   }
+}
+
+test("keepalive watch reports ETIMEDOUT within the planned deadline when the peer is cut", async () => {
+  const report = JSON.parse((await watchCut("--json")).stdout);
+  equal(report.ended, "ETIMEDOUT");
+  equal(report.reason, "dead peer found by keepalive");
+  // Planned: 1 s idle + 2 probes 1 s apart = 3 s after the cut, which came about 0.2 s in.
+  ok(report.livedMs >= 2500 && report.livedMs <= 6000, `${report.livedMs} ms`);
+}, 30_000);
+
+test("keepalive watch inside a network namespace prints the timer and nothing of ss's own", async () => {
+  const { stdout, stderr } = await watchCut("--text");
+  match(stdout, /^\d(\.\d)? s +next probe in [\d.]+ s, [12] unanswered$/m); // probes going unanswered
+  match(stdout, /ended: ETIMEDOUT: dead peer found by keepalive$/m);
+  equal(stderr, "");
 }, 30_000);
 
 test("keepalive demo --json configures both ends and finds a cut peer in seconds", async () => {
@@ -240,7 +253,14 @@ const refusals: [string[], number, RegExp][] = [
   [["check", "127.0.0.1:1"], 1, /^keepalive: connection refused by 127\.0\.0\.1:1$/],
   [["check", "no-such-host.invalid:80"], 1, /^keepalive: cannot resolve no-such-host\.invalid$/],
   [["check", "127.0.0.1:80", "--count", "2.5"], 2, /^keepalive: --count takes a whole number; got "2\.5"/],
-  [["demo", "--timeout", "5s"], 2, /^keepalive: timeoutMs must be a finite number of at least 11000/],
+  [["demo", "--timeout", "5s"], 2, /^keepalive: --timeout must be a finite number of at least 11000/],
+  [["plan", "5s"], 2, /^keepalive: the deadline must be a finite number of at least 11000/],
+  [["plan", "30s", "--count", "0"], 2, /^keepalive: --count must be an integer of at least 1; got 0/],
+  [
+    ["plan", "300s", "--count", "200"],
+    2,
+    /^keepalive: --count \(planned from the deadline 300000\) must be an integer from 1 to 127/,
+  ],
   [[], 2, /^usage: keepalive <command>/],
 ];
 for (const [args, exit, message] of refusals) {
@@ -258,7 +278,7 @@ test("keepalive check --count 200 on a live connection names the limit and exits
   try {
     const { code, stderr } = await keepalive("check", `127.0.0.1:${peer.port}`, "--count", "200");
     equal(code, 2);
-    match(stderr, /^keepalive: count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 200/);
+    match(stderr, /^keepalive: --count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 200/);
   } finally {
     await peer.close();
   }
@@ -270,6 +290,75 @@ test("differences() names each field the kernel does not hold", () => {
   deepEqual(differences(applied, { ...applied, idleMs: 7_200_000 }), [
     "idleMs: applied 5000, the kernel holds 7200000",
   ]);
+});
+
+test("differences() does not count what the OS cannot read back (Windows before 1709); unreadable() names it", () => {
+  const applied = { enabled: true, idleMs: 5000, intervalMs: 2000, count: 10, userTimeoutMs: undefined };
+  const held = { ...applied, idleMs: undefined, intervalMs: undefined };
+  deepEqual(differences(applied, held), []);
+  deepEqual(unreadable(applied, held), ["idleMs", "intervalMs"]);
+  deepEqual(unreadable(applied, applied), []);
+});
+
+test("keepalive check --tls against a server that never answers the handshake gives up after 10 s", async () => {
+  const silent = net.createServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const { port } = silent.address() as net.AddressInfo;
+  try {
+    const started = performance.now();
+    const { code, stderr } = await keepalive("check", `127.0.0.1:${port}`, "--tls", "--count", "3");
+    const tookMs = performance.now() - started;
+    equal(code, 1);
+    equal(stderr.trim(), `keepalive: no TLS handshake with 127.0.0.1:${port} within 10 s`);
+    ok(tookMs >= 10_000 && tookMs < 14_000, `${tookMs} ms`);
+  } finally {
+    silent.close();
+  }
+}, 20_000);
+
+/** Runs the command line, sends it SIGINT after `afterMs`, and reports how it exited and what it printed. */
+async function interrupted(args: string[], afterMs: number): Promise<{ code: number | null; stdout: string }> {
+  if (runtime === "deno") {
+    // Deno's node:child_process reports a child that handled SIGINT as killed by it: ask Deno itself.
+    const child = new Deno.Command(RUN[0], { args: [...RUN.slice(1), ...args], stdout: "piped", env: ENV }).spawn();
+    setTimeout(() => child.kill("SIGINT"), afterMs);
+    const { code, stdout } = await child.output();
+    return { code, stdout: new TextDecoder().decode(stdout) };
+  }
+  const child = spawn(RUN[0], [...RUN.slice(1), ...args], { env: ENV });
+  let stdout = "";
+  child.stdout.on("data", (chunk) => stdout += chunk);
+  setTimeout(() => child.kill("SIGINT"), afterMs);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  return { code, stdout };
+}
+
+test("Ctrl-C in keepalive watch prints the summary and exits 130", async () => {
+  const peer = await server();
+  try {
+    const { code, stdout } = await interrupted(["watch", `127.0.0.1:${peer.port}`, "--idle", "5s"], 2500);
+    equal(code, 130);
+    match(stdout, /^watching 127\.0\.0\.1:/m);
+    match(stdout, /^lived [12]\.\d s; ended: still alive when interrupted$/m);
+  } finally {
+    await peer.close();
+  }
+}, 15_000);
+
+test("the npm bin started by a Node without Bun on PATH says what it needs", () => {
+  const result = spawnSync("/usr/bin/env", [
+    "node",
+    fileURLToPath(new URL("../bin/keepalive.js", import.meta.url)),
+    "--version",
+  ], {
+    encoding: "utf8",
+    env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
+  });
+  equal(result.status, 1, result.stderr);
+  match(
+    result.stderr,
+    /^keepalive: needs Bun, which is not on PATH: install it \(npm install -g bun\), or run bunx tcp-keepalive$/m,
+  );
 });
 
 for (

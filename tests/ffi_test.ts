@@ -2,11 +2,11 @@
 // recording: each symbol's exact arguments, typed arrays as the bytes they hold.
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { bind } from "../ffi/_bind.ts";
-import { darwin } from "../ffi/_darwin.ts";
-import { freebsd } from "../ffi/_freebsd.ts";
-import { linux } from "../ffi/_linux.ts";
-import type { Library, Raw } from "../ffi/_types.ts";
-import { windows } from "../ffi/_windows.ts";
+import { darwinLibSystem as darwin } from "../ffi/_darwin.ts";
+import { freebsdLibc as freebsd } from "../ffi/_freebsd.ts";
+import { linuxLibc as linux } from "../ffi/_linux.ts";
+import type { Library, OpenedSymbols } from "../ffi/_types.ts";
+import { windowsWinsock as windows } from "../ffi/_windows.ts";
 import { test } from "./_harness.ts";
 
 type Reply = (...args: unknown[]) => unknown;
@@ -15,9 +15,9 @@ const ERRNO_POINTER = 0xe770;
 /** Symbols that record their calls and answer with `replies[name]` (0 by default). */
 function recordingLibrary(library: Library, replies: Record<string, Reply> = {}, errno = 95) {
   const calls: unknown[][] = [];
-  const raw: Raw = {};
-  for (const name of Object.keys(library.symbols)) {
-    raw[name] = (...args: unknown[]) => {
+  const symbols: OpenedSymbols = {};
+  for (const name of Object.keys({ ...library.symbols, ...library.walkSymbols })) {
+    symbols[name] = (...args: unknown[]) => {
       calls.push([
         name,
         ...args.map((arg) =>
@@ -27,8 +27,9 @@ function recordingLibrary(library: Library, replies: Record<string, Reply> = {},
       return (replies[name] ?? (() => 0))(...args);
     };
   }
-  const memory = { readInt32: (pointer: unknown) => (pointer === ERRNO_POINTER ? errno : NaN) };
-  return { calls, sys: bind(library, raw, memory) };
+  // memcpy from the errno pointer copies errno out, as libc's would.
+  replies.memcpy ??= (into, from) => ((into as Int32Array)[0] = from === ERRNO_POINTER ? errno : NaN, 0);
+  return { calls, sys: bind(library, symbols, () => symbols, "x86_64") };
 }
 
 const le32 = (n: number) => [...new Uint8Array(Int32Array.of(n).buffer)];
@@ -58,7 +59,10 @@ for (
       ["getsockopt", 7, 6, 0x101, le32(0), le32(4)],
       ["getsockopt", 8, 6, 0x101, le32(75), le32(4)],
       [errnoCall],
+      // errno copied out of the pointer into a 4-byte cell (whose bytes before the copy do not matter).
+      ["memcpy", calls[3]?.[1], ERRNO_POINTER, 4n],
     ]);
+    equal((calls[3][1] as number[]).length, 4);
   });
 }
 
@@ -79,7 +83,7 @@ test("windows: WSAIoctl gets the 12-byte struct, its size, no output and no over
 });
 
 test("windows: the descriptor candidates are handle values, multiples of 4", () => {
-  const handles = windows.descriptors({}, () => 0);
+  const handles = windows.descriptors({}, () => 0, "x86_64");
   deepEqual(handles.slice(0, 3), [4, 8, 12]);
   equal(handles.every((h) => h % 4 === 0), true);
 });
@@ -140,4 +144,20 @@ test("freebsd: sysctl kern.proc.filedesc lists sockets only, growing the buffer 
 test("freebsd: another sysctl error is thrown, not retried", () => {
   const { sys } = recordingLibrary(freebsd, { getpid: () => 77, __error: () => ERRNO_POINTER, sysctl: () => -1 });
   throws(() => sys.descriptors(), /sysctl kern\.proc\.filedesc failed with errno 95/);
+});
+
+test("linux: descriptors are listed with syscall(SYS_getdents64), numbered per CPU, not glibc's wrapper", () => {
+  equal(JSON.stringify({ ...linux.symbols, ...linux.walkSymbols }).includes("getdents64"), false);
+  deepEqual(Object.keys(linux.walkSymbols), ["open", "syscall", "close"]);
+  for (const [arch, number] of [["x86_64", 217n], ["aarch64", 61n]] as const) {
+    const calls: unknown[][] = [];
+    const walk = {
+      open: (path: Uint8Array) => (calls.push(["open", new TextDecoder().decode(path)]), 40),
+      syscall: (...args: unknown[]) => (calls.push(["syscall", ...args.slice(0, 2)]), 0n),
+      close: (fd: number) => (calls.push(["close", fd]), 0),
+    };
+    deepEqual(linux.descriptors(walk, () => 0, arch), []);
+    deepEqual(calls, [["open", "/proc/self/fd\0"], ["syscall", number, 40], ["close", 40]]);
+  }
+  throws(() => linux.descriptors({}, () => 0, "mips"), /no getdents64 number known for mips/);
 });

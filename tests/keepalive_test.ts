@@ -1,321 +1,72 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
-import dgram from "node:dgram";
-import net from "node:net";
+// _keepalive.ts: what each call costs in system calls, counted on real sockets; and bad input refused before any.
+import { deepEqual, throws } from "node:assert/strict";
+import { applyKeepalive, readKeepalive } from "../_keepalive.ts";
 import { syscalls } from "../ffi/mod.ts";
-import { getKeepalive, KeepaliveError, setKeepalive } from "../mod.ts";
-import { linux } from "../platforms/linux.ts";
-import { readOptions, writeOptions } from "../platforms/mod.ts";
-import { planWrites } from "../options.ts";
-import { checkTarget } from "../targets.ts";
-import { ssKeepaliveTimer } from "../cli/_ss.ts";
-import { fdOf, raw } from "./_kernel.ts";
-import { Bun, openPair } from "./_net.ts";
+import { linux } from "../platforms/_linux.ts";
+import { fdOf } from "./_kernel.ts";
+import { openPair } from "./_net.ts";
 import { recording } from "./_recording.ts";
-import { test, testUnder } from "./_harness.ts";
+import { test } from "./_harness.ts";
 
-const LINUX_DEFAULTS = { SO_KEEPALIVE: 0, TCP_KEEPIDLE: 7200, TCP_KEEPINTVL: 75, TCP_KEEPCNT: 9, TCP_USER_TIMEOUT: 0 };
+const names = (calls: unknown[][]) => calls.map((call) => call[0]);
 
-for (const host of ["127.0.0.1", "::1"]) {
-  test(`setKeepalive() on a ${host} client holds in getsockopt and in ss`, async () => {
-    const pair = await openPair(host);
-    try {
-      deepEqual(raw(pair.client), LINUX_DEFAULTS);
-      const settings = setKeepalive(pair.client, { idleMs: 5000, intervalMs: 1500, count: 4, userTimeoutMs: 7000 });
-      deepEqual(settings, { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 7000 });
-      deepEqual(raw(pair.client), {
-        SO_KEEPALIVE: 1,
-        TCP_KEEPIDLE: 5,
-        TCP_KEEPINTVL: 2,
-        TCP_KEEPCNT: 4,
-        TCP_USER_TIMEOUT: 7000,
-      });
-      deepEqual(getKeepalive(pair.client), settings);
-      const timer = ssKeepaliveTimer(pair.clientPort);
-      ok(timer && timer.remainingMs > 3000 && timer.remainingMs <= 5000, `ss timer ${JSON.stringify(timer)}`);
-      equal(timer.probes, 0);
-      deepEqual(raw(pair.accepted), LINUX_DEFAULTS, "the other end is untouched");
-    } finally {
-      pair.close();
-    }
-  });
-}
-
-test("the runtime's own setKeepAlive(true) leaves the first probe 2 hours away", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    pair.runtimeKeepAlive();
-    const timer = ssKeepaliveTimer(pair.clientPort);
-    ok(timer && timer.remainingMs > 7_000_000, `ss timer ${JSON.stringify(timer)}`);
-    equal(getKeepalive(pair.client).idleMs, 7_200_000);
-  } finally {
-    pair.close();
-  }
-});
-
-test("setKeepalive() leaves omitted fields as the kernel has them", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    setKeepalive(pair.client, { count: 3, userTimeoutMs: 4000 });
-    deepEqual(setKeepalive(pair.client, { idleMs: 2000 }), {
-      enabled: true,
-      idleMs: 2000,
-      intervalMs: 75_000,
-      count: 3,
-      userTimeoutMs: 4000,
-    });
-    deepEqual(raw(pair.client), {
-      SO_KEEPALIVE: 1,
-      TCP_KEEPIDLE: 2,
-      TCP_KEEPINTVL: 75,
-      TCP_KEEPCNT: 3,
-      TCP_USER_TIMEOUT: 4000,
-    });
-  } finally {
-    pair.close();
-  }
-});
-
-test("setKeepalive({ enable: false }) stops the keepalive timer", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    setKeepalive(pair.client, { idleMs: 5000 });
-    ok(ssKeepaliveTimer(pair.clientPort));
-    equal(setKeepalive(pair.client, { enable: false }).enabled, false);
-    equal(raw(pair.client).SO_KEEPALIVE, 0);
-    equal(ssKeepaliveTimer(pair.clientPort), undefined);
-  } finally {
-    pair.close();
-  }
-});
-
-test("setKeepalive() plans timeoutMs into the kernel's options", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    setKeepalive(pair.client, { timeoutMs: 30_000 });
-    deepEqual(raw(pair.client), {
-      SO_KEEPALIVE: 1,
-      TCP_KEEPIDLE: 10,
-      TCP_KEEPINTVL: 2,
-      TCP_KEEPCNT: 10,
-      TCP_USER_TIMEOUT: 30_000,
-    });
-  } finally {
-    pair.close();
-  }
-});
-
-test("setKeepalive() takes a raw descriptor, a listener and an accepted socket", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    setKeepalive(fdOf(pair.client), { count: 5 });
-    setKeepalive(pair.listener, { count: 6 });
-    setKeepalive(pair.accepted, { count: 7 });
-    deepEqual([raw(pair.client).TCP_KEEPCNT, raw(pair.listener).TCP_KEEPCNT, raw(pair.accepted).TCP_KEEPCNT], [
-      5,
-      6,
-      7,
-    ]);
-    equal(new Set([fdOf(pair.client), fdOf(pair.listener), fdOf(pair.accepted)]).size, 3);
-  } finally {
-    pair.close();
-  }
-});
-
-test("setKeepalive() finds a node:net socket and server by address", async () => {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  const socket = net.connect(port, "127.0.0.1");
-  await new Promise((resolve) => socket.once("connect", resolve));
-  try {
-    setKeepalive(server, { count: 4 });
-    setKeepalive(socket, { count: 8, idleMs: 3000 });
-    equal(raw(server).TCP_KEEPCNT, 4);
-    deepEqual(raw(socket), { ...LINUX_DEFAULTS, SO_KEEPALIVE: 1, TCP_KEEPIDLE: 3, TCP_KEEPCNT: 8 });
-    ok(ssKeepaliveTimer(socket.localPort!));
-  } finally {
-    socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  }
-});
-
-test("the descriptor walk lists what /proc/self/fd lists, across several getdents64 batches", () => {
-  const files = Array.from({ length: 3000 }, () => openSync("/dev/null", "r"));
-  try {
-    const listed = syscalls().descriptors();
-    const proc = readdirSync("/proc/self/fd").map(Number);
-    deepEqual(listed.filter((fd) => !proc.includes(fd)), []);
-    ok(proc.filter((fd) => !listed.includes(fd)).length <= 1, "only readdir's own descriptor is missing");
-    ok(files.every((fd) => listed.includes(fd)));
-    deepEqual(listed, [...listed].sort((a, b) => a - b));
-  } finally {
-    files.forEach((fd) => closeSync(fd));
-  }
-});
-
-test("a second call on the same connection checks the remembered descriptor instead of walking", async () => {
-  const pair = await openPair("127.0.0.1");
-  const socket = net.connect(pair.listenerPort, "127.0.0.1");
-  await new Promise((resolve) => socket.once("connect", resolve));
-  try {
-    let walks = 0;
-    const sys = { ...syscalls(), descriptors: () => (walks++, syscalls().descriptors()) };
-    const fd = checkTarget(socket)(sys, linux); // by a guess or a walk
-    const first = walks;
-    equal(checkTarget(socket)(sys, linux), fd);
-    equal(checkTarget(socket)(sys, linux), fd);
-    equal(walks, first, "no walk once it is known");
-  } finally {
-    socket.destroy();
-    pair.close();
-  }
-});
-
-testUnder("deno", "setKeepalive() finds a Deno.TlsConn and its Deno.TlsListener", async () => {
-  const cert = readFileSync(new URL("./fixtures/cert.pem", import.meta.url), "utf8");
-  const key = readFileSync(new URL("./fixtures/key.pem", import.meta.url), "utf8");
-  const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
-  const accepting = listener.accept();
-  const client = await Deno.connectTls({ hostname: "localhost", port: listener.addr.port, caCerts: [cert] });
-  const accepted = await accepting;
-  try {
-    await Promise.all([client.handshake(), accepted.handshake()]);
-    setKeepalive(client, { idleMs: 4000, count: 2 });
-    setKeepalive(listener, { count: 3 });
-    deepEqual(raw(client), { ...LINUX_DEFAULTS, SO_KEEPALIVE: 1, TCP_KEEPIDLE: 4, TCP_KEEPCNT: 2 });
-    equal(raw(listener).TCP_KEEPCNT, 3);
-    deepEqual(raw(accepted), LINUX_DEFAULTS);
-  } finally {
-    client.close();
-    accepted.close();
-    listener.close();
-  }
-});
-
-// Bad input: an error naming the problem, and the socket as it was.
-const badOptions: [string, unknown, RegExp][] = [
-  ["NaN", { idleMs: NaN }, /^idleMs .*got NaN$/],
-  ["Infinity", { intervalMs: Infinity }, /^intervalMs .*got Infinity$/],
-  ["a negative idle", { idleMs: -5 }, /^idleMs .*got -5$/],
-  ["a zero interval", { intervalMs: 0 }, /^intervalMs .*got 0$/],
-  ["a non-integer count", { idleMs: 1000, count: 1.5 }, /^count must be an integer .*got 1\.5$/],
-  ["count 128", { idleMs: 1000, count: 128 }, /^count .*1 to 127.*got 128$/],
-  ["idle above 32767 s", { idleMs: 40_000_000 }, /^idleMs .*32767000.*got 40000000$/],
-  ["a typo", { idleMs: 1000, intervalMS: 5 }, /unknown option "intervalMS" \(did you mean intervalMs\?\)/],
-];
-for (const [what, options, message] of badOptions) {
-  test(`setKeepalive() refuses ${what} before any system call`, async () => {
-    const pair = await openPair("127.0.0.1");
-    try {
-      setKeepalive(pair.client, { idleMs: 9000, count: 4 });
-      const before = raw(pair.client);
-      throws(() => setKeepalive(pair.client, options as never), { message });
-      deepEqual(raw(pair.client), before);
-    } finally {
-      pair.close();
-    }
-  });
-}
-
-test("setKeepalive() refuses targets that are not sockets", () => {
-  throws(() => setKeepalive("127.0.0.1:80" as never), {
-    name: "TypeError",
-    message: /^target must be a descriptor or a Deno, Bun or node:net socket/,
-  });
-  throws(() => setKeepalive({} as never), { name: "TypeError", message: /got \[object Object\]$/ });
-  throws(() => setKeepalive(-1), { name: "RangeError", message: /got -1$/ });
-  throws(() => setKeepalive(1.5), { name: "RangeError", message: /got 1\.5$/ });
-});
-
-test("setKeepalive() on a file descriptor that is no socket fails with ENOTSOCK", () => {
-  const fd = openSync("/dev/null", "r");
-  try {
-    throws(() => setKeepalive(fd, { idleMs: 1000 }), {
-      name: "KeepaliveError",
-      code: "ENOTSOCK",
-      syscall: "getsockopt",
-      option: "TCP_KEEPIDLE",
-      fd,
-      message: `ENOTSOCK: not a socket (getsockopt TCP_KEEPIDLE fd ${fd})`,
-    });
-  } finally {
-    closeSync(fd);
-  }
-});
-
-test("setKeepalive() on a closed descriptor fails with EBADF", () => {
-  const fd = openSync("/dev/null", "r");
-  closeSync(fd);
-  throws(() => setKeepalive(fd), { code: "EBADF", syscall: "getsockopt", fd });
-});
-
-test("setKeepalive() on a closed connection fails with EBADF", async () => {
-  const pair = await openPair("127.0.0.1");
-  pair.close();
-  throws(
-    () => setKeepalive(pair.client, { idleMs: 1000 }),
-    (error) => error instanceof KeepaliveError && error.code === "EBADF",
-  );
-});
-
-test("setKeepalive() on a UDP socket fails with EOPNOTSUPP and leaves it as it was", async () => {
-  const udp = dgram.createSocket("udp4");
-  await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", resolve));
-  try {
-    const fd = fdOf(udp as never);
-    const keepalive = () => syscalls().getsockoptInt(fd, 1, 9);
-    const before = keepalive();
-    throws(() => setKeepalive(udp as never, { idleMs: 1000 }), {
-      code: "EOPNOTSUPP",
-      syscall: "getsockopt",
-      option: "TCP_KEEPIDLE",
-    });
-    equal(keepalive(), before);
-  } finally {
-    udp.close();
-  }
-});
-
-testUnder("bun", "setKeepalive() on a Unix-domain socket fails with EOPNOTSUPP", () => {
-  const path = `/tmp/tcp-keepalive-${process.pid}.sock`;
-  const listener = Bun.listen({ unix: path, socket: { data() {} } });
-  try {
-    throws(() => setKeepalive(listener, { count: 3 }), { code: "EOPNOTSUPP", syscall: "getsockopt", fd: listener.fd });
-  } finally {
-    listener.stop(true);
-  }
-});
-
-testUnder("deno", "setKeepalive() on a Unix-domain socket fails with EOPNOTSUPP", () => {
-  const path = `/tmp/tcp-keepalive-${Deno.pid}.sock`;
-  const listener = Deno.listen({ transport: "unix", path });
-  try {
-    throws(() => setKeepalive(listener, { count: 3 }), {
-      code: "EOPNOTSUPP",
-      message: /unix socket; keepalive needs TCP/,
-    });
-  } finally {
-    listener.close(); // removes the socket file too
-  }
-});
-
-test("a write failing half-way restores the real socket's options", async () => {
+test("setKeepalive(fd) reads each option once and writes only what changes, TCP level first", async () => {
   const pair = await openPair("127.0.0.1");
   try {
     const fd = fdOf(pair.client);
-    setKeepalive(fd, { idleMs: 9000, intervalMs: 3000 });
-    const before = raw(fd);
-    const sys = recording(syscalls(), { at: [3] });
-    const writes = planWrites({ idleMs: 1000, intervalMs: 1000, count: 2, userTimeoutMs: 5000 }, linux);
-    throws(() => writeOptions(sys, linux, fd, readOptions(sys, linux, fd), writes), {
-      code: "EINVAL",
-      option: "TCP_KEEPCNT",
-      restored: true,
-    });
-    deepEqual(raw(fd), before);
-    deepEqual(sys.calls.filter((call) => call[0] === "setsockopt").map((call) => call[4]), [1, 1, 2, 3, 9]);
+    const sys = recording(syscalls());
+    applyKeepalive(() => sys, linux, fd, { idleMs: 5000, count: 3 });
+    deepEqual(names(sys.calls), [...Array(5).fill("getsockopt"), "setsockopt", "setsockopt", "setsockopt"]);
+    deepEqual(sys.calls.filter((call) => call[0] === "setsockopt").map((call) => call[2]), [6, 6, 1]);
+    sys.calls.length = 0;
+    applyKeepalive(() => sys, linux, fd, { idleMs: 5000, count: 3 }); // nothing changes
+    deepEqual(names(sys.calls), Array(5).fill("getsockopt"));
+    sys.calls.length = 0;
+    readKeepalive(() => sys, linux, fd);
+    deepEqual(names(sys.calls), Array(5).fill("getsockopt"));
   } finally {
     pair.close();
   }
+});
+
+// Bad input: an error naming the problem, and not one system call: the binding is never even opened.
+const badInput: [string, unknown, unknown, RegExp][] = [
+  ["NaN", 3, { idleMs: NaN }, /^idleMs .*got NaN$/],
+  ["Infinity", 3, { intervalMs: Infinity }, /^intervalMs .*got Infinity$/],
+  ["a negative idle", 3, { idleMs: -5 }, /^idleMs .*got -5$/],
+  ["a zero interval", 3, { intervalMs: 0 }, /^intervalMs .*got 0$/],
+  ["a non-integer count", 3, { idleMs: 1000, count: 1.5 }, /^count must be an integer .*got 1\.5$/],
+  ["count 128", 3, { idleMs: 1000, count: 128 }, /^count .*1 to 127.*got 128$/],
+  ["idle above 32767 s", 3, { idleMs: 40_000_000 }, /^idleMs .*32767000.*got 40000000$/],
+  ["a typo", 3, { idleMs: 1000, intervalMS: 5 }, /unknown option "intervalMS" \(did you mean intervalMs\?\)/],
+  ["enable null", 3, { enable: null }, /^enable must be true or false; got null$/],
+  ["an array as options", 3, [], /^options must be a plain object .*got an array$/],
+  ["a Map as options", 3, new Map(), /^options must be a plain object .*got a Map$/],
+  ["a string descriptor", "3", {}, /got "3"$/],
+  ["a bigint descriptor", 3n, {}, /got 3n$/],
+  ["a descriptor past INT_MAX", 2 ** 31, {}, /from 0 to 2147483647 .*got 2147483648$/],
+];
+for (const [what, target, options, message] of badInput) {
+  test(`setKeepalive() refuses ${what} before any system call`, () => {
+    throws(() =>
+      applyKeepalive(
+        () => {
+          throw new Error("the binding was opened");
+        },
+        linux,
+        target as never,
+        options as never,
+      ), { message });
+  });
+}
+
+test("getKeepalive() refuses a target that is no socket before any system call", () => {
+  throws(() =>
+    readKeepalive(
+      () => {
+        throw new Error("the binding was opened");
+      },
+      linux,
+      { localAddr: {}, remoteAddr: {} } as never,
+    ), { name: "TypeError", message: /has no TCP port/ });
 });

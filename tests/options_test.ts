@@ -1,6 +1,8 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
-import { planKeepalive, planWrites, toSettings } from "../options.ts";
-import { linux } from "../platforms/linux.ts";
+// _options.ts: planning, validation and units, with no socket and no runtime.
+import { planKeepalive, planWrites, toSettings } from "../_options.ts";
+import { darwin } from "../platforms/_darwin.ts";
+import { linux } from "../platforms/_linux.ts";
 import { test } from "./_harness.ts";
 
 const written = (options: Parameters<typeof planWrites>[0]) =>
@@ -115,7 +117,13 @@ const refusals: [string, unknown, "RangeError" | "TypeError", RegExp][] = [
     /^unknown option "intervalMS" \(did you mean intervalMs\?\); options are enable, idleMs/,
   ],
   ["an unknown key", { probes: 3 }, "TypeError", /^unknown option "probes"; options are/],
-  ["not an object", 5000, "TypeError", /^options must be an object; got 5000$/],
+  ["not an object", 5000, "TypeError", /^options must be a plain object of enable, idleMs, .*; got 5000$/],
+  ["an array", [], "TypeError", /^options must be a plain object .*; got an array$/],
+  ["a Map", new Map([["idleMs", 1000]]), "TypeError", /^options must be a plain object .*; got a Map$/],
+  ["null", null, "TypeError", /^options must be a plain object .*; got null$/],
+  ["enable null", { enable: null }, "TypeError", /^enable must be true or false; got null$/],
+  ["enable as a string", { enable: "false" }, "TypeError", /^enable must be true or false; got "false"$/],
+  ["a bigint", { count: 3n }, "TypeError", /^count must be an integer .*; got 3n$/],
   [
     "timeoutMs with idleMs",
     { timeoutMs: 30_000, idleMs: 1000 },
@@ -154,12 +162,12 @@ test("planKeepalive() with an OS plans in its units, without what it lacks", () 
     count: 10,
     userTimeoutMs: 30_500,
   });
-  // macOS keeps TCP_RXT_CONNDROPTIME in seconds: 30.5 s rounds up to 31.
+  // macOS keeps TCP_RXT_CONNDROPTIME in seconds: a planned 30.5 s rounds down to 30, never past the deadline.
   deepEqual(planKeepalive(30_500, { os: "darwin" }), {
     idleMs: 10_000,
     intervalMs: 2_000,
     count: 10,
-    userTimeoutMs: 31_000,
+    userTimeoutMs: 30_000,
   });
   deepEqual(planKeepalive(30_000, { os: "freebsd" }).userTimeoutMs, undefined);
   deepEqual(planKeepalive(30_000, { os: "windows" }).userTimeoutMs, undefined);
@@ -168,4 +176,33 @@ test("planKeepalive() with an OS plans in its units, without what it lacks", () 
     /^RangeError: count \(planned from timeoutMs 200000\) must be an integer from 1 to 127/,
   );
   throws(() => planKeepalive(30_000, { os: "plan9" as never }), /not supported on plan9/);
+});
+
+test("planKeepalive() for any OS never plans a value past the deadline", () => {
+  for (const os of ["linux", "darwin", "freebsd", "windows"] as const) {
+    for (let ms = 11_000; ms < 200_000; ms += 777) {
+      const plan = planKeepalive(ms, { os });
+      const worst = plan.idleMs + plan.intervalMs * plan.count;
+      equal(worst <= ms && (plan.userTimeoutMs ?? 0) <= ms, true, `${os} ${ms} ms: ${JSON.stringify(plan)}`);
+    }
+  }
+});
+
+test("planKeepalive() refuses options it does not take, naming probes for count", () => {
+  throws(() => planKeepalive(30_000, { count: 5 } as never), {
+    name: "TypeError",
+    message: 'unknown option "count" (the probe count is probes); options are probes, os',
+  });
+  throws(() => planKeepalive(30_000, { Probes: 5 } as never), /unknown option "Probes" \(did you mean probes\?\)/);
+  throws(() => planKeepalive(30_000, null as never), /^TypeError: planKeepalive's options must be a plain object/);
+});
+
+test("macOS: a negative userTimeoutMs is refused, and 1 to 999 ms round up to 1 s", () => {
+  throws(() => planWrites({ userTimeoutMs: -999 }, darwin), {
+    name: "RangeError",
+    message:
+      "userTimeoutMs must be a number from 0 to 4294967000 (macOS TCP_RXT_CONNDROPTIME takes 0..4294967 s, in whole seconds; values round up); got -999",
+  });
+  equal(planWrites({ userTimeoutMs: 1 }, darwin)[0].value, 1);
+  equal(planWrites({ userTimeoutMs: 0 }, darwin)[0].value, 0);
 });

@@ -29,7 +29,16 @@ testUnder("bun", "npm pack lists the bundle, its declarations, the command line 
     /^dist\/([\w]+\/)?[\w]+\.d\.ts$/,
   ];
   deepEqual(paths.filter((path) => !allowed.some((pattern) => pattern.test(path))), []);
-  for (const needed of ["dist/mod.js", "dist/plan.js", "dist/cli.js", "dist/mod.d.ts", "dist/plan.d.ts", "bin/keepalive.js"]) {
+  for (
+    const needed of [
+      "dist/mod.js",
+      "dist/plan.js",
+      "dist/cli.js",
+      "dist/mod.d.ts",
+      "dist/plan.d.ts",
+      "bin/keepalive.js",
+    ]
+  ) {
     ok(paths.includes(needed), needed);
   }
   equal(paths.some((path) => /^(tests|bench)\/|\.ts$/.test(path) && !path.endsWith(".d.ts")), false);
@@ -63,9 +72,13 @@ listener.stop(true);
   equal(run(join(project, "node_modules/.bin/keepalive"), ["--version"], project).trim(), VERSION);
 
   // Node: the runtime-free planner.
-  const nodePlan = run("node", ["--input-type=module", "-e", `
+  const nodePlan = run("node", [
+    "--input-type=module",
+    "-e",
+    `
     import { planKeepalive } from "tcp-keepalive/plan";
-    console.log(JSON.stringify(planKeepalive(60_000, { os: "windows" })));`], project);
+    console.log(JSON.stringify(planKeepalive(60_000, { os: "windows" })));`,
+  ], project);
   deepEqual(JSON.parse(nodePlan), { idleMs: 20_000, intervalMs: 4_000, count: 10 });
 
   // The declarations, as a strict TypeScript project sees them.
@@ -97,5 +110,7 @@ export { count, idle };
     }),
   );
   run(join(ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], project);
-  ok(readFileSync(join(project, "node_modules/tcp-keepalive/package.json"), "utf8").includes(`"version": "${VERSION}"`));
+  ok(
+    readFileSync(join(project, "node_modules/tcp-keepalive/package.json"), "utf8").includes(`"version": "${VERSION}"`),
+  );
 }, 120_000);

@@ -1,12 +1,13 @@
-// Each OS's table, exercised through a recording binding: the exact
+// Each OS's table in platforms/, exercised through a recording binding: the exact
 // getsockopt/setsockopt calls (level, option number, value) for each option set.
 import { deepEqual, equal, throws } from "node:assert/strict";
-import { planWrites, toSettings } from "../options.ts";
-import { platformFor, readOptions, writeOptions } from "../platforms/mod.ts";
+import { planWrites, toSettings } from "../_options.ts";
+import { type OptionValues, readOptions, writeOptions } from "../_sockopt.ts";
+import { platformFor } from "../platforms/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
-import { checkTarget } from "../targets.ts";
-import type { KeepaliveOptions } from "../types.ts";
-import { type Call, memorySocket, recording } from "./_recording.ts";
+import { finderFor } from "../_targets.ts";
+import type { KeepaliveOptions } from "../_types.ts";
+import { type Call, memorySocket, type Recording, recording } from "./_recording.ts";
 import { test } from "./_harness.ts";
 
 const FD = 9;
@@ -45,6 +46,19 @@ const systems: Record<string, { socket: Record<string, number>; cases: Case[] }>
       { options: { userTimeoutMs: 1500 }, writes: [[TCP, 0x80, 2], [0xffff, 8, 1]] },
     ],
   },
+  // The BSDs read SO_KEEPALIVE back as the flag's bit, 8: on, so an unchanged call writes nothing there.
+  "darwin, keepalive on": {
+    socket: { "6:16": 7200, "6:257": 75, "6:258": 8, "6:128": 0, "65535:8": 8 },
+    cases: [
+      { options: { idleMs: 7_200_000 }, writes: [] },
+      { options: { count: 3 }, writes: [[TCP, 0x102, 3]] },
+      { options: { enable: false }, writes: [[0xffff, 8, 0]] },
+    ],
+  },
+  "freebsd, keepalive on": {
+    socket: { "6:256": 7200, "6:512": 75, "6:1024": 8, "65535:8": 8 },
+    cases: [{ options: {}, writes: [] }, { options: { intervalMs: 5000 }, writes: [[TCP, 512, 5]] }],
+  },
   freebsd: {
     socket: { "6:256": 7200, "6:512": 75, "6:1024": 8, "65535:8": 0 },
     cases: [
@@ -61,35 +75,46 @@ const systems: Record<string, { socket: Record<string, number>; cases: Case[] }>
 
 const key = (level: number, option: number) => `${level}:${option}`;
 
-for (const [os, { socket, cases }] of Object.entries(systems)) {
-  const platform = platformFor(os);
+/** Reads the socket, then writes `options`, as setKeepalive does. */
+function configure(sys: Recording, platform: Platform, options: KeepaliveOptions): OptionValues {
+  const [after] = writeOptions(
+    sys,
+    platform,
+    [{ fd: FD, before: readOptions(sys, platform, FD) }],
+    planWrites(options, platform),
+  );
+  return after;
+}
+
+for (const [system, { socket, cases }] of Object.entries(systems)) {
+  const platform = platformFor(system.split(",")[0]);
   const reads: Call[] = platform.options.map((o) => ["getsockopt", FD, o.level, o.option]);
 
   for (const { options, writes } of cases) {
-    test(`${platform.name}: ${JSON.stringify(options)} makes exactly the calls the table says`, () => {
+    test(`${system}: ${JSON.stringify(options)} makes exactly the calls the table says`, () => {
       const memory = memorySocket(FD, { ...socket });
       const sys = recording(memory);
-      writeOptions(sys, platform, FD, readOptions(sys, platform, FD), planWrites(options, platform));
+      configure(sys, platform, options);
       deepEqual(sys.calls, [...reads, ...writes.map(([l, o, v]): Call => ["setsockopt", FD, l, o, v])]);
       for (const [level, option, value] of writes) equal(memory.values[key(level, option)], value);
     });
   }
+}
 
+// Linux's restore is sockopt_test.ts's; these check the other tables' numbers in it.
+for (const os of ["darwin", "freebsd"]) {
+  const platform = platformFor(os);
+  const { socket } = systems[os];
+  const reads: Call[] = platform.options.map((o) => ["getsockopt", FD, o.level, o.option]);
   test(`${platform.name}: a third write failing restores the first two, in reverse`, () => {
     const memory = memorySocket(FD, { ...socket });
     const sys = recording(memory, { at: [3] });
     const [idle, interval, count] = platform.options;
-    throws(
-      () =>
-        writeOptions(
-          sys,
-          platform,
-          FD,
-          readOptions(sys, platform, FD),
-          planWrites({ idleMs: 1000, intervalMs: 1000, count: 2 }, platform),
-        ),
-      { code: "EINVAL", option: count.name, restored: true },
-    );
+    throws(() => configure(sys, platform, { idleMs: 1000, intervalMs: 1000, count: 2 }), {
+      code: "EINVAL",
+      option: count.name,
+      restored: true,
+    });
     deepEqual(sys.calls.slice(reads.length), [
       ["setsockopt", FD, TCP, idle.option, 1],
       ["setsockopt", FD, TCP, interval.option, 1],
@@ -128,9 +153,10 @@ test("limits come from each table, naming the OS", () => {
 });
 
 /** A binding whose only socket has the given sockaddr bytes, as getsockname fills them. */
-function socketAt(sockaddr: number[]): Parameters<ReturnType<typeof checkTarget>>[0] {
+function listeningAt(platform: Platform, sockaddr: number[]): Parameters<ReturnType<typeof finderFor>>[0] {
+  const { level, option } = platform.SO_ACCEPTCONN;
   return {
-    ...memorySocket(FD, {}),
+    ...memorySocket(FD, { [key(level, option)]: option }), // the BSDs read the flag's bit back
     getsockname: (fd, into) => fd === FD ? (into.set(sockaddr), sockaddr.length) : -9,
     getpeername: () => -57,
   };
@@ -148,9 +174,12 @@ for (
     ["windows", [23, 0, ...port, 0, 0, 0, 0, ...new Array(15).fill(0), 1, 0, 0, 0, 0]],
   ] as [string, number[]][]
 ) {
-  test(`${platformFor(os).name}: a listener on [::1]:8080 is found by its sockaddr layout`, () => {
+  test(`${platformFor(os).name}: a listener on [::1]:8080 is found by its sockaddr layout and SO_ACCEPTCONN`, () => {
     const platform: Platform = platformFor(os);
-    equal(checkTarget(listener)(socketAt(sockaddr), platform), FD);
+    const sys = recording(listeningAt(platform, sockaddr));
+    deepEqual(finderFor(listener, platform)(sys), [FD]);
+    const { level, option } = platform.SO_ACCEPTCONN;
+    deepEqual(sys.calls, [["descriptors", -1, 0, 0], ["getsockname", FD, 0, 0], ["getsockopt", FD, level, option]]);
   });
 }
 
@@ -227,7 +256,7 @@ const windowsCases: [string, () => Record<string, number>, KeepaliveOptions, Cal
 for (const [what, start, options, writes, settings] of windowsCases) {
   test(`Windows: ${what}`, () => {
     const sys = recording(windowsSocket(start()));
-    const after = writeOptions(sys, windows, FD, readOptions(sys, windows, FD), planWrites(options, windows));
+    const after = configure(sys, windows, options);
     deepEqual(sys.calls, [...WINDOWS_READS, ...writes]);
     deepEqual(toSettings(windows, after), settings);
   });
@@ -237,8 +266,7 @@ test("Windows: before 1703 a count other than 10 is refused before the ioctl cha
   const socket = windowsSocket(before1703());
   const sys = recording(socket);
   throws(
-    () =>
-      writeOptions(sys, windows, FD, readOptions(sys, windows, FD), planWrites({ idleMs: 5000, count: 4 }, windows)),
+    () => configure(sys, windows, { idleMs: 5000, count: 4 }),
     {
       code: "ENOPROTOOPT",
       errno: WSAENOPROTOOPT,
@@ -256,8 +284,7 @@ test("Windows: a failing ioctl puts the count back", () => {
   const socket = windowsSocket(modern());
   const sys = recording(socket, { at: [2], errno: 10022 });
   throws(
-    () =>
-      writeOptions(sys, windows, FD, readOptions(sys, windows, FD), planWrites({ idleMs: 5000, count: 4 }, windows)),
+    () => configure(sys, windows, { idleMs: 5000, count: 4 }),
     {
       code: "EINVAL",
       syscall: "WSAIoctl",
@@ -291,4 +318,30 @@ test("Windows: userTimeoutMs is refused by name, and a count above 255", () => {
   throws(() => planWrites({ count: 256 }, windows), {
     message: /^count must be an integer from 1 to 255 \(Windows TCP_KEEPCNT/,
   });
+});
+
+test("Windows: the table lays out struct tcp_keepalive itself, three little-endian u_long", () => {
+  deepEqual([...windows.keepaliveIoctl!.encode({ enabled: 1, idleMs: 0x01020304, intervalMs: 1000 })], [
+    1,
+    0,
+    0,
+    0,
+    4,
+    3,
+    2,
+    1,
+    0xe8,
+    3,
+    0,
+    0,
+  ]);
+});
+
+test("each table's descriptor range: an int on the Unixes, 32 bits of handle on Windows", () => {
+  deepEqual(["linux", "darwin", "freebsd", "windows"].map((os) => platformFor(os).descriptorMax), [
+    2 ** 31 - 1,
+    2 ** 31 - 1,
+    2 ** 31 - 1,
+    2 ** 32 - 1,
+  ]);
 });

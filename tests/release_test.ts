@@ -3,7 +3,7 @@ import { equal, match } from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../_version.ts";
 import { test, testUnder } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -41,17 +41,29 @@ testUnder("deno", "deno doc --lint finds nothing to say about the public modules
   equal(out.trim(), "Checked 3 files");
 }, 60_000);
 
-testUnder("deno", "deno check passes on every entry point", () => {
-  const { status, out } = deno("check", "mod.ts", "plan.ts", "cli.ts", "bench/keepalive_bench.ts");
+testUnder("deno", "deno check passes on every entry point, and every target kind is a KeepaliveTarget", () => {
+  const { status, out } = deno(
+    "check",
+    "mod.ts",
+    "plan.ts",
+    "cli.ts",
+    "bench/keepalive_bench.ts",
+    "tests/types/deno_targets.ts",
+  );
   equal(status, 0, out);
 }, 120_000);
 
-for (const [config, what] of [
-  ["tsconfig.bun.json", "the module and the command line, strict, with Bun's types"],
-  ["tsconfig.pure.json", "the runtime-free files, with no runtime's types at all"],
-]) {
+for (
+  const [config, what] of [
+    ["tsconfig.bun.json", "the module and the command line, strict, with Bun's types; every Bun target kind"],
+    ["tsconfig.pure.json", "the runtime-free files, with no runtime's types at all"],
+  ]
+) {
   testUnder("bun", `tsc -p ${config}: ${what}`, () => {
-    const { status, stdout } = spawnSync(`${ROOT}node_modules/.bin/tsc`, ["-p", config], { cwd: ROOT, encoding: "utf8" });
+    const { status, stdout } = spawnSync(`${ROOT}node_modules/.bin/tsc`, ["-p", config], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     equal(status, 0, stdout);
   }, 120_000);
 }

@@ -7,9 +7,10 @@
  *
  * @module
  */
-import type { Platform } from "./_types.ts";
+import type { KeepaliveVals, Platform } from "./_types.ts";
 
 const IPPROTO_TCP = 6;
+const SOL_SOCKET = 0xffff;
 const MAX_SECONDS = Math.floor(0xffffffff / 1000); // the ioctl's u_long milliseconds
 
 /** Windows' keepalive options, limits and error names. */
@@ -47,15 +48,30 @@ export const windows: Platform = {
       max: MAX_SECONDS,
       ioctl: true,
     },
-    { field: "enabled", name: "SO_KEEPALIVE", level: 0xffff, option: 0x8, unit: "bool", min: 0, max: 1, ioctl: true },
+    {
+      field: "enabled",
+      name: "SO_KEEPALIVE",
+      level: SOL_SOCKET,
+      option: 0x8,
+      unit: "bool",
+      min: 0,
+      max: 1,
+      ioctl: true,
+    },
   ],
   keepaliveIoctl: {
     name: "SIO_KEEPALIVE_VALS",
     code: 0x98000004,
     defaultsMs: { idleMs: 7_200_000, intervalMs: 1_000 },
     lackedOptionErrno: 10042,
+    // struct tcp_keepalive { u_long onoff; u_long keepalivetime; u_long keepaliveinterval; }: u_long is 32-bit.
+    encode: ({ enabled, idleMs, intervalMs }: KeepaliveVals) =>
+      new Uint8Array(Uint32Array.of(enabled, idleMs, intervalMs).buffer),
   },
   missing: { userTimeoutMs: "Windows has no TCP_USER_TIMEOUT" },
+  SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 0x2 },
+  // 64-bit Windows keeps handle values to 32 bits, so that they pass between 32- and 64-bit processes.
+  descriptorMax: 2 ** 32 - 1,
   sockaddrFamily: { offset: 0, bytes: 2 },
   AF_INET: 2,
   AF_INET6: 23,

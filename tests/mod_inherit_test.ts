@@ -1,10 +1,11 @@
 // A listener configured once passes its keepalive options to every socket it accepts.
-import { deepEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import net from "node:net";
 import { setKeepalive } from "../mod.ts";
 import { type runtime, test, testUnder } from "./_harness.ts";
-import { ssKeepaliveTimer } from "../cli/_ss.ts";
-import { raw } from "./_kernel.ts";
+import { parseSsDuration, ssKeepaliveTimer } from "../cli/_ss.ts";
+import { kernelValues, kernelValuesAt, procFds } from "./_kernel.ts";
 import { Bun } from "./_net.ts";
 
 const OPTIONS = { idleMs: 4000, intervalMs: 2000, count: 3, userTimeoutMs: 9000 };
@@ -79,7 +80,7 @@ for (const [where, name, start] of servers) {
         localAddr: { transport: "tcp", hostname: "127.0.0.1", port: server.port },
         remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: client.localPort! },
       };
-      deepEqual(raw(accepted), EXPECTED);
+      deepEqual(kernelValues(accepted), EXPECTED);
       const timer = ssKeepaliveTimer(server.port);
       ok(timer && timer.remainingMs > 2000 && timer.remainingMs <= 4000, `ss timer ${JSON.stringify(timer)}`);
     } finally {
@@ -88,3 +89,57 @@ for (const [where, name, start] of servers) {
     }
   });
 }
+
+/** Each established connection from `port`, and whether ss shows its keepalive timer within `withinMs`. */
+function acceptedTimers(port: number): number[] {
+  const out = execFileSync("ss", ["-tnoe", "state", "established", `( sport = :${port} )`], { encoding: "utf8" });
+  return out.trim().split("\n").slice(1).map((line) => {
+    const timer = /timer:\(keepalive,([^,]+),/.exec(line);
+    return timer ? parseSsDuration(timer[1]) : Infinity;
+  });
+}
+
+/** The keepalive idle time, in seconds, of every listening socket at `port`, read without the module. */
+const listenerIdles = (port: number) => procFds("tcp", port, "0A").map((fd) => kernelValuesAt(fd).TCP_KEEPIDLE);
+
+test(
+  "a server sharing its port with servers in two Workers (reusePort): every listener is set, every connection inherits",
+  async () => {
+    const reply = () => new Response("main");
+    const server = Bun
+      ? Bun.serve({ hostname: "127.0.0.1", port: 0, reusePort: true, fetch: reply })
+      : Deno.serve({ hostname: "127.0.0.1", port: 0, reusePort: true, onListen() {} }, reply);
+    const port: number = Bun ? server.port : server.addr.port;
+    const workers = [1, 2].map(() =>
+      new Worker(new URL("./_serve_worker.ts", import.meta.url).href, { type: "module" })
+    );
+    const clients: net.Socket[] = [];
+    try {
+      await Promise.all(
+        workers.map((worker) =>
+          new Promise((
+            resolve,
+          ) => (worker.addEventListener("message", resolve, { once: true }), worker.postMessage(port)))
+        ),
+      );
+      equal(listenerIdles(port).length, 3);
+      setKeepalive(server, { idleMs: 22_000 });
+      deepEqual(listenerIdles(port), [22, 22, 22]);
+      for (let i = 0; i < 12; i++) {
+        const client = net.connect(port, "127.0.0.1");
+        clients.push(client);
+        await new Promise((resolve) => client.once("connect", resolve));
+        client.write(HTTP_REQUEST);
+        await new Promise((resolve) => client.once("data", resolve));
+      }
+      const timers = acceptedTimers(port);
+      equal(timers.length, 12);
+      ok(timers.every((ms) => ms <= 22_000), `ss timers ${timers}`);
+    } finally {
+      clients.forEach((client) => client.destroy());
+      workers.forEach((worker) => worker.terminate());
+      await (Bun ? server.stop(true) : server.shutdown());
+    }
+  },
+  15_000,
+);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { V7_ERRNO_NAMES } from "./_unix.ts";
+import { INT_DESCRIPTOR_MAX, V7_ERRNO_NAMES } from "./_unix.ts";
 import type { Platform } from "./_types.ts";
 
 const SOL_SOCKET = 1;
@@ -30,6 +30,10 @@ export const linux: Platform = {
     { field: "enabled", name: "SO_KEEPALIVE", level: SOL_SOCKET, option: 9, unit: "bool", min: 0, max: 1 },
   ],
   missing: {},
+  SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 30 },
+  // Since 4.12: a u64 unique to the socket.
+  SO_COOKIE: { name: "SO_COOKIE", level: SOL_SOCKET, option: 57 },
+  descriptorMax: INT_DESCRIPTOR_MAX,
   sockaddrFamily: { offset: 0, bytes: 2 }, // host order: little-endian on x86-64 and arm64
   AF_INET: 2,
   AF_INET6: 10,

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { KeepaliveOptions, KeepaliveOs, KeepalivePlan, KeepaliveSettings } from "./types.ts";
-import { platformFor } from "./platforms/mod.ts";
-import type { Platform, SocketOption, Unit } from "./platforms/_types.ts";
+import { describe, isPlainObject } from "./_describe.ts";
+import type { KeepaliveOptions, KeepaliveOs, KeepalivePlan, KeepaliveSettings } from "./_types.ts";
+import { type Platform, platformFor, type SocketOption, type Unit } from "./platforms/mod.ts";
 
 /** One option to write, in the kernel's unit. */
 export interface Write {
@@ -31,12 +31,26 @@ const SETTING_FIELDS: readonly (keyof KeepaliveSettings)[] = [
   "count",
   "userTimeoutMs",
 ];
+const PLAN_KEYS = ["probes", "os"];
 const PLANNED_FIELDS = ["idleMs", "intervalMs", "userTimeoutMs"] as const;
 const DEFAULT_PROBES = 10;
 const MS_PER: Record<Unit, number> = { bool: 1, count: 1, s: 1000, ms: 1 };
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
+/** Refuses anything but a plain object whose keys are all `known`, naming a near miss. */
+function checkKeys(what: string, options: unknown, known: readonly string[], hint = ""): void {
+  if (!isPlainObject(options)) {
+    throw new TypeError(`${what} must be a plain object of ${known.join(", ")}; got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      const near = known.find((name) => name.toLowerCase() === key.toLowerCase());
+      throw new TypeError(
+        `unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : hint}; options are ${
+          known.join(", ")
+        }`,
+      );
+    }
+  }
 }
 
 /**
@@ -49,10 +63,14 @@ function describe(value: unknown): string {
  * limits, in its units, without what it lacks (FreeBSD and Windows have no
  * user timeout).
  *
+ * The user timeout is the deadline itself, rounded down to the OS's unit
+ * (whole seconds on macOS): nothing planned is later than the deadline.
+ *
  * @param timeoutMs The deadline, in milliseconds; at least `(probes + 1) * 1000`.
  * @param options `probes`: how many probes to plan with (default 10, the count Windows fixes);
  *   `os`: `"linux"`, `"darwin"`, `"freebsd"` or `"windows"`.
- * @returns The planned settings; `userTimeoutMs` is the deadline itself, `undefined` where the OS has none.
+ * @returns The planned settings; `userTimeoutMs` is `undefined` where the OS has none.
+ * @throws {TypeError} If `options` is not a plain object of `probes` and `os`.
  * @throws {RangeError} If the deadline is too short for the probes, or either is not a valid number, or
  *   the plan is beyond the OS's limits.
  *
@@ -71,6 +89,7 @@ export function planKeepalive(
   timeoutMs: number,
   options: { probes?: number; os?: KeepaliveOs } = {},
 ): KeepalivePlan {
+  checkKeys("planKeepalive's options", options, PLAN_KEYS, " (the probe count is probes)");
   const probes = options.probes ?? DEFAULT_PROBES;
   if (!Number.isInteger(probes) || probes < 1) {
     throw new RangeError(`probes must be an integer of at least 1; got ${describe(probes)}`);
@@ -103,15 +122,16 @@ export function planKeepalive(
 
 function rangeOf(option: SocketOption): [number, number] {
   const per = MS_PER[option.unit];
-  // Values round up to the kernel's unit, so anything above the step below min is taken.
-  return [per === 1 ? option.min : (option.min - 1) * per + 1, option.max * per];
+  // Values round up to the kernel's unit, so anything above the step below min is taken; 0 is only 0.
+  return [option.min === 0 ? 0 : (option.min - 1) * per + 1, option.max * per];
 }
 
+/** One value as the kernel's: asked for, it rounds up; planned from a deadline, down, never past it. */
 function toWrite(
   platform: Platform,
   option: SocketOption,
   value: unknown,
-  origin: string,
+  plannedFrom: number | undefined,
 ): Write {
   const field = option.field;
   if (option.unit === "bool") {
@@ -129,13 +149,15 @@ function toWrite(
     const kind = integral ? "an integer" : "a number";
     const unit = option.unit === "s" ? " s, in whole seconds; values round up" : option.unit === "ms" ? " ms" : "";
     const Kind = typeof value === "number" ? RangeError : TypeError;
+    const origin = plannedFrom === undefined ? "" : ` (planned from timeoutMs ${plannedFrom})`;
     throw new Kind(
       `${field}${origin} must be ${kind} from ${low} to ${high} (${platform.name} ${option.name} takes ${option.min}..${option.max}${unit}); got ${
         describe(value)
       }`,
     );
   }
-  return { option, value: Math.ceil(value / MS_PER[option.unit]) };
+  const units = value / MS_PER[option.unit];
+  return { option, value: plannedFrom === undefined ? Math.ceil(units) : Math.floor(units) };
 }
 
 /**
@@ -145,31 +167,20 @@ function toWrite(
  * @param options What the caller asked for.
  * @param platform The table of the OS that will apply it.
  * @returns One write per field asked for, in the kernel's units.
- * @throws {TypeError} On an unknown key, a wrong type, or `timeoutMs` with a field it plans.
+ * @throws {TypeError} On options that are not a plain object, an unknown key, a wrong type, or `timeoutMs` with
+ *   a field it plans.
  * @throws {RangeError} On a value outside the platform's limits.
  */
 export function planWrites(options: KeepaliveOptions | undefined, platform: Platform): Write[] {
   if (options === undefined) options = {};
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`options must be an object; got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key as keyof KeepaliveOptions)) {
-      const near = OPTION_KEYS.find((known) => known.toLowerCase() === key.toLowerCase());
-      throw new TypeError(
-        `unknown option ${JSON.stringify(key)}${near ? ` (did you mean ${near}?)` : ""}; options are ${
-          OPTION_KEYS.join(", ")
-        }`,
-      );
-    }
-  }
-  const asked: Record<string, unknown> = { ...options, enabled: options.enable ?? true };
-  let origin = "";
-  if (options.timeoutMs !== undefined) {
+  checkKeys("options", options, OPTION_KEYS);
+  // Only an absent `enable` means on: null is a mistake, not a default.
+  const asked: Record<string, unknown> = { ...options, enabled: options.enable === undefined ? true : options.enable };
+  const plannedFrom = options.timeoutMs;
+  if (plannedFrom !== undefined) {
     const clash = PLANNED_FIELDS.find((field) => options[field] !== undefined);
     if (clash) throw new TypeError(`timeoutMs plans ${clash}; give one or the other, not both`);
-    Object.assign(asked, planKeepalive(options.timeoutMs, { probes: options.count }));
-    origin = ` (planned from timeoutMs ${options.timeoutMs})`;
+    Object.assign(asked, planKeepalive(plannedFrom, { probes: options.count }));
   }
   for (const [field, why] of Object.entries(platform.missing)) {
     // Asked for by name it is an error; planned from timeoutMs it is left out.
@@ -179,7 +190,7 @@ export function planWrites(options: KeepaliveOptions | undefined, platform: Plat
   }
   return platform.options
     .filter((option) => asked[option.field] !== undefined)
-    .map((option) => toWrite(platform, option, asked[option.field], option.field === "enabled" ? "" : origin));
+    .map((option) => toWrite(platform, option, asked[option.field], option.unit === "bool" ? undefined : plannedFrom));
 }
 
 /**

@@ -6,7 +6,7 @@ import { execFile, execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { runtime, test } from "./_harness.ts";
 
-const CHILD = fileURLToPath(new URL("./_dead_peer_child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("./_mod_dead_peer_child.ts", import.meta.url));
 
 async function cutPeer(mode: string, waitMs: number): Promise<{ outcome: string; elapsedMs: number }> {
   const namespace = `tcp-keepalive-${process.pid}-${mode}`;

@@ -123,8 +123,8 @@ export type KeepaliveOs = "linux" | "darwin" | "freebsd" | "windows";
  * ```
  */
 export interface NetAddrLike {
-  /** `"tcp"` for a TCP or TLS socket. */
-  readonly transport: string;
+  /** `"tcp"` for a TCP or TLS socket; absent on a `Deno.startTls` connection. */
+  readonly transport?: string;
   /** An IP literal or a name. */
   readonly hostname?: string;
   /** The port. */
@@ -135,10 +135,10 @@ export interface NetAddrLike {
  * Anything that names a TCP socket:
  * - a file descriptor;
  * - a Bun `Socket` or `Bun.listen` listener (`fd`);
- * - a `Deno.TcpConn`/`Deno.TlsConn` (`localAddr` and `remoteAddr`);
- * - a `Deno.Listener` or a `Deno.serve` server (`addr`);
+ * - a `Deno.TcpConn`/`Deno.TlsConn` (`localAddr` and `remoteAddr`), also one from `Deno.startTls`;
+ * - a `Deno.Listener`/`Deno.TlsListener` or a `Deno.serve` server (`addr`);
  * - a `Bun.serve` server (`port` and `hostname`);
- * - a `node:net` `Socket` or `Server`.
+ * - a `node:net` `Socket`/`Server`, and so a `node:tls`, `node:http` or `node:https` one.
  *
  * Deno hands out no descriptor: it is found by matching the addresses.
  *
@@ -159,6 +159,7 @@ export type KeepaliveTarget =
   | { readonly localAddr: NetAddrLike; readonly remoteAddr: NetAddrLike }
   | { readonly addr: NetAddrLike }
   | { readonly port?: number; readonly hostname?: string; readonly url: { readonly href: string } }
+  | { readonly port: number; readonly hostname: string }
   | {
     readonly localAddress?: string;
     readonly localPort?: number;

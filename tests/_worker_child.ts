@@ -1,0 +1,6 @@
+// A Worker that imports the module and answers the first message with a plan.
+import { planKeepalive } from "../mod.ts";
+
+self.addEventListener("message", (event) => {
+  postMessage(planKeepalive((event as MessageEvent<number>).data).idleMs);
+});

@@ -1,0 +1,131 @@
+// ffi/: the runtime bindings against the real C library: a libc that lacks what
+// the descriptor walk needs, Deno's permissions, and loading without a
+// top-level await (require(), Workers).
+import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { closeSync, openSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { openLibrary } from "../ffi/_bind.ts";
+import { syscalls } from "../ffi/mod.ts";
+import { bunRuntime } from "../ffi/_bun.ts";
+import { denoRuntime } from "../ffi/_deno.ts";
+import { linuxLibc } from "../ffi/_linux.ts";
+import { fdOf } from "./_kernel.ts";
+import { openPair } from "./_net.ts";
+import { test, testUnder } from "./_harness.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** Linux's libc as an old glibc or a new musl is to a wrapper they lack: one walk symbol absent. */
+const OLD_LIBC = {
+  ...linuxLibc,
+  walkSymbols: { ...linuxLibc.walkSymbols, getdents64_absent: { parameters: ["i32"], result: "i32" } },
+} as const;
+
+for (const [name, ffi] of [["deno", denoRuntime], ["bun", bunRuntime]] as const) {
+  testUnder(
+    name,
+    "a libc that lacks a walk symbol still sets options; the walk then fails, naming what it needs",
+    async () => {
+      const pair = await openPair("127.0.0.1");
+      try {
+        const fd = fdOf(pair.client);
+        const sys = openLibrary(OLD_LIBC, ffi, "x86_64");
+        equal(sys.setsockoptInt(fd, 6, 6, 3), 0);
+        equal(sys.getsockoptInt(fd, 6, 6), 3);
+        throws(() => sys.descriptors(), {
+          message: /^cannot list descriptors: libc\.so\.6 lacks one of open, syscall, close, getdents64_absent, /,
+        });
+      } finally {
+        pair.close();
+      }
+    },
+  );
+}
+
+/** Runs a script under Deno with `flags`; its exit status and output. */
+function denoRun(flags: string[], script: string): { status: number | null; out: string } {
+  const { status, stdout, stderr } = spawnSync(
+    process.execPath,
+    ["run", "--no-prompt", "--allow-net", ...flags, "--ext=ts", "-"],
+    { cwd: ROOT, input: script, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } },
+  );
+  return { status, out: stdout + stderr };
+}
+
+const SET_ON_A_LISTENER = `
+import { setKeepalive } from "./mod.ts";
+const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+try {
+  console.log(JSON.stringify(setKeepalive(listener, { count: 3 })));
+} catch (error) {
+  console.log(JSON.stringify({ name: error.name, message: error.message }));
+}
+`;
+
+/** The C library this process has loaded, by its absolute path. */
+function loadedLibc(): string {
+  const maps = readFileSync("/proc/self/maps", "utf8");
+  return realpathSync(/\s(\/\S*\/libc\.so\.6)$/m.exec(maps)![1]);
+}
+
+testUnder("deno", "without --allow-ffi, Deno's NotCapable comes through unchanged, once", () => {
+  const { out } = denoRun([], SET_ON_A_LISTENER);
+  const report = JSON.parse(out.trim().split("\n").at(-1)!);
+  equal(report.name, "NotCapable");
+  match(report.message, /^Requires ffi access to "libc\.so\.6"/);
+});
+
+testUnder("deno", "--allow-ffi scoped to the C library's absolute path is enough", () => {
+  // The path the C library is loaded from, and the one the README names for Debian and Ubuntu, where this runs.
+  match(readFileSync(`${ROOT}README.md`, "utf8"), /--allow-ffi=\/lib\/x86_64-linux-gnu\/libc\.so\.6/);
+  for (const path of [loadedLibc(), "/lib/x86_64-linux-gnu/libc.so.6"]) {
+    const { out } = denoRun([`--allow-ffi=${path}`], SET_ON_A_LISTENER);
+    equal(JSON.parse(out.trim().split("\n").at(-1)!).count, 3, `${path}: ${out}`);
+  }
+});
+
+testUnder("bun", "the module loads through require(), which a top-level await would refuse", () => {
+  const { status, stdout, stderr } = spawnSync(process.execPath, [
+    "-e",
+    `const { planKeepalive, setKeepalive } = require(${JSON.stringify(`${ROOT}mod.ts`)});
+     console.log(typeof setKeepalive, planKeepalive(30_000).idleMs);`,
+  ], { encoding: "utf8" });
+  equal(status, 0, stderr);
+  equal(stdout.trim(), "function 10000");
+});
+
+testUnder("bun", "a Worker that imports the module gets a message posted right after new Worker()", async () => {
+  const worker = new Worker(new URL("./_worker_child.ts", import.meta.url).href);
+  try {
+    const reply = new Promise((resolve) => worker.addEventListener("message", (event) => resolve(event.data)));
+    worker.postMessage(30_000);
+    equal(await Promise.race([reply, new Promise((resolve) => setTimeout(resolve, 4000, "no reply"))]), 10_000);
+  } finally {
+    worker.terminate();
+  }
+});
+
+testUnder("deno", "no module of the library has a top-level await", () => {
+  const { status, stdout } = spawnSync(process.execPath, ["info", "--json", "mod.ts"], { cwd: ROOT, encoding: "utf8" });
+  equal(status, 0);
+  const files: string[] = JSON.parse(stdout).modules.map((module: { local: string }) => module.local);
+  for (const file of files) {
+    const source = readFileSync(file, "utf8");
+    equal(/^\S.*\bawait\b/m.test(source.replace(/^ \*.*$/gm, "")), false, `${file} awaits at its top level`);
+  }
+});
+
+test("the descriptor walk lists what /proc/self/fd lists, across several getdents64 batches", () => {
+  const files = Array.from({ length: 3000 }, () => openSync("/dev/null", "r"));
+  try {
+    const listed = syscalls().descriptors();
+    const proc = readdirSync("/proc/self/fd").map(Number);
+    deepEqual(listed.filter((fd) => !proc.includes(fd)), []);
+    ok(proc.filter((fd) => !listed.includes(fd)).length <= 1, "only readdir's own descriptor is missing");
+    ok(files.every((fd) => listed.includes(fd)));
+    deepEqual(listed, [...listed].sort((a, b) => a - b));
+  } finally {
+    files.forEach((fd) => closeSync(fd));
+  }
+});
