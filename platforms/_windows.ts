@@ -7,10 +7,9 @@
  *
  * @module
  */
+import { BSD, IPPROTO_TCP, SO_KEEPALIVE } from "./_bsd.ts";
 import type { KeepaliveVals, Platform } from "./_types.ts";
 
-const IPPROTO_TCP = 6;
-const SOL_SOCKET = 0xffff;
 const MAX_SECONDS = Math.floor(0xffffffff / 1000); // the ioctl's u_long milliseconds
 
 /** Windows' keepalive options, limits and error names. */
@@ -48,16 +47,8 @@ export const windows: Platform = {
       max: MAX_SECONDS,
       ioctl: true,
     },
-    {
-      field: "enabled",
-      name: "SO_KEEPALIVE",
-      level: SOL_SOCKET,
-      option: 0x8,
-      unit: "bool",
-      min: 0,
-      max: 1,
-      ioctl: true,
-    },
+    // Winsock took SOL_SOCKET and its options from 4.4BSD.
+    { ...SO_KEEPALIVE, ioctl: true },
   ],
   keepaliveIoctl: {
     name: "SIO_KEEPALIVE_VALS",
@@ -69,7 +60,7 @@ export const windows: Platform = {
       new Uint8Array(Uint32Array.of(enabled, idleMs, intervalMs).buffer),
   },
   missing: { userTimeoutMs: "Windows has no TCP_USER_TIMEOUT" },
-  SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 0x2 },
+  SO_ACCEPTCONN: BSD.SO_ACCEPTCONN,
   // 64-bit Windows keeps handle values to 32 bits, so that they pass between 32- and 64-bit processes.
   descriptorMax: 2 ** 32 - 1,
   sockaddrFamily: { offset: 0, bytes: 2 },
