@@ -1,8 +1,8 @@
 /**
- * What macOS and FreeBSD share from 4.4BSD (and Windows, whose Winsock took its socket level from it): the
- * socket level, `SO_KEEPALIVE`
- * and `SO_ACCEPTCONN`, the `sockaddr` layout with `sa_len` first, the low
- * errno numbers, and times kept in a 32-bit unsigned count of milliseconds.
+ * What macOS and FreeBSD share from 4.4BSD: the socket level, `SO_KEEPALIVE`
+ * and `SO_ACCEPTCONN` (which Windows' Winsock took from it too), the
+ * `sockaddr` layout with `sa_len` first, the low errno numbers, and times kept
+ * in a 32-bit unsigned count of milliseconds.
  *
  * @module
  */
