@@ -22,4 +22,6 @@ export interface Syscalls {
   ioctl(fd: number, code: number, input: Uint8Array): number;
   /** The descriptors (or, on Windows, handle values) that may be this process's sockets, lowest first. */
   descriptors(): number[];
+  /** The descriptor a runtime's own socket object holds (Node's `node:net` handles); `undefined` where it has none. */
+  descriptorOf(target: object): number | undefined;
 }

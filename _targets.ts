@@ -267,13 +267,19 @@ export function finderFor(target: KeepaliveTarget, platform: Platform): Finder {
   if (typeof what === "number") return () => [what];
   if (what.peer === null) {
     const lookup = toLookup(what);
-    return (sys) => listeners(sys, platform, lookup);
+    return (sys) => handed(sys, platform, target) ?? listeners(sys, platform, lookup);
   }
   // A node:net socket may connect again: what it was found by must be what it reports now.
   const key = `${what.local[0]}|${what.local[1]}|${what.peer[0]}|${what.peer[1]}`;
   const known = remembered.get(target);
   const lookup = known?.key === key ? known.lookup : toLookup(what);
-  return (sys) => [connection(sys, platform, target, key, lookup)];
+  return (sys) => handed(sys, platform, target) ?? [connection(sys, platform, target, key, lookup)];
+}
+
+/** The descriptor the runtime hands out for its own object (Node's `node:net`), checked like a number given. */
+function handed(sys: Syscalls, platform: Platform, target: object): number[] | undefined {
+  const fd = sys.descriptorOf(target);
+  return fd === undefined ? undefined : [checkDescriptor(platform, fd, "the runtime's descriptor")];
 }
 
 /** Every listening socket at the listener's address, found by a walk. */

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import process from "node:process";
-import { getKeepalive, type KeepaliveSettings, setKeepalive } from "../mod.ts";
+import { getKeepalive, type KeepaliveSettings, planKeepalive, setKeepalive } from "../mod.ts";
 import { formatDuration, inFlagTerms, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 import { ending, loopbackPair } from "./_net.ts";
 
@@ -67,11 +67,12 @@ function cutPeer(self: string[]): Cut | undefined {
  * @returns The exit code.
  */
 export async function demo(timeoutMs: number, json: boolean, self: string[]): Promise<number> {
+  inFlagTerms(() => planKeepalive(timeoutMs), { timeoutMs: "--timeout" }); // a deadline too short, before any socket
   const pair = await loopbackPair();
   let rows: [string, KeepaliveSettings][];
   try {
     const before = getKeepalive(pair.client);
-    inFlagTerms(() => setKeepalive(pair.client, { timeoutMs }));
+    setKeepalive(pair.client, { timeoutMs });
     setKeepalive(pair.accepted, { timeoutMs });
     rows = [["client", getKeepalive(pair.client)], ["server", getKeepalive(pair.accepted)], ["system default", before]];
   } finally {

@@ -9,12 +9,16 @@ import type { CSymbol, Library, OpenedSymbols } from "./_types.ts";
 
 /** How a runtime opens a library. */
 export interface Runtime {
+  /** Throws, saying what is needed, if the runtime cannot call C at all (a Node without `node:ffi`). */
+  ready(): void;
   /** Opens `path` with `symbols`; throws if it does not load, or lacks a symbol. */
   dlopen(path: string, symbols: Readonly<Record<string, CSymbol>>): OpenedSymbols;
   /** Whether opening `path` is already allowed, without asking (Deno's permissions). */
   permitted(path: string): boolean;
   /** Whether `error` is the runtime refusing permission, which is rethrown as it is. */
   isPermissionError(error: unknown): boolean;
+  /** The descriptor the runtime's own socket object holds, where it hands one out; `undefined` where not. */
+  descriptorOf(target: object): number | undefined;
 }
 
 /**
@@ -27,10 +31,11 @@ export interface Runtime {
  * @param runtime The runtime's `dlopen`.
  * @param arch The CPU, as `Deno.build.arch` names it.
  * @returns The binding.
- * @throws {Error} The runtime's permission error unchanged; otherwise, if no path loads, an error whose cause is
- *   the last failure.
+ * @throws {Error} What {@linkcode Runtime.ready} throws; the runtime's permission error unchanged; otherwise, if no
+ *   path loads, an error whose cause is the last failure.
  */
 export function openLibrary(library: Library, runtime: Runtime, arch: string): Syscalls {
+  runtime.ready();
   const allowed = library.paths.filter((path) => runtime.permitted(path));
   let cause: unknown;
   for (const path of allowed.length > 0 ? allowed : library.paths.slice(0, 1)) {
@@ -43,7 +48,7 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
       continue;
     }
     let walk: OpenedSymbols | undefined;
-    return bind(library, symbols, () => walk ??= openWalk(library, runtime, path), arch);
+    return bind(library, symbols, () => walk ??= openWalk(library, runtime, path), arch, runtime.descriptorOf);
   }
   throw new Error(`could not open ${library.paths.join(" or ")}`, { cause });
 }
@@ -69,6 +74,7 @@ function openWalk(library: Library, runtime: Runtime, path: string): OpenedSymbo
  * @param symbols Its socket symbols, opened (or recorded, in tests).
  * @param walk Opens the walk's symbols, on the first walk.
  * @param arch The CPU, as `Deno.build.arch` names it.
+ * @param descriptorOf The runtime's {@linkcode Runtime.descriptorOf}.
  * @returns The binding.
  */
 export function bind(
@@ -76,6 +82,7 @@ export function bind(
   symbols: OpenedSymbols,
   walk: () => OpenedSymbols,
   arch: string,
+  descriptorOf: Runtime["descriptorOf"],
 ): Syscalls {
   const errno = () => library.errno(symbols);
   const value = new Int32Array(1);
@@ -104,5 +111,6 @@ export function bind(
       return symbols.WSAIoctl(fd, code, input, input.byteLength, null, 0, returned, null, null) === 0 ? 0 : -errno();
     },
     descriptors: () => library.descriptors(walk(), errno, arch),
+    descriptorOf,
   };
 }

@@ -31,6 +31,7 @@ const bunFfi = () =>
 
 /** Opens libraries with `bun:ffi`. */
 export const bunRuntime: Runtime = {
+  ready: () => {},
   dlopen(path, symbols) {
     const bunSymbols = Object.fromEntries(
       Object.entries(symbols).map((
@@ -42,4 +43,6 @@ export const bunRuntime: Runtime = {
   // Bun has no permissions to ask.
   permitted: () => true,
   isPermissionError: () => false,
+  // Its sockets hand out no descriptor, or one this module reads as `fd` (Bun's own).
+  descriptorOf: () => undefined,
 };

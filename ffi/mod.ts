@@ -1,6 +1,7 @@
 /**
  * The only reader of the `Deno`, `Bun` and `process` globals: picks the
- * runtime, the OS and the CPU once, and opens the OS's library on first use.
+ * runtime (Deno, Bun, or Node through `node:ffi`), the OS and the CPU once,
+ * and opens the OS's library on first use.
  * No top-level `await`, so that the module can be `require`d and loads at once
  * in a Worker.
  *
@@ -10,6 +11,7 @@ import type { Syscalls } from "../_syscalls.ts";
 import { openLibrary, type Runtime } from "./_bind.ts";
 import { bunRuntime } from "./_bun.ts";
 import { denoRuntime } from "./_deno.ts";
+import { nodeRuntime } from "./_node.ts";
 import { darwinLibSystem } from "./_darwin.ts";
 import { freebsdLibc } from "./_freebsd.ts";
 import { linuxLibc } from "./_linux.ts";
@@ -19,10 +21,17 @@ import { windowsWinsock } from "./_windows.ts";
 const g = globalThis as {
   Deno?: { build: { os: string; arch: string } };
   Bun?: unknown;
-  process?: { platform: string; arch: string };
+  process?: { platform: string; arch: string; versions?: { node?: string } };
 };
 
-const runtime: Runtime | undefined = g.Bun !== undefined ? bunRuntime : g.Deno !== undefined ? denoRuntime : undefined;
+// Bun and Deno say they are Node too (process.versions.node), so they are asked first.
+const runtime: Runtime | undefined = g.Bun !== undefined
+  ? bunRuntime
+  : g.Deno !== undefined
+  ? denoRuntime
+  : g.process?.versions?.node !== undefined
+  ? nodeRuntime
+  : undefined;
 
 /** The OS, as `Deno.build.os` names it (`"linux"`, `"darwin"`, `"freebsd"`, `"windows"`). */
 export const os: string = g.Deno?.build.os ??
@@ -45,12 +54,14 @@ let opened: Syscalls | undefined;
  * The system calls of this runtime, opening the library on the first call.
  *
  * @returns The binding.
- * @throws {Error} Under a runtime without FFI (Node), on an OS without a library, or if it does not open; a
- *   runtime's permission error unchanged.
+ * @throws {Error} Under a runtime without FFI (a Node before 26.1), on an OS without a library, or if it does
+ *   not open; a runtime's permission error unchanged.
  */
 export function syscalls(): Syscalls {
   if (opened) return opened;
-  if (!runtime) throw new Error("tcp-keepalive needs Deno or Bun: it calls the C library through their FFI");
+  if (!runtime) {
+    throw new Error("tcp-keepalive needs Deno, Bun or Node 26.1 or later: it calls the C library through their FFI");
+  }
   const library = LIBRARIES[os];
   if (!library) throw new Error(`tcp-keepalive has no C library binding for ${os}`);
   return opened = openLibrary(library, runtime, arch);

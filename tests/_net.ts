@@ -1,6 +1,8 @@
 // Loopback connections made with each runtime's own API, so the same test runs
-// against Deno.TcpConn under Deno and Bun's Socket under Bun.
+// against Deno.TcpConn under Deno, Bun's Socket under Bun, and node:net under Node.
+import net from "node:net";
 import type { KeepaliveTarget } from "../mod.ts";
+import { runtime } from "./_harness.ts";
 
 /** A listener, a client and the socket it accepted. */
 export interface Pair {
@@ -91,7 +93,36 @@ async function bunPair(hostname: string): Promise<Pair> {
   };
 }
 
+async function nodePair(hostname: string): Promise<Pair> {
+  const { promise: acceptedOnce, resolve: accept } = Promise.withResolvers<net.Socket>();
+  const listener = net.createServer(accept);
+  await new Promise<void>((resolve) => listener.listen(0, hostname, resolve));
+  const listenerPort = (listener.address() as net.AddressInfo).port;
+  const client = net.connect(listenerPort, hostname);
+  const { promise: ended, resolve: end } = Promise.withResolvers<string>();
+  client.on("data", () => {});
+  client.once("error", (error: ErrnoError) => end(error.code ?? error.message));
+  client.once("end", () => end("EOF"));
+  await new Promise((resolve) => client.once("connect", resolve));
+  const accepted = await acceptedOnce;
+  return {
+    listener,
+    client,
+    accepted,
+    clientPort: client.localPort!,
+    listenerPort,
+    runtimeKeepAlive: () => void client.setKeepAlive(true),
+    clientEnded: () => ended,
+    send: (bytes) => void client.write(bytes),
+    close() {
+      client.destroy();
+      accepted.destroy();
+      listener.close();
+    },
+  };
+}
+
 /** Opens a listener on `hostname`, connects to it and accepts. */
 export function openPair(hostname: string): Promise<Pair> {
-  return "Bun" in globalThis ? bunPair(hostname) : denoPair(hostname);
+  return runtime === "bun" ? bunPair(hostname) : runtime === "deno" ? denoPair(hostname) : nodePair(hostname);
 }

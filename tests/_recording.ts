@@ -47,6 +47,7 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["descriptors", -1, 0, 0]);
       return inner.descriptors();
     },
+    descriptorOf: (target) => inner.descriptorOf(target),
   };
 }
 
@@ -77,5 +78,6 @@ export function memorySocket(
     getsockname: () => -88,
     getpeername: () => -88,
     descriptors: () => [fd],
+    descriptorOf: () => undefined,
   };
 }

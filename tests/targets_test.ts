@@ -393,32 +393,61 @@ testUnder("deno", "setKeepalive() finds a Deno.startTls connection, whose addres
 /** The keepalive idle time, in seconds, of every listening socket at `port`, read without the module. */
 const listenerIdles = (port: number) => procFds("tcp", port, LISTEN).map((fd) => kernelValuesAt(fd).TCP_KEEPIDLE);
 
-test("node:net servers sharing a port (reusePort) are configured together, and read as one", async () => {
+/** Two node:net servers listening on one port with reusePort. */
+async function sharingServers() {
   const first = net.createServer();
   await new Promise<void>((resolve) => first.listen({ port: 0, host: "127.0.0.1", reusePort: true }, resolve));
   const port = (first.address() as net.AddressInfo).port;
   const second = net.createServer();
   await new Promise<void>((resolve) => second.listen({ port, host: "127.0.0.1", reusePort: true }, resolve));
-  try {
-    equal(procFds("tcp", port, LISTEN).length, 2);
-    setKeepalive(second, { idleMs: 22_000 });
-    deepEqual(listenerIdles(port), [22, 22]);
-    equal(getKeepalive(first).idleMs, 22_000);
-    // Set apart through a descriptor, they no longer agree: reading them as one is refused, naming both.
-    const [a] = procFds("tcp", port, LISTEN);
-    setKeepalive(a, { count: 3 });
-    throws(() => getKeepalive(first), {
-      code: "EADDRINUSE",
-      message: /2 listening sockets share this address .* TCP_KEEPCNT: /,
-    });
-    throws(() => setKeepalive(first, { idleMs: 5000 }), { code: "EADDRINUSE" });
-    deepEqual(listenerIdles(port), [22, 22], "nothing written");
-    equal(setKeepalive(first, { count: 3 }).count, 3);
-  } finally {
-    first.close();
-    second.close();
-  }
-});
+  equal(procFds("tcp", port, LISTEN).length, 2);
+  return { first, second, port, close: () => (first.close(), second.close()) };
+}
+
+for (const only of ["deno", "bun"] as const) {
+  testUnder(only, "node:net servers sharing a port (reusePort) are configured together, and read as one", async () => {
+    const { first, second, port, close } = await sharingServers();
+    try {
+      setKeepalive(second, { idleMs: 22_000 });
+      deepEqual(listenerIdles(port), [22, 22]);
+      equal(getKeepalive(first).idleMs, 22_000);
+      // Set apart through a descriptor, they no longer agree: reading them as one is refused, naming both.
+      const [a] = procFds("tcp", port, LISTEN);
+      setKeepalive(a, { count: 3 });
+      throws(() => getKeepalive(first), {
+        code: "EADDRINUSE",
+        message: /2 listening sockets share this address .* TCP_KEEPCNT: /,
+      });
+      throws(() => setKeepalive(first, { idleMs: 5000 }), { code: "EADDRINUSE" });
+      deepEqual(listenerIdles(port), [22, 22], "nothing written");
+      equal(setKeepalive(first, { count: 3 }).count, 3);
+    } finally {
+      close();
+    }
+  });
+}
+
+testUnder(
+  "node",
+  "node:net servers sharing a port under Node: each is set through the descriptor Node hands out",
+  async () => {
+    const { first, second, port, close } = await sharingServers();
+    try {
+      setKeepalive(second, { idleMs: 22_000 });
+      const secondFd = (second as unknown as { _handle: { fd: number } })._handle.fd;
+      deepEqual(
+        procFds("tcp", port, LISTEN).map((fd) => [fd, kernelValuesAt(fd).TCP_KEEPIDLE]).sort(),
+        [
+          [(first as unknown as { _handle: { fd: number } })._handle.fd, 7200],
+          [secondFd, 22],
+        ].sort(),
+      );
+      equal(getKeepalive(first).idleMs, 7_200_000);
+    } finally {
+      close();
+    }
+  },
+);
 
 testUnder("deno", "two Deno.listen({ reusePort: true }) on one port: setting the second sets both", () => {
   const first = Deno.listen({ hostname: "127.0.0.1", port: 0, reusePort: true });
