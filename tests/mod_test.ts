@@ -2,14 +2,18 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import dgram from "node:dgram";
+import http from "node:http";
+import http2 from "node:http2";
+import https from "node:https";
 import net from "node:net";
+import tls from "node:tls";
 import { syscalls } from "../ffi/mod.ts";
 import { getKeepalive, KeepaliveError, setKeepalive } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import { readOptions, writeOptions } from "../_sockopt.ts";
 import { planWrites } from "../_options.ts";
 import { ssKeepaliveTimer } from "../cli/_ss.ts";
-import { fdOf, kernelValues, procFds } from "./_kernel.ts";
+import { fdOf, kernelValues, kernelValuesAt, procFds } from "./_kernel.ts";
 import { Bun, openPair } from "./_net.ts";
 import { recording } from "./_recording.ts";
 import { test, testUnder } from "./_harness.ts";
@@ -255,5 +259,46 @@ test("a write failing half-way restores the real socket's options (the kernel's 
     deepEqual(sys.calls.filter((call) => call[0] === "setsockopt").map((call) => call[4]), [1, 1, 2, 3, 9]);
   } finally {
     pair.close();
+  }
+});
+
+const CERT = readFileSync(new URL("./fixtures/cert.pem", import.meta.url), "utf8");
+const KEY = readFileSync(new URL("./fixtures/key.pem", import.meta.url), "utf8");
+
+/** Listens on 127.0.0.1 and resolves with the port. */
+async function listening(server: net.Server | http2.Http2SecureServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+test("setKeepalive() takes node:tls, node:https and node:http2 servers, a TLSSocket and a ClientRequest's socket", async () => {
+  const servers = [
+    tls.createServer({ cert: CERT, key: KEY }, (socket) => socket.on("data", () => {})),
+    https.createServer({ cert: CERT, key: KEY }, (_request, response) => response.end("ok")),
+    http2.createSecureServer({ cert: CERT, key: KEY }),
+    http.createServer((_request, response) => response.end("ok")),
+  ];
+  const ports = await Promise.all(servers.map(listening));
+  const tlsSocket = tls.connect({ port: ports[0], host: "127.0.0.1", ca: CERT, servername: "localhost" });
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    servers.forEach((server, i) => setKeepalive(server, { count: 3 + i }));
+    deepEqual(ports.map((port) => kernelValuesAt(procFds("tcp", port, "0A")[0]).TCP_KEEPCNT), [3, 4, 5, 6]);
+    await new Promise((resolve) => tlsSocket.once("secureConnect", resolve));
+    equal(setKeepalive(tlsSocket, { idleMs: 4000 }).idleMs, 4000);
+    equal(kernelValuesAt(procFds("tcp", tlsSocket.localPort!, "01")[0]).TCP_KEEPIDLE, 4);
+    // A request's socket, from its 'socket' event, once connected.
+    const request = http.get({ port: ports[3], host: "127.0.0.1", agent });
+    const socket = await new Promise<net.Socket>((resolve) => request.once("socket", resolve));
+    if (socket.connecting) await new Promise((resolve) => socket.once("connect", resolve));
+    equal(setKeepalive(socket, { idleMs: 6000 }).idleMs, 6000);
+    equal(kernelValuesAt(procFds("tcp", socket.localPort!, "01")[0]).TCP_KEEPIDLE, 6);
+    await new Promise((resolve) =>
+      request.once("response", (response) => (response.resume(), response.once("end", resolve)))
+    );
+  } finally {
+    tlsSocket.destroy();
+    agent.destroy();
+    for (const server of servers) await new Promise((resolve) => server.close(resolve));
   }
 });

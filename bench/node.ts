@@ -1,0 +1,80 @@
+// node --disable-warning=ExperimentalWarning bench/node.ts : the Node 26 side of the benchmarks, each printed as a
+// ratio of its baseline measured in the same run. Targets: all options on a socket <= 1.3x the same calls bare
+// through node:ffi; net-keepalive setting idle, interval, count and user timeout at least 2x slower than
+// setKeepalive; Node's own socket.setKeepAlive(true, idle, interval, count) at most 2x faster.
+import ffi from "node:ffi";
+import net from "node:net";
+import NetKeepAlive from "net-keepalive";
+import { setKeepalive } from "../mod.ts";
+import { loopbackServer } from "./_loopback.ts";
+
+const { functions: libc } = ffi.dlopen("libc.so.6", {
+  getsockopt: { arguments: ["i32", "i32", "i32", "pointer", "pointer"], return: "i32" },
+  setsockopt: { arguments: ["i32", "i32", "i32", "pointer", "u32"], return: "i32" },
+});
+const value = new Int32Array(1);
+const length = new Uint32Array(1);
+const OPTIONS = [[6, 4], [6, 5], [6, 6], [6, 18], [1, 9]];
+
+/** Nanoseconds per call: the median of 7 rounds of `n` calls, after one to warm up. */
+function measure(fn: () => unknown, n = 20_000): number {
+  const rounds: number[] = [];
+  for (let round = 0; round < 8; round++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) fn();
+    if (round > 0) rounds.push(Number(process.hrtime.bigint() - start) / n);
+  }
+  return rounds.sort((a, b) => a - b)[3];
+}
+
+function group(title: string, target: string, cases: [string, () => unknown][]): void {
+  const times = cases.map(([, fn]) => measure(fn));
+  console.log(`\n${title} (target: ${target})`);
+  cases.forEach(([name], i) => {
+    const ratio = i === 0 ? "baseline" : `${(times[i] / times[0]).toFixed(2)}x`;
+    console.log(`  ${name.padEnd(66)} ${(times[i] / 1000).toFixed(2).padStart(8)} µs  ${ratio}`);
+  });
+}
+
+const server = await loopbackServer();
+const socket = await server.connect();
+const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+let flip = 0;
+const all = () =>
+  flip++ % 2
+    ? { idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 9000 }
+    : { idleMs: 6000, intervalMs: 3000, count: 5, userTimeoutMs: 8000 };
+
+group("all options on a node:net socket", "<= 1.3x", [
+  ["bare through node:ffi: 5 getsockopt + 5 setsockopt", () => {
+    const values = flip++ % 2 ? [5, 2, 4, 9000, 1] : [6, 3, 5, 8000, 1];
+    for (const [level, option] of OPTIONS) (length[0] = 4, libc.getsockopt(fd, level, option, value, length));
+    OPTIONS.forEach(([level, option], i) => (value[0] = values[i], libc.setsockopt(fd, level, option, value, 4)));
+  }],
+  ["setKeepalive(socket, all options)", () => setKeepalive(socket, all())],
+]);
+
+group("idle, interval, count and user timeout, against net-keepalive", "net-keepalive >= 2x", [
+  ["setKeepalive(socket, all options)", () => setKeepalive(socket, all())],
+  ["net-keepalive: setKeepAlive + 3 of its setters", () => {
+    const odd = flip++ % 2;
+    socket.setKeepAlive(true, odd ? 5000 : 6000);
+    NetKeepAlive.setKeepAliveInterval(socket, odd ? 2000 : 3000);
+    NetKeepAlive.setKeepAliveProbes(socket, odd ? 4 : 5);
+    NetKeepAlive.setUserTimeout(socket, odd ? 9000 : 8000);
+  }],
+]);
+
+group("idle, interval and count, against Node's own", "<= 2x; this one reads back too", [
+  ["Node: socket.setKeepAlive(true, idle, interval, count)", () => {
+    const odd = flip++ % 2;
+    (socket.setKeepAlive as (...args: unknown[]) => net.Socket)(true, odd ? 5000 : 6000, odd ? 2 : 3, odd ? 4 : 5);
+  }],
+  ["setKeepalive(socket, { idleMs, intervalMs, count })", () => {
+    const odd = flip++ % 2;
+    setKeepalive(socket, { idleMs: odd ? 5000 : 6000, intervalMs: odd ? 2000 : 3000, count: odd ? 4 : 5 });
+  }],
+]);
+
+socket.destroy();
+server.close();
