@@ -20,8 +20,14 @@ export interface Syscalls {
   getpeername(fd: number, address: Uint8Array): number;
   /** `WSAIoctl` with an input buffer and no output (Windows only): 0, or `-error`. */
   ioctl(fd: number, code: number, input: Uint8Array): number;
-  /** The descriptors (or, on Windows, handle values) that may be this process's sockets, lowest first. */
-  descriptors(): number[];
+  /** The descriptors (or, on Windows, handle values) that may be this process's sockets, or `pid`'s, lowest first. */
+  descriptors(pid?: number): number[];
+  /** `pidfd_open(pid, 0)` (Linux): a descriptor for the process, or `-errno`. */
+  pidfdOpen(pid: number): number;
+  /** `pidfd_getfd(pidfd, fd, 0)` (Linux): this process's own descriptor for the process's socket, or `-errno`. */
+  pidfdGetfd(pidfd: number, fd: number): number;
+  /** `close(fd)`: 0, or `-errno`. */
+  close(fd: number): number;
   /** The descriptor a runtime's own socket object holds (Node's `node:net` handles); `undefined` where it has none. */
   descriptorOf(target: object): number | undefined;
 }

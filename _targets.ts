@@ -108,9 +108,44 @@ export function parseIp(host: string): Uint8Array | undefined {
   return ip && unmapped(ip);
 }
 
-function sameEndpoint(platform: Platform, sockaddr: Uint8Array, want: Endpoint): boolean {
+/**
+ * The address family of a `sockaddr`, where the platform puts it.
+ *
+ * @param platform The OS's table.
+ * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @returns `sa_family`.
+ */
+export function familyOf(platform: Platform, sockaddr: Uint8Array): number {
   const { offset, bytes } = platform.sockaddrFamily;
-  const family = bytes === 1 ? sockaddr[offset] : sockaddr[offset] | sockaddr[offset + 1] << 8;
+  return bytes === 1 ? sockaddr[offset] : sockaddr[offset] | sockaddr[offset + 1] << 8;
+}
+
+/**
+ * A `sockaddr` of IPv4 or IPv6 as text: `127.0.0.1:80`, `[::1]:80`.
+ *
+ * @param platform The OS's table.
+ * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @returns The text; `undefined` for another family.
+ */
+export function sockaddrText(platform: Platform, sockaddr: Uint8Array): string | undefined {
+  const family = familyOf(platform, sockaddr);
+  const port = sockaddr[2] << 8 | sockaddr[3];
+  if (family === platform.AF_INET) return `${sockaddr.subarray(4, 8).join(".")}:${port}`;
+  if (family !== platform.AF_INET6) return undefined;
+  const words = Array.from({ length: 8 }, (_, i) => sockaddr[8 + 2 * i] << 8 | sockaddr[9 + 2 * i]);
+  // RFC 5952: the first longest run of two or more zero words becomes "::".
+  let [start, length] = [-1, 1];
+  for (let i = 0, run = 0; i < 8; i++) {
+    run = words[i] === 0 ? run + 1 : 0;
+    if (run > length) [start, length] = [i - run + 1, run];
+  }
+  const hex = (part: number[]) => part.map((word) => word.toString(16)).join(":");
+  const text = start < 0 ? hex(words) : `${hex(words.slice(0, start))}::${hex(words.slice(start + length))}`;
+  return `[${text}]:${port}`;
+}
+
+function sameEndpoint(platform: Platform, sockaddr: Uint8Array, want: Endpoint): boolean {
+  const family = familyOf(platform, sockaddr);
   const port = sockaddr[2] << 8 | sockaddr[3];
   if (port !== want.port) return false;
   let ip: Uint8Array;
@@ -136,7 +171,15 @@ function matches(sys: Syscalls, platform: Platform, fd: number, lookup: Lookup):
   return sys.getpeername(fd, address) >= 0 && sameEndpoint(platform, address, lookup.peer);
 }
 
-function cookieOf(sys: Syscalls, platform: Platform, fd: number): number | undefined {
+/**
+ * A socket's `SO_COOKIE`, where the OS has one.
+ *
+ * @param sys The binding.
+ * @param platform The OS's table.
+ * @param fd The descriptor.
+ * @returns The cookie; `undefined` where the OS has none, or `fd` is no socket.
+ */
+export function cookieOf(sys: Syscalls, platform: Platform, fd: number): number | undefined {
   const cookie = platform.SO_COOKIE;
   if (!cookie || sys.getsockopt(fd, cookie.level, cookie.option, cookieBytes) !== 8) return undefined;
   return cookieView.getUint32(0, true) + cookieView.getUint32(4, true) * 2 ** 32;

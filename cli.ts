@@ -1,6 +1,6 @@
 /**
  * The keepalive command line, on the public API only: `plan`, `check`,
- * `watch` and `demo`. Run it as `deno task keepalive ...` or `bun cli.ts ...`.
+ * `watch`, `demo` and `apply`. Run it as `deno task keepalive ...` or `bun cli.ts ...`.
  *
  * @example Run it
  * ```sh
@@ -14,9 +14,10 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type KeepaliveOptions, VERSION } from "./mod.ts";
+import { apply } from "./cli/_apply.ts";
 import { check } from "./cli/_check.ts";
 import { cut, demo } from "./cli/_demo.ts";
-import { parseCount, parseDuration, parseHostPort, UsageError } from "./cli/_format.ts";
+import { parseCount, parseDurationFlag, parseHostPort, UsageError } from "./cli/_format.ts";
 import { plan } from "./cli/_plan.ts";
 import { watch } from "./cli/_watch.ts";
 
@@ -35,6 +36,7 @@ commands:
   check <host:port>   connect, apply, read back from the kernel, compare with the defaults
   watch <host:port>   hold a connection idle and show the keepalive timer until it dies or Ctrl-C
   demo                a loopback connection configured and read back; as root, a cut peer found
+  apply --pid PID     every TCP socket of another running process (Linux), configured and read back
 
 Durations take a unit: 1500ms, 10s, 2m, 1h. Every command takes --json and --help;
 --version prints the version.
@@ -43,7 +45,8 @@ examples:
   keepalive plan 30s
   keepalive check db.internal:5432 --timeout 30s
   keepalive watch [::1]:6379 --idle 10s --interval 2s --count 3 --for 5m
-  keepalive demo --json`,
+  keepalive demo --json
+  keepalive apply --pid 4242 --timeout 30s`,
   plan: `usage: keepalive plan <deadline> [--count N] [--json]
 
 The settings planKeepalive derives from one dead-peer deadline on each OS, and
@@ -78,6 +81,18 @@ ${SETTING_FLAGS}
 
 example:
   keepalive watch redis.internal:6379 --idle 5s --interval 1s --count 3 --for 1m`,
+  apply: `usage: keepalive apply --pid PID [options] [--json]
+
+Sets keepalive on every TCP socket (IPv4 and IPv6) of another running process,
+in any language, and prints each socket's addresses with what it held before
+and holds after. Linux 5.6 and later (pidfd_getfd), with the rights of ptrace
+over the process: the same user (and kernel.yama.ptrace_scope 0), or root.
+
+  --pid PID                the process
+${SETTING_FLAGS.split("\n").slice(0, -1).join("\n")}
+
+example:
+  keepalive apply --pid 4242 --idle 10s --interval 2s --count 3`,
   demo: `usage: keepalive demo [--timeout DURATION] [--json]
 
 Needs no network: opens a loopback connection, applies the deadline's settings
@@ -99,6 +114,7 @@ const FLAGS = {
   timeout: { type: "string" },
   tls: { type: "boolean" },
   for: { type: "string" },
+  pid: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean" },
   version: { type: "boolean" },
@@ -112,17 +128,18 @@ const ALLOWED: Record<string, Flag[]> = {
   check: SETTINGS,
   watch: [...SETTINGS, "for"],
   demo: ["timeout"],
+  apply: ["idle", "interval", "count", "user-timeout", "timeout", "pid"],
 };
 
 function keepaliveOptions(values: FlagValues): KeepaliveOptions {
   const options: KeepaliveOptions = {};
-  if (values.idle !== undefined) options.idleMs = parseDuration("--idle", values.idle);
-  if (values.interval !== undefined) options.intervalMs = parseDuration("--interval", values.interval);
+  if (values.idle !== undefined) options.idleMs = parseDurationFlag("--idle", values.idle);
+  if (values.interval !== undefined) options.intervalMs = parseDurationFlag("--interval", values.interval);
   if (values.count !== undefined) options.count = parseCount("--count", values.count);
   if (values["user-timeout"] !== undefined) {
-    options.userTimeoutMs = parseDuration("--user-timeout", values["user-timeout"]);
+    options.userTimeoutMs = parseDurationFlag("--user-timeout", values["user-timeout"]);
   }
-  if (values.timeout !== undefined) options.timeoutMs = parseDuration("--timeout", values.timeout);
+  if (values.timeout !== undefined) options.timeoutMs = parseDurationFlag("--timeout", values.timeout);
   return options;
 }
 
@@ -153,7 +170,9 @@ async function run(args: string[]): Promise<number> {
     console.log(VERSION);
     return 0;
   }
-  if (!(command in HELP)) throw new UsageError(`unknown command "${command}"; commands are plan, check, watch, demo`);
+  if (!(command in HELP)) {
+    throw new UsageError(`unknown command "${command}"; commands are plan, check, watch, demo, apply`);
+  }
   if (values.help || command === "") {
     console.log(HELP[command]);
     return command === "" && !values.help ? 2 : 0;
@@ -165,7 +184,7 @@ async function run(args: string[]): Promise<number> {
     case "plan":
       arity(command, rest, ["deadline"]);
       return plan(
-        parseDuration("the deadline", rest[0]),
+        parseDurationFlag("the deadline", rest[0]),
         values.count === undefined ? undefined : parseCount("--count", values.count),
         json,
       );
@@ -178,12 +197,16 @@ async function run(args: string[]): Promise<number> {
         parseHostPort(rest[0]),
         values.tls ?? false,
         keepaliveOptions(values),
-        parseDuration("--for", values.for ?? "10m"),
+        parseDurationFlag("--for", values.for ?? "10m"),
         json,
       );
+    case "apply":
+      arity(command, rest, []);
+      if (values.pid === undefined) throw new UsageError("apply takes --pid PID");
+      return apply(parseCount("--pid", values.pid), keepaliveOptions(values), json);
     default:
       arity(command, rest, []);
-      return await demo(parseDuration("--timeout", values.timeout ?? "30s"), json, self());
+      return await demo(parseDurationFlag("--timeout", values.timeout ?? "30s"), json, self());
   }
 }
 

@@ -25,10 +25,17 @@
  *
  * @module
  */
+import { startSweeps, type SweepResult } from "./_auto.ts";
+import { describe } from "./_describe.ts";
 import { applyKeepalive, readKeepalive } from "./_keepalive.ts";
-import { os, syscalls } from "./ffi/mod.ts";
+import { planWrites } from "./_options.ts";
+import { applyToProcess, type ProcessSocket } from "./_process.ts";
+import { everyUnref, os, syscalls } from "./ffi/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./_types.ts";
+
+export type { SweepResult } from "./_auto.ts";
+export type { ProcessSocket } from "./_process.ts";
 
 export { KeepaliveError, type KeepaliveErrorInit } from "./_errors.ts";
 export { planKeepalive } from "./_options.ts";
@@ -94,4 +101,110 @@ export function setKeepalive(target: KeepaliveTarget, options?: KeepaliveOptions
  */
 export function getKeepalive(target: KeepaliveTarget): KeepaliveSettings {
   return readKeepalive(syscalls, platformFor(os), target);
+}
+
+/**
+ * A running {@linkcode autoKeepalive}.
+ *
+ * @example Stop it when done
+ * ```ts
+ * import { type AutoKeepalive, autoKeepalive } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * using auto: AutoKeepalive = autoKeepalive({ timeoutMs: 30_000 });
+ * equal(auto.sweep().failed, 0);
+ * ```
+ */
+export interface AutoKeepalive {
+  /** Sweeps now: every TCP socket of the process not seen before is configured. */
+  sweep(): SweepResult;
+  /** Stops the timer; the sockets keep what they were given. */
+  stop(): void;
+  /** The same as {@linkcode AutoKeepalive.stop}, for `using`. */
+  [Symbol.dispose](): void;
+  /** What the last sweep on the timer threw, if it threw (listing the descriptors failed); `undefined` otherwise. */
+  readonly lastError: unknown;
+}
+
+const EVERY_MS_RANGE = [10, 2 ** 31 - 1];
+
+/**
+ * Configures every TCP socket of this process, whoever opened it: `fetch`'s
+ * pool, `WebSocket`, database drivers, the runtime's own servers and what
+ * they accept. Sweeps now (connected, connecting and listening sockets, IPv4
+ * and IPv6; never Unix-domain, UDP or other descriptors), then every
+ * `everyMs` on a timer that never keeps the process alive, so that a socket
+ * opened later is configured within `everyMs`. A socket set by
+ * {@linkcode setKeepalive}, and what a listener set by it accepts, keep their
+ * own settings. Workers share their process's descriptors: one call sweeps
+ * the sockets of every Worker; a call in each Worker sweeps them once each.
+ *
+ * @param options What to give each socket, as for {@linkcode setKeepalive}; checked before anything is swept.
+ * @param sweeps `everyMs`: the period, 10 ms or more (default 1000).
+ * @returns The running sweeps.
+ * @throws {TypeError | RangeError} On bad options or period; nothing is swept then.
+ * @throws {KeepaliveError} If the descriptors cannot be listed.
+ *
+ * @example Find a dead peer of any connection within 30 seconds
+ * ```ts
+ * import { autoKeepalive, getKeepalive } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const auto = autoKeepalive({ timeoutMs: 30_000 });
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * auto.sweep(); // or wait for the timer
+ * equal(getKeepalive(conn).idleMs, 10_000);
+ * auto.stop();
+ * conn.close();
+ * listener.close();
+ * ```
+ */
+export function autoKeepalive(options: KeepaliveOptions, sweeps: { everyMs?: number } = {}): AutoKeepalive {
+  const platform = platformFor(os);
+  const writes = planWrites(options, platform);
+  const { everyMs = 1000 } = sweeps;
+  if (!Number.isInteger(everyMs) || everyMs < EVERY_MS_RANGE[0] || everyMs > EVERY_MS_RANGE[1]) {
+    throw new RangeError(
+      `everyMs must be an integer from ${EVERY_MS_RANGE[0]} to ${EVERY_MS_RANGE[1]}; got ${describe(everyMs)}`,
+    );
+  }
+  const sweeper = startSweeps(syscalls(), platform, writes, everyMs, everyUnref);
+  return {
+    sweep: sweeper.sweep,
+    stop: sweeper.stop,
+    [Symbol.dispose]: sweeper.stop,
+    get lastError() {
+      return sweeper.lastError;
+    },
+  };
+}
+
+/**
+ * Sets keepalive on every TCP socket of another running process, in any
+ * language, which knows nothing of this module (Linux 5.6 and later, through
+ * `pidfd_open` and `pidfd_getfd`; the same rights as `ptrace` over it).
+ *
+ * @param pid The process.
+ * @param options What to set, as for {@linkcode setKeepalive}.
+ * @returns Each of its TCP sockets (IPv4 and IPv6), with what it held before and holds now.
+ * @throws {TypeError | RangeError} On bad options or pid, before any call.
+ * @throws {Error} On an OS other than Linux.
+ * @throws {KeepaliveError} `EPERM` without the rights, `ENOSYS` on a kernel before 5.6, `ESRCH` with no such process.
+ *
+ * @example This process's own sockets, as another process would set them
+ * ```ts
+ * import { setProcessKeepalive } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const mine = setProcessKeepalive(Deno.pid, { idleMs: 20_000 });
+ * equal(mine.find((socket) => socket.local === `127.0.0.1:${listener.addr.port}`)?.after.idleMs, 20_000);
+ * listener.close();
+ * ```
+ */
+export function setProcessKeepalive(pid: number, options: KeepaliveOptions): ProcessSocket[] {
+  const platform = platformFor(os);
+  if (os !== "linux") throw new Error(`setProcessKeepalive is Linux only (pidfd_getfd); this is ${platform.name}`);
+  return applyToProcess(syscalls, platform, pid, options);
 }

@@ -3,7 +3,7 @@
 // through node:ffi; net-keepalive setting idle, interval, count and user timeout at least 2x slower than
 // setKeepalive; Node's own socket.setKeepAlive(true, idle, interval, count) at most 2x faster.
 import ffi from "node:ffi";
-import net from "node:net";
+import type net from "node:net";
 import NetKeepAlive from "net-keepalive";
 import { setKeepalive } from "../mod.ts";
 import { loopbackServer } from "./_loopback.ts";

@@ -5,12 +5,12 @@
  * @module
  */
 
+import { DURATION_FORM, parseDuration, unitHint } from "../_duration.ts";
+
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
-
-const MS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** The flag each option of the API is typed as. */
 export const OPTION_FLAGS: Readonly<Record<string, string>> = {
@@ -20,6 +20,7 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   probes: "--count",
   userTimeoutMs: "--user-timeout",
   timeoutMs: "--timeout",
+  pid: "--pid",
 };
 
 /**
@@ -37,27 +38,24 @@ export function inFlagTerms<T>(call: () => T, flags: Readonly<Record<string, str
     return call();
   } catch (error) {
     if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
-    // The fields in *Ms are names anywhere; count and probes are words too, so only a message's subject.
-    const fields = /\b\w+Ms\b|^(count|probes)\b/g;
+    // The fields in *Ms are names anywhere; count, probes and pid are words too, so only a message's subject.
+    const fields = /\b\w+Ms\b|^(count|probes|pid)\b/g;
     throw new UsageError(error.message.replace(fields, (field) => flags[field] ?? field));
   }
 }
 
 /**
- * Parses `1500ms`, `10s`, `2m`, `1h`, `0.5s`.
+ * Parses a duration typed for a flag or an argument.
  *
  * @param label The flag or argument, for the error.
  * @param text What was given.
  * @returns Milliseconds.
- * @throws {UsageError} Without a unit, with hint, or when it is no number.
+ * @throws {UsageError} Without a unit, with a hint, or when it is no number.
  */
-export function parseDuration(label: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
-  if (!match) {
-    const hint = /^\d+(\.\d+)?$/.test(text) ? ` (a unit is needed: ${text}s or ${text}ms)` : "";
-    throw new UsageError(`${label} takes a duration such as 1500ms, 10s, 2m or 1h; got "${text}"${hint}`);
-  }
-  return Number(match[1]) * MS_PER_UNIT[match[2]];
+export function parseDurationFlag(label: string, text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`${label} takes ${DURATION_FORM}; got "${text}"${unitHint(text)}`);
+  return ms;
 }
 
 /**

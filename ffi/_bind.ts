@@ -48,22 +48,39 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
       continue;
     }
     let walk: OpenedSymbols | undefined;
-    return bind(library, symbols, () => walk ??= openWalk(library, runtime, path), arch, runtime.descriptorOf);
+    let process: OpenedSymbols | undefined;
+    return bind(
+      library,
+      symbols,
+      {
+        walk: () => walk ??= openApart(runtime, path, library.walkSymbols, "list descriptors"),
+        process: () =>
+          process ??= openApart(runtime, path, library.processSymbols ?? {}, "take another process's sockets"),
+      },
+      arch,
+      runtime.descriptorOf,
+    );
   }
   throw new Error(`could not open ${library.paths.join(" or ")}`, { cause });
 }
 
-function openWalk(library: Library, runtime: Runtime, path: string): OpenedSymbols {
+/** Opens symbols apart from the socket calls, so that a libc without them still sets options. */
+function openApart(
+  runtime: Runtime,
+  path: string,
+  symbols: Readonly<Record<string, CSymbol>>,
+  what: string,
+): OpenedSymbols {
   try {
-    return runtime.dlopen(path, library.walkSymbols);
+    return runtime.dlopen(path, symbols);
   } catch (error) {
     if (runtime.isPermissionError(error)) throw error;
-    throw new Error(
-      `cannot list descriptors: ${path} lacks one of ${
-        Object.keys(library.walkSymbols).join(", ")
-      }, which finding a socket by its addresses needs; pass a descriptor instead`,
-      { cause: error },
-    );
+    const needs = what === "list descriptors"
+      ? "which finding a socket by its addresses needs; pass a descriptor instead"
+      : "which this C library is too old for (glibc 2.36 has them)";
+    throw new Error(`cannot ${what}: ${path} lacks one of ${Object.keys(symbols).join(", ")}, ${needs}`, {
+      cause: error,
+    });
   }
 }
 
@@ -72,7 +89,7 @@ function openWalk(library: Library, runtime: Runtime, path: string): OpenedSymbo
  *
  * @param library The OS's library.
  * @param symbols Its socket symbols, opened (or recorded, in tests).
- * @param walk Opens the walk's symbols, on the first walk.
+ * @param apart Opens the walk's symbols, on the first walk, and those for another process's sockets.
  * @param arch The CPU, as `Deno.build.arch` names it.
  * @param descriptorOf The runtime's {@linkcode Runtime.descriptorOf}.
  * @returns The binding.
@@ -80,11 +97,12 @@ function openWalk(library: Library, runtime: Runtime, path: string): OpenedSymbo
 export function bind(
   library: Library,
   symbols: OpenedSymbols,
-  walk: () => OpenedSymbols,
+  apart: { walk(): OpenedSymbols; process(): OpenedSymbols },
   arch: string,
   descriptorOf: Runtime["descriptorOf"],
 ): Syscalls {
   const errno = () => library.errno(symbols);
+  const result = (value: number) => value < 0 ? -errno() : value;
   const value = new Int32Array(1);
   const length = new Uint32Array(1);
   const returned = new Uint32Array(1);
@@ -110,7 +128,10 @@ export function bind(
     ioctl(fd, code, input) {
       return symbols.WSAIoctl(fd, code, input, input.byteLength, null, 0, returned, null, null) === 0 ? 0 : -errno();
     },
-    descriptors: () => library.descriptors(walk(), errno, arch),
+    descriptors: (pid) => library.descriptors(apart.walk(), errno, arch, pid),
+    pidfdOpen: (pid) => result(apart.process().pidfd_open(pid, 0)),
+    pidfdGetfd: (pidfd, fd) => result(apart.process().pidfd_getfd(pidfd, fd, 0)),
+    close: (fd) => result(apart.walk().close(fd)),
     descriptorOf,
   };
 }

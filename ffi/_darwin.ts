@@ -25,8 +25,7 @@ export const darwinLibSystem: Library = {
     proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
   },
   errno: (symbols) => readErrno(symbols, "__error"),
-  descriptors(walk, errno) {
-    const pid = walk.getpid();
+  descriptors(walk, errno, _arch, pid = walk.getpid()) {
     for (let size = 64 * PROC_FDINFO_BYTES;; size *= 4) {
       const info = new Uint8Array(size);
       const bytes = walk.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, info, size);

@@ -30,8 +30,8 @@ export const freebsdLibc: Library = {
     sysctl: { parameters: ["buffer", "u32", "buffer", "buffer", "pointer", "usize"], result: "i32" },
   },
   errno: (symbols) => readErrno(symbols, "__error"),
-  descriptors(walk, errno) {
-    const mib = Int32Array.of(CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, walk.getpid());
+  descriptors(walk, errno, _arch, pid = walk.getpid()) {
+    const mib = Int32Array.of(CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, pid);
     const length = new BigUint64Array(1);
     for (let size = 64 * 1024;; size *= 4) {
       const files = new Uint8Array(size);

@@ -9,7 +9,8 @@
 import { errnoSymbols, POSIX_SOCKET_SYMBOLS, readErrno } from "./_posix.ts";
 import type { Library } from "./_types.ts";
 
-const DESCRIPTOR_DIRECTORY = Uint8Array.from("/proc/self/fd\0", (c) => c.charCodeAt(0));
+const cString = (text: string) => Uint8Array.from(`${text}\0`, (c) => c.charCodeAt(0));
+const OWN_DESCRIPTORS = cString("/proc/self/fd");
 const O_CLOEXEC = 0o2000000; // O_RDONLY is 0; O_DIRECTORY differs between x86-64 and arm64, and is not needed
 const SYS_GETDENTS64: Readonly<Record<string, bigint>> = { x86_64: 217n, aarch64: 61n };
 const entries = new Uint8Array(32 * 1024);
@@ -48,12 +49,25 @@ export const linuxLibc: Library = {
     // int close(int fd)
     close: { parameters: ["i32"], result: "i32" },
   },
+  processSymbols: {
+    // int pidfd_open(pid_t pid, unsigned int flags): glibc 2.36 and later
+    pidfd_open: { parameters: ["i32", "u32"], result: "i32" },
+    // int pidfd_getfd(int pidfd, int targetfd, unsigned int flags)
+    pidfd_getfd: { parameters: ["i32", "i32", "u32"], result: "i32" },
+  },
   errno: (symbols) => readErrno(symbols, "__errno_location"),
-  descriptors(walk, errno, arch) {
+  descriptors(walk, errno, arch, pid) {
     const getdents64 = SYS_GETDENTS64[arch];
     if (getdents64 === undefined) throw new Error(`cannot list descriptors: no getdents64 number known for ${arch}`);
-    const dir = walk.open(DESCRIPTOR_DIRECTORY, O_CLOEXEC);
-    if (dir < 0) throw new Error(`cannot list descriptors: open /proc/self/fd failed with errno ${errno()}`);
+    const path = pid === undefined ? OWN_DESCRIPTORS : cString(`/proc/${pid}/fd`);
+    const dir = walk.open(path, O_CLOEXEC);
+    if (dir < 0) {
+      const error = errno();
+      throw Object.assign(
+        new Error(`cannot list descriptors: open /proc/${pid ?? "self"}/fd failed with errno ${error}`),
+        { errno: error },
+      );
+    }
     const fds: number[] = [];
     try {
       for (let n; (n = Number(walk.syscall(getdents64, dir, entries, BigInt(entries.byteLength)))) !== 0;) {

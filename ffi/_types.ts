@@ -27,6 +27,8 @@ export interface Library {
   readonly symbols: Readonly<Record<string, CSymbol>>;
   /** The symbols that list descriptors, opened apart on the first walk: a libc without one still sets options. */
   readonly walkSymbols: Readonly<Record<string, CSymbol>>;
+  /** The symbols that take another process's descriptors (Linux: `pidfd_open`, `pidfd_getfd`), opened on first use. */
+  readonly processSymbols?: Readonly<Record<string, CSymbol>>;
   /** Reads the error of the call that just failed; call it before any other. */
   errno(symbols: OpenedSymbols): number;
   /**
@@ -35,6 +37,7 @@ export interface Library {
    * @param walk The walk symbols, opened.
    * @param errno Reads the error of the call that just failed.
    * @param arch The CPU, as `Deno.build.arch` names it: system call numbers differ.
+   * @param pid Another process, whose descriptors to list instead (Linux); this one by default.
    */
-  descriptors(walk: OpenedSymbols, errno: () => number, arch: string): number[];
+  descriptors(walk: OpenedSymbols, errno: () => number, arch: string, pid?: number): number[];
 }

@@ -19,9 +19,13 @@ import type { Library } from "./_types.ts";
 import { windowsWinsock } from "./_windows.ts";
 
 const g = globalThis as {
-  Deno?: { build: { os: string; arch: string } };
+  Deno?: {
+    build: { os: string; arch: string };
+    unrefTimer(id: number): void;
+    env: { get(name: string): string | undefined };
+  };
   Bun?: unknown;
-  process?: { platform: string; arch: string; versions?: { node?: string } };
+  process?: { platform: string; arch: string; versions?: { node?: string }; env: Record<string, string | undefined> };
 };
 
 // Bun and Deno say they are Node too (process.versions.node), so they are asked first.
@@ -65,4 +69,29 @@ export function syscalls(): Syscalls {
   const library = LIBRARIES[os];
   if (!library) throw new Error(`tcp-keepalive has no C library binding for ${os}`);
   return opened = openLibrary(library, runtime, arch);
+}
+
+/**
+ * Runs `run` every `ms` on a timer that does not keep the process alive.
+ *
+ * @param ms The period.
+ * @param run What to run.
+ * @returns Stops the timer.
+ */
+export function everyUnref(ms: number, run: () => void): () => void {
+  const timer = setInterval(run, ms);
+  // Deno's timers are numbers, unreferenced through Deno; Bun's and Node's are objects with unref().
+  if (typeof timer === "number") g.Deno?.unrefTimer(timer);
+  else (timer as { unref(): void }).unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * An environment variable; under Deno it needs `--allow-env` for that name, whose error comes through unchanged.
+ *
+ * @param name The variable.
+ * @returns Its value, or `undefined` if it is not set.
+ */
+export function environment(name: string): string | undefined {
+  return g.Deno ? g.Deno.env.get(name) : g.process?.env[name];
 }

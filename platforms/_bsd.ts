@@ -1,6 +1,6 @@
 /**
  * What macOS and FreeBSD share from 4.4BSD: the socket level, `SO_KEEPALIVE`
- * and `SO_ACCEPTCONN` (which Windows' Winsock took from it too), the
+ * `SO_ACCEPTCONN` and `SO_TYPE` (which Windows' Winsock took from it too), the
  * `sockaddr` layout with `sa_len` first, the low errno numbers, and times kept
  * in a 32-bit unsigned count of milliseconds.
  *
@@ -29,8 +29,13 @@ export const SO_KEEPALIVE: SocketOption = {
 };
 
 /** The fields both tables take as they are. */
-export const BSD: Pick<Platform, "SO_ACCEPTCONN" | "descriptorMax" | "sockaddrFamily" | "AF_INET" | "errnoNames"> = {
+export const BSD: Pick<
+  Platform,
+  "SO_ACCEPTCONN" | "SO_TYPE" | "SOCK_STREAM" | "descriptorMax" | "sockaddrFamily" | "AF_INET" | "errnoNames"
+> = {
   SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 0x2 },
+  SO_TYPE: { name: "SO_TYPE", level: SOL_SOCKET, option: 0x1008 },
+  SOCK_STREAM: 1,
   descriptorMax: INT_DESCRIPTOR_MAX,
   sockaddrFamily: { offset: 1, bytes: 1 },
   AF_INET: 2,

@@ -31,6 +31,8 @@ export const linux: Platform = {
   ],
   missing: {},
   SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 30 },
+  SO_TYPE: { name: "SO_TYPE", level: SOL_SOCKET, option: 3 },
+  SOCK_STREAM: 1,
   // Since 4.12: a u64 unique to the socket.
   SO_COOKIE: { name: "SO_COOKIE", level: SOL_SOCKET, option: 57 },
   descriptorMax: INT_DESCRIPTOR_MAX,
@@ -39,6 +41,7 @@ export const linux: Platform = {
   AF_INET6: 10,
   errnoNames: {
     ...V7_ERRNO_NAMES,
+    38: "ENOSYS",
     88: "ENOTSOCK",
     92: "ENOPROTOOPT",
     95: "EOPNOTSUPP",

@@ -70,6 +70,10 @@ export interface Platform {
   readonly missing: Readonly<Partial<Record<keyof KeepaliveSettings, string>>>;
   /** `SO_ACCEPTCONN`: non-zero on a listening socket, which is what tells a listener from a connection without a peer. */
   readonly SO_ACCEPTCONN: OptionNumbers;
+  /** `SO_TYPE`: `SOCK_STREAM` on a TCP socket, which tells it from a UDP one of the same address family. */
+  readonly SO_TYPE: OptionNumbers;
+  /** `SOCK_STREAM`. */
+  readonly SOCK_STREAM: number;
   /** `SO_COOKIE` (Linux): a number no other socket gets until reboot, which tells a socket from one that took its place. */
   readonly SO_COOKIE?: OptionNumbers;
   /** The largest descriptor (an `int`) or, on Windows, `SOCKET` handle value. */

@@ -8,6 +8,7 @@
 /** errno numbers every Unix kept from Version 7, so Linux and the BSDs agree on them. */
 export const V7_ERRNO_NAMES: Readonly<Record<number, string>> = {
   1: "EPERM",
+  3: "ESRCH",
   9: "EBADF",
   12: "ENOMEM",
   13: "EACCES",

@@ -61,6 +61,8 @@ export const windows: Platform = {
   },
   missing: { userTimeoutMs: "Windows has no TCP_USER_TIMEOUT" },
   SO_ACCEPTCONN: BSD.SO_ACCEPTCONN,
+  SO_TYPE: BSD.SO_TYPE,
+  SOCK_STREAM: BSD.SOCK_STREAM,
   // 64-bit Windows keeps handle values to 32 bits, so that they pass between 32- and 64-bit processes.
   descriptorMax: 2 ** 32 - 1,
   sockaddrFamily: { offset: 0, bytes: 2 },

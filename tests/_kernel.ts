@@ -57,11 +57,24 @@ export function kernelValues(target: KeepaliveTarget): KernelValues {
  * @param state The kernel's state in hex (`"0A"` is LISTEN, `"01"` ESTABLISHED), or any.
  */
 export function procFds(table: string, port: number, state?: string): number[] {
-  const inodes = new Set(
+  return fdsOfInodes(
     readFileSync(`/proc/net/${table}`, "utf8").trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/))
       .filter(([, local, , st]) => parseInt(local.split(":")[1], 16) === port && (state === undefined || st === state))
       .map((fields) => fields[9]),
   );
+}
+
+/** This process's descriptors of the Unix-domain sockets bound to `path`, through `/proc/net/unix`. */
+export function procUnixFds(path: string): number[] {
+  return fdsOfInodes(
+    readFileSync("/proc/net/unix", "utf8").trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[7] === path).map((fields) => fields[6]),
+  );
+}
+
+/** The descriptors whose `/proc/self/fd` link names one of `inodes`. */
+function fdsOfInodes(list: string[]): number[] {
+  const inodes = new Set(list);
   return readdirSync("/proc/self/fd").map(Number).filter((fd) => {
     try {
       return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1] ?? "");

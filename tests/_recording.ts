@@ -43,10 +43,13 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["getpeername", fd, 0, 0]);
       return inner.getpeername(fd, address);
     },
-    descriptors() {
-      calls.push(["descriptors", -1, 0, 0]);
-      return inner.descriptors();
+    descriptors(pid) {
+      calls.push(["descriptors", pid ?? -1, 0, 0]);
+      return inner.descriptors(pid);
     },
+    pidfdOpen: (pid) => inner.pidfdOpen(pid),
+    pidfdGetfd: (pidfd, fd) => inner.pidfdGetfd(pidfd, fd),
+    close: (fd) => inner.close(fd),
     descriptorOf: (target) => inner.descriptorOf(target),
   };
 }
@@ -78,6 +81,9 @@ export function memorySocket(
     getsockname: () => -88,
     getpeername: () => -88,
     descriptors: () => [fd],
+    pidfdOpen: () => -38,
+    pidfdGetfd: () => -38,
+    close: () => 0,
     descriptorOf: () => undefined,
   };
 }

@@ -7,5 +7,5 @@ self.addEventListener("message", (event) => {
   const reply = () => new Response("worker");
   if (Bun) Bun.serve({ hostname: "127.0.0.1", port, reusePort: true, fetch: reply });
   else Deno.serve({ hostname: "127.0.0.1", port, reusePort: true, onListen() {} }, reply);
-  postMessage("listening");
+  (self as unknown as Worker).postMessage("listening");
 });

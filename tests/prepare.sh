@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # What the tests need beyond npm, run by `npm test` before the tests:
 # - Debian's iproute2 (ip netns for the dead peer, ss as an independent reader),
-#   wine64 and mingw-w64, installed when missing (as root, with apt-get);
+#   wine64 and mingw-w64, PostgreSQL, redis-server and python3 (real servers and
+#   a process that knows nothing of this module), installed when missing (as
+#   root, with apt-get);
 # - for tests/windows_test.ts: Bun's Windows package from npm, the
 #   bcryptprimitives.dll stand-in, and a Wine prefix.
 # Without root or apt-get it says what is missing; the Windows test is then
@@ -17,6 +19,9 @@ missing=()
 command -v ip >/dev/null && command -v ss >/dev/null || missing+=(iproute2)
 command -v wine >/dev/null || missing+=(wine wine64)
 command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64-win32)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v python3 >/dev/null || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "prepare: ${missing[*]} missing, and no root apt-get to install them" >&2

@@ -114,6 +114,9 @@ function twoSockets(): Syscalls & { values: Record<number, Record<string, number
     getpeername: () => -88,
     ioctl: () => -95,
     descriptors: () => [7, 8],
+    pidfdOpen: () => -38,
+    pidfdGetfd: () => -38,
+    close: () => 0,
     descriptorOf: () => undefined,
   };
 }

@@ -1,0 +1,32 @@
+/**
+ * Durations as people type them (`1500ms`, `10s`, `2m`, `1h`), for the
+ * command line's flags and the `TCP_KEEPALIVE` variable alike.
+ *
+ * @module
+ */
+
+const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** The form a duration takes, for errors. */
+export const DURATION_FORM = "a duration such as 1500ms, 10s, 2m or 1h";
+
+/**
+ * Parses `1500ms`, `10s`, `2m`, `1h`, `0.5s`.
+ *
+ * @param text What was typed.
+ * @returns Milliseconds, or `undefined` if it is not a duration with a unit.
+ */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  return match ? Number(match[1]) * MS_PER_UNIT[match[2]] : undefined;
+}
+
+/**
+ * A hint for a number typed without its unit.
+ *
+ * @param text What was typed.
+ * @returns ` (a unit is needed: 30s or 30ms)` for a bare number, else nothing.
+ */
+export function unitHint(text: string): string {
+  return /^\d+(\.\d+)?$/.test(text) ? ` (a unit is needed: ${text}s or ${text}ms)` : "";
+}

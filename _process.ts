@@ -1,0 +1,99 @@
+/**
+ * Another process's TCP sockets (Linux): `pidfd_open` and `pidfd_getfd` give
+ * this process a descriptor for each of them, with the same rights as
+ * `ptrace`; options set on it are the socket's.
+ *
+ * @module
+ */
+import type { Syscalls } from "./_syscalls.ts";
+import { KeepaliveError } from "./_errors.ts";
+import { planWrites, toSettings } from "./_options.ts";
+import { readOptions, writeOptions } from "./_sockopt.ts";
+import { familyOf, sockaddrText } from "./_targets.ts";
+import type { KeepaliveOptions, KeepaliveSettings } from "./_types.ts";
+import type { Platform } from "./platforms/mod.ts";
+
+/** One socket of another process, and what it held before and after. */
+export interface ProcessSocket {
+  /** Its descriptor in that process. */
+  fd: number;
+  /** Its local address, such as `127.0.0.1:5432` or `[::1]:6379`. */
+  local: string;
+  /** Its peer's address; `undefined` for a listener or a socket not connected. */
+  peer: string | undefined;
+  /** What it held before. */
+  before: KeepaliveSettings;
+  /** What it holds now. */
+  after: KeepaliveSettings;
+}
+
+const address = new Uint8Array(128);
+
+function processError(platform: Platform, result: number, pid: number, syscall: string): KeepaliveError {
+  const errno = -result;
+  const code = platform.errnoNames[errno] ?? `E${errno}`;
+  const why = code === "EPERM" || code === "EACCES"
+    ? `not allowed to take process ${pid}'s sockets: that needs the rights of ptrace over it (the same user and ptrace_scope 0, or CAP_SYS_PTRACE)`
+    : code === "ENOSYS"
+    ? `this kernel cannot take another process's sockets: pidfd_getfd needs Linux 5.6 or later`
+    : code === "ESRCH"
+    ? `no process ${pid}`
+    : `${syscall} failed for process ${pid}`;
+  return new KeepaliveError(why, { code, errno, syscall });
+}
+
+/**
+ * Sets keepalive on every TCP socket (IPv4 and IPv6) of another process.
+ *
+ * @param sys The binding.
+ * @param platform Linux's table.
+ * @param pid The process.
+ * @param options What to set, validated first.
+ * @returns Each TCP socket, before and after.
+ * @throws {KeepaliveError} `EPERM` without the rights, `ENOSYS` on a kernel before 5.6, `ESRCH` with no such process.
+ */
+export function applyToProcess(
+  sys: () => Syscalls,
+  platform: Platform,
+  pid: number,
+  options: KeepaliveOptions,
+): ProcessSocket[] {
+  const writes = planWrites(options, platform);
+  if (!Number.isInteger(pid) || pid < 1) throw new RangeError(`pid must be a positive integer; got ${pid}`);
+  const calls = sys();
+  const pidfd = calls.pidfdOpen(pid);
+  if (pidfd < 0) throw processError(platform, pidfd, pid, "pidfd_open");
+  const sockets: ProcessSocket[] = [];
+  try {
+    let fds: number[];
+    try {
+      fds = calls.descriptors(pid);
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno;
+      throw errno === undefined ? error : processError(platform, -errno, pid, `open /proc/${pid}/fd`);
+    }
+    for (const fd of fds) {
+      const own = calls.pidfdGetfd(pidfd, fd);
+      if (platform.errnoNames[-own] === "EBADF") continue; // closed since the listing
+      if (own < 0) throw processError(platform, own, pid, "pidfd_getfd");
+      try {
+        if (calls.getsockname(own, address) < 0) continue; // not a socket
+        const family = familyOf(platform, address);
+        const { level, option } = platform.SO_TYPE;
+        const tcp = (family === platform.AF_INET || family === platform.AF_INET6) &&
+          calls.getsockoptInt(own, level, option) === platform.SOCK_STREAM;
+        if (!tcp) continue;
+        const local = sockaddrText(platform, address)!;
+        const peer = calls.getpeername(own, address) < 0 ? undefined : sockaddrText(platform, address);
+        const before = readOptions(calls, platform, own);
+        const [after] = writeOptions(calls, platform, [{ fd: own, before }], writes);
+        sockets.push({ fd, local, peer, before: toSettings(platform, before), after: toSettings(platform, after) });
+      } finally {
+        calls.close(own);
+      }
+    }
+  } finally {
+    calls.close(pidfd);
+  }
+  return sockets;
+}

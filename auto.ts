@@ -1,0 +1,55 @@
+/**
+ * Importing this module starts {@linkcode autoKeepalive} from the
+ * environment variable `TCP_KEEPALIVE`, so that an application is configured
+ * without a line of its code changed:
+ *
+ * ```sh
+ * TCP_KEEPALIVE=30s deno run --preload=jsr:@tcp-keepalive/tcp-keepalive/auto --allow-ffi --allow-env=TCP_KEEPALIVE app.ts
+ * TCP_KEEPALIVE=30s bun --preload tcp-keepalive/auto app.ts
+ * TCP_KEEPALIVE=30s node --import tcp-keepalive/auto app.js
+ * ```
+ *
+ * `TCP_KEEPALIVE` is written as the command line's flags are: `30s` (a
+ * dead-peer deadline, planned), or `idle=10s,interval=2s,count=3,user-timeout=30s`,
+ * either with `every=500ms` for the period of the sweeps. A malformed value
+ * fails at start, naming the part that is wrong; an unset one does nothing,
+ * and says so once.
+ *
+ * @module
+ */
+import { parseSpec } from "./_spec.ts";
+import { environment } from "./ffi/mod.ts";
+import { type AutoKeepalive, autoKeepalive } from "./mod.ts";
+
+/**
+ * The variable read.
+ *
+ * @example Its name
+ * ```ts
+ * import { VARIABLE } from "./auto.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(VARIABLE, "TCP_KEEPALIVE");
+ * ```
+ */
+export const VARIABLE = "TCP_KEEPALIVE";
+
+const text = environment(VARIABLE);
+if (text === undefined) console.error(`tcp-keepalive/auto: ${VARIABLE} is not set, so no socket is configured`);
+
+/**
+ * The sweeps started from `TCP_KEEPALIVE`; `undefined` if it is not set.
+ *
+ * @example Stopping them, for a part of the program that must not be swept
+ * ```ts
+ * import { auto, VARIABLE } from "./auto.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(auto === undefined, Deno.env.get(VARIABLE) === undefined);
+ * auto?.stop();
+ * ```
+ */
+export const auto: AutoKeepalive | undefined = text === undefined ? undefined : (() => {
+  const { options, everyMs } = parseSpec(VARIABLE, text);
+  return autoKeepalive(options, { everyMs });
+})();

@@ -1,0 +1,93 @@
+// `keepalive apply --pid`: another process, in another language, that knows
+// nothing of this module (python3), configured from outside through
+// pidfd_getfd, in a network namespace of the test's own whose loopback is then
+// taken down; a second python3 process, left alone, is the control.
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { ssKeepaliveTimer } from "../cli/_ss.ts";
+import { FIXTURES, keepalive } from "./_cli.ts";
+import { test } from "./_harness.ts";
+
+/** A python3 process holding an idle loopback connection (in `namespace`, if given), and the lines it prints. */
+function idleClient(namespace?: string) {
+  const python = ["python3", `${FIXTURES}idle_client.py`];
+  const [file, ...args] = namespace === undefined ? python : ["ip", "netns", "exec", namespace, ...python];
+  const child: ChildProcessWithoutNullStreams = spawn(file, args);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => ((await lines.next()).value as string).split(" ");
+  return { child, next };
+}
+
+test("apply --pid: a python3 process's idle connection gets the timer, and its recv fails with ETIMEDOUT", async () => {
+  const namespace = `tcp-keepalive-${process.pid}-apply`;
+  execFileSync("ip", ["netns", "add", namespace]);
+  const configured = idleClient(namespace);
+  const control = idleClient(namespace);
+  try {
+    execFileSync("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "up"]);
+    const [, pid, port] = await configured.next();
+    const [, , controlPort] = await control.next();
+    const run = await keepalive([
+      "apply",
+      "--pid",
+      pid,
+      ...["--idle", "1s", "--interval", "1s", "--count", "2", "--user-timeout", "3s", "--json"],
+    ]);
+    equal(run.code, 0, run.stderr);
+    const { sockets } = JSON.parse(run.stdout);
+    // The listener, the client and the accepted side: every TCP socket of the process.
+    deepEqual(sockets.map((socket: { peer: string | null }) => socket.peer === null).sort(), [false, false, true]);
+    const client = sockets.find((socket: { local: string }) => socket.local === `127.0.0.1:${port}`);
+    equal(client.before.enabled, false);
+    deepEqual(client.after, { enabled: true, idleMs: 1000, intervalMs: 1000, count: 2, userTimeoutMs: 3000 });
+
+    const ss = execFileSync("ip", ["netns", "exec", namespace, "ss", "-tonH", "state", "established"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).split("\n");
+    match(ss.find((line) => line.includes(`127.0.0.1:${port} `))!, /timer:\(keepalive,/);
+    ok(!/timer:\(keepalive,/.test(ss.find((line) => line.includes(`127.0.0.1:${controlPort} `))!));
+
+    execFileSync("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "down"]);
+    configured.child.stdin.write("cut\n");
+    control.child.stdin.write("cut\n");
+    const [outcome, elapsedMs] = await configured.next();
+    equal(outcome, "ETIMEDOUT");
+    ok(Number(elapsedMs) <= 5000, `${elapsedMs} ms`);
+    equal(control.child.exitCode, null, "the control's recv is still pending");
+    console.log(`apply --pid: python3's recv failed after ${elapsedMs} ms; the control still pending`);
+  } finally {
+    configured.child.kill();
+    control.child.kill();
+    execFileSync("ip", ["netns", "del", namespace]);
+  }
+}, 20_000);
+
+test("apply --pid without the rights: said plainly, nothing changed", async () => {
+  const python = idleClient();
+  try {
+    const [, pid, port] = await python.next();
+    const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    const run = await keepalive(["apply", "--pid", pid, "--idle", "1s"], nobody);
+    equal(run.code, 1, run.stdout);
+    // The kernel refuses the listing of /proc/PID/fd (EACCES) before pidfd_getfd could say EPERM.
+    match(run.stderr, /EACCES: not allowed to take process \d+'s sockets: that needs the rights of ptrace/);
+    equal(ssKeepaliveTimer(Number(port)), undefined);
+  } finally {
+    python.child.kill();
+  }
+}, 20_000);
+
+test("apply --pid of no process: ESRCH, said plainly", async () => {
+  const pidMax = Number(execFileSync("cat", ["/proc/sys/kernel/pid_max"], { encoding: "utf8" }));
+  const run = await keepalive(["apply", "--pid", String(pidMax + 1), "--idle", "1s"]);
+  equal(run.code, 1);
+  match(run.stderr, new RegExp(`ESRCH: no process ${pidMax + 1}`));
+});
+
+test("apply --pid with a bad pid: a usage error before any call", async () => {
+  const run = await keepalive(["apply", "--pid", "0", "--idle", "1s"]);
+  equal(run.code, 2);
+  match(run.stderr, /^keepalive: --pid must be a positive integer; got 0/);
+});
