@@ -60,8 +60,8 @@ function checkKeys(what: string, options: unknown, known: readonly string[], hin
  * `interval = max(1, (t - idle) / probes)`, then `idle = t - interval * probes`.
  *
  * With `os`, the plan is what that OS would be given: checked against its
- * limits, in its units, without what it lacks (FreeBSD and Windows have no
- * user timeout).
+ * limits, in its units, without what it lacks (FreeBSD has no user
+ * timeout).
  *
  * The user timeout is the deadline itself, rounded down to the OS's unit
  * (whole seconds on macOS): nothing planned is later than the deadline.

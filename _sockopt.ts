@@ -20,16 +20,17 @@ export interface SocketValues {
   readonly before: OptionValues;
 }
 
-/** The error for a call that returned `-errno`; `fixed` where the OS lacks the option and keeps this value. */
+/** The error for a call that returned `-errno`; `lacked` where the OS lacks the option, with the value it keeps. */
 function syscallError(
   platform: Platform,
   result: number,
-  init: { syscall: string; option?: string; fd: number; restored?: boolean; fixed?: number },
+  init: { syscall: string; option?: string; fd: number; restored?: boolean; lacked?: { fixed?: number } },
 ): KeepaliveError {
   const errno = -result;
   const code = platform.errnoNames[errno] ?? `E${errno}`;
-  const what = init.fixed !== undefined
-    ? `this ${platform.name} has no ${init.option}: its value is fixed at ${init.fixed}`
+  const fixed = init.lacked?.fixed;
+  const what = init.lacked
+    ? `this ${platform.name} has no ${init.option}${fixed === undefined ? "" : `: its value is fixed at ${fixed}`}`
     : code === "EBADF"
     ? "not an open descriptor"
     : code === "ENOTSOCK"
@@ -37,7 +38,7 @@ function syscallError(
     : code === "EOPNOTSUPP" || code === "ENOPROTOOPT"
     ? "not a TCP socket"
     : `${platform.name} refused the call`;
-  const { fixed: _, ...where } = init;
+  const { lacked: _, ...where } = init;
   return new KeepaliveError(what, { code, errno, ...where });
 }
 
@@ -139,7 +140,7 @@ export function writeOptions(
           option: call.name,
           fd,
           restored,
-          fixed: lacked(platform, result) ? call.fallback : undefined,
+          lacked: lacked(platform, result) ? { fixed: call.fallback } : undefined,
         });
     }
   }

@@ -328,7 +328,7 @@ function handed(sys: Syscalls, platform: Platform, target: object): number[] | u
 /** Every listening socket at the listener's address, found by a walk. */
 function listeners(sys: Syscalls, platform: Platform, lookup: Lookup): number[] {
   const fds = sys.descriptors();
-  guesses.learn(fds);
+  guesses.learn(platform, fds);
   const found = fds.filter((fd) => matches(sys, platform, fd, lookup));
   if (found.length === 0) {
     throw new KeepaliveError(`no socket of this process is listening as ${lookup.label}; is it closed?`, {
@@ -356,7 +356,7 @@ function connection(sys: Syscalls, platform: Platform, target: object, key: stri
 /** Checks every descriptor, and learns from them where new sockets will land. */
 function walk(sys: Syscalls, platform: Platform, lookup: Lookup): number {
   const fds = sys.descriptors();
-  guesses.learn(fds);
+  guesses.learn(platform, fds);
   let peerless = false;
   for (const fd of fds) {
     if (!atLocal(sys, platform, fd, lookup)) continue;
@@ -406,9 +406,9 @@ const guesses = {
     this.recent = [fd, ...this.recent.filter((other) => other !== fd)].slice(0, GUESSES);
     this.gaps = this.gaps.filter((gap) => gap !== fd);
   },
-  learn(fds: readonly number[]): void {
+  learn(platform: Platform, fds: readonly number[]): void {
     const gaps: number[] = [];
-    for (let fd = 0, i = 0; gaps.length < GUESSES; fd++) {
+    for (let fd = 0, i = 0; platform.newDescriptor.lowestFree && gaps.length < GUESSES; fd++) {
       if (fds[i] === fd) i++;
       else gaps.push(fd);
     }

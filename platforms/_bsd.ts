@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { INT_DESCRIPTOR_MAX, V7_ERRNO_NAMES } from "./_unix.ts";
+import { INT_DESCRIPTOR_MAX, LOWEST_FREE, V7_ERRNO_NAMES } from "./_unix.ts";
 import type { Platform, SocketOption } from "./_types.ts";
 
 /** `IPPROTO_TCP`. */
@@ -31,12 +31,20 @@ export const SO_KEEPALIVE: SocketOption = {
 /** The fields both tables take as they are. */
 export const BSD: Pick<
   Platform,
-  "SO_ACCEPTCONN" | "SO_TYPE" | "SOCK_STREAM" | "descriptorMax" | "sockaddrFamily" | "AF_INET" | "errnoNames"
+  | "SO_ACCEPTCONN"
+  | "SO_TYPE"
+  | "SOCK_STREAM"
+  | "descriptorMax"
+  | "newDescriptor"
+  | "sockaddrFamily"
+  | "AF_INET"
+  | "errnoNames"
 > = {
   SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 0x2 },
   SO_TYPE: { name: "SO_TYPE", level: SOL_SOCKET, option: 0x1008 },
   SOCK_STREAM: 1,
   descriptorMax: INT_DESCRIPTOR_MAX,
+  newDescriptor: LOWEST_FREE,
   sockaddrFamily: { offset: 1, bytes: 1 },
   AF_INET: 2,
   errnoNames: {

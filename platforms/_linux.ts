@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { INT_DESCRIPTOR_MAX, V7_ERRNO_NAMES } from "./_unix.ts";
+import { INT_DESCRIPTOR_MAX, LOWEST_FREE, V7_ERRNO_NAMES } from "./_unix.ts";
 import type { Platform } from "./_types.ts";
 
 const SOL_SOCKET = 1;
@@ -36,6 +36,7 @@ export const linux: Platform = {
   // Since 4.12: a u64 unique to the socket.
   SO_COOKIE: { name: "SO_COOKIE", level: SOL_SOCKET, option: 57 },
   descriptorMax: INT_DESCRIPTOR_MAX,
+  newDescriptor: LOWEST_FREE,
   sockaddrFamily: { offset: 0, bytes: 2 }, // host order: little-endian on x86-64 and arm64
   AF_INET: 2,
   AF_INET6: 10,

@@ -78,6 +78,11 @@ export interface Platform {
   readonly SO_COOKIE?: OptionNumbers;
   /** The largest descriptor (an `int`) or, on Windows, `SOCKET` handle value. */
   readonly descriptorMax: number;
+  /**
+   * Where the OS puts a new socket: POSIX gives the lowest free descriptor, so a gap in the last listing is a good
+   * guess; Windows gives a handle value off a free list, so only where a socket closed lately is.
+   */
+  readonly newDescriptor: { readonly lowestFree: boolean };
   /** Where `sa_family` sits in a `sockaddr`: a `u16` at 0 (Linux), or a `u8` at 1 after `sa_len` (the BSDs). */
   readonly sockaddrFamily: { readonly offset: number; readonly bytes: 1 | 2 };
   /** Address family numbers, for matching a socket's addresses. */

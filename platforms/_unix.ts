@@ -16,5 +16,8 @@ export const V7_ERRNO_NAMES: Readonly<Record<number, string>> = {
   22: "EINVAL",
 };
 
+/** POSIX: a new descriptor is the lowest one free. */
+export const LOWEST_FREE = { lowestFree: true } as const;
+
 /** A descriptor is an `int`: `INT_MAX`. */
 export const INT_DESCRIPTOR_MAX = 2 ** 31 - 1;

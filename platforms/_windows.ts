@@ -4,6 +4,12 @@
  * 1703, fixed at 10 before. They read back with `getsockopt` where the system
  * has the options (`TCP_KEEPIDLE` and `TCP_KEEPINTVL` since 1709); where it
  * answers `WSAENOPROTOOPT`, the value is unknown, and reported as applied.
+ * The user timeout is `TCP_MAXRT`, in seconds (Vista and later; Wine answers
+ * `WSAENOPROTOOPT`).
+ *
+ * Sources: Microsoft's "IPPROTO_TCP socket options" (TCP_KEEPCNT 1..255 since
+ * 1703, TCP_KEEPIDLE and TCP_KEEPINTVL since 1709, TCP_MAXRT) and
+ * "SIO_KEEPALIVE_VALS"; the numbers are `ws2ipdef.h`'s.
  *
  * @module
  */
@@ -26,6 +32,18 @@ export const windows: Platform = {
       min: 1,
       max: 255,
       fallback: 10,
+    },
+    // Before the ioctl too: Wine lacks it. "Non-negative: the connection timeout in seconds; -1: retransmit for
+    // ever", so 0 is not "the system's default" here, and is refused. TCP_MAXRTMS (14, milliseconds) exists only
+    // since 1607; whole seconds are what idle and interval take too.
+    {
+      field: "userTimeoutMs",
+      name: "TCP_MAXRT",
+      level: IPPROTO_TCP,
+      option: 5,
+      unit: "s",
+      min: 1,
+      max: 2 ** 31 - 1,
     },
     {
       field: "idleMs",
@@ -59,12 +77,14 @@ export const windows: Platform = {
     encode: ({ enabled, idleMs, intervalMs }: KeepaliveVals) =>
       new Uint8Array(Uint32Array.of(enabled, idleMs, intervalMs).buffer),
   },
-  missing: { userTimeoutMs: "Windows has no TCP_USER_TIMEOUT" },
+  missing: {},
   SO_ACCEPTCONN: BSD.SO_ACCEPTCONN,
   SO_TYPE: BSD.SO_TYPE,
   SOCK_STREAM: BSD.SOCK_STREAM,
   // 64-bit Windows keeps handle values to 32 bits, so that they pass between 32- and 64-bit processes.
   descriptorMax: 2 ** 32 - 1,
+  // A handle value comes off the handle table's free list, the last freed first: not the lowest.
+  newDescriptor: { lowestFree: false },
   sockaddrFamily: { offset: 0, bytes: 2 },
   AF_INET: 2,
   AF_INET6: 23,

@@ -127,7 +127,7 @@ const server = net.createServer().listen(0, "127.0.0.1", () => {
     import { planKeepalive } from "tcp-keepalive/plan";
     console.log(JSON.stringify(planKeepalive(60_000, { os: "windows" })));`,
   ], project);
-  deepEqual(JSON.parse(nodePlan), { idleMs: 20_000, intervalMs: 4_000, count: 10 });
+  deepEqual(JSON.parse(nodePlan), { idleMs: 20_000, intervalMs: 4_000, count: 10, userTimeoutMs: 60_000 });
 
   // The declarations, as a strict TypeScript project sees them.
   writeFileSync(

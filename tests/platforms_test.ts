@@ -209,12 +209,15 @@ function windowsSocket(values: Record<string, number>) {
 }
 const WINDOWS_READS: Call[] = [
   ["getsockopt", FD, TCP, 16],
+  ["getsockopt", FD, TCP, 5],
   ["getsockopt", FD, TCP, 3],
   ["getsockopt", FD, TCP, 17],
   ["getsockopt", FD, 0xffff, 8],
 ];
-const modern = () => ({ "6:16": 10, "6:3": 7200, "6:17": 1, "65535:8": 0 });
-const before1703 = () => ({ "65535:8": 0 });
+const modern = () => ({ "6:16": 10, "6:5": 0, "6:3": 7200, "6:17": 1, "65535:8": 0 });
+const before1703 = () => ({ "6:5": 0, "65535:8": 0 });
+// Wine 10 as measured: the options of 1709 and later, but no TCP_MAXRT.
+const wine10 = () => ({ "6:16": 9, "6:3": 7200, "6:17": 75, "65535:8": 0 });
 
 const windowsCases: [string, () => Record<string, number>, KeepaliveOptions, Call[], object][] = [
   [
@@ -222,35 +225,56 @@ const windowsCases: [string, () => Record<string, number>, KeepaliveOptions, Cal
     modern,
     { idleMs: 5000, intervalMs: 2000, count: 4 },
     [["setsockopt", FD, TCP, 16, 4], ["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 5000, 2000)]],
-    { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: undefined },
+    { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 0 },
   ],
   [
     "idle alone keeps the interval it read, never a 0",
     modern,
     { idleMs: 5000 },
     [["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 5000, 1000)]],
-    { enabled: true, idleMs: 5000, intervalMs: 1000, count: 10, userTimeoutMs: undefined },
+    { enabled: true, idleMs: 5000, intervalMs: 1000, count: 10, userTimeoutMs: 0 },
+  ],
+  [
+    "userTimeoutMs is TCP_MAXRT in whole seconds, rounded up, before the ioctl",
+    modern,
+    { userTimeoutMs: 1500 },
+    [["setsockopt", FD, TCP, 5, 2], ["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 7_200_000, 1000)]],
+    { enabled: true, idleMs: 7_200_000, intervalMs: 1000, count: 10, userTimeoutMs: 2000 },
+  ],
+  [
+    "a deadline plans the user timeout as on Linux, in whole seconds, never past it",
+    modern,
+    { timeoutMs: 30_500 },
+    [["setsockopt", FD, TCP, 5, 30], ["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 10_000, 2000)]],
+    { enabled: true, idleMs: 10_000, intervalMs: 2000, count: 10, userTimeoutMs: 30_000 },
   ],
   [
     "a deadline before 1703: count 10 is the fixed count, left as it is",
     before1703,
     { timeoutMs: 30_000 },
-    [["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 10_000, 2000)]],
-    { enabled: true, idleMs: 10_000, intervalMs: 2000, count: 10, userTimeoutMs: undefined },
+    [["setsockopt", FD, TCP, 5, 30], ["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 10_000, 2000)]],
+    { enabled: true, idleMs: 10_000, intervalMs: 2000, count: 10, userTimeoutMs: 30_000 },
   ],
   [
     "idle alone before 1709: the unknown interval is sent as Windows' default 1 s",
     before1703,
     { idleMs: 5000 },
     [["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 5000, 1000)]],
-    { enabled: true, idleMs: 5000, intervalMs: undefined, count: 10, userTimeoutMs: undefined },
+    { enabled: true, idleMs: 5000, intervalMs: undefined, count: 10, userTimeoutMs: 0 },
+  ],
+  [
+    "without TCP_MAXRT (Wine 10), everything else as on 1709",
+    wine10,
+    { idleMs: 5000, intervalMs: 2000, count: 4 },
+    [["setsockopt", FD, TCP, 16, 4], ["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(1, 5000, 2000)]],
+    { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: undefined },
   ],
   [
     "turning it off sends the times it read",
     () => ({ ...modern(), "65535:8": 1, "6:3": 30 }),
     { enable: false },
     [["ioctl", FD, SIO_KEEPALIVE_VALS, 0, undefined, structBytes(0, 30_000, 1000)]],
-    { enabled: false, idleMs: 30_000, intervalMs: 1000, count: 10, userTimeoutMs: undefined },
+    { enabled: false, idleMs: 30_000, intervalMs: 1000, count: 10, userTimeoutMs: 0 },
   ],
 ];
 for (const [what, start, options, writes, settings] of windowsCases) {
@@ -311,9 +335,31 @@ test("Windows: getKeepalive's values before 1709 are unknown, the count is the f
   });
 });
 
-test("Windows: userTimeoutMs is refused by name, and a count above 255", () => {
-  throws(() => planWrites({ userTimeoutMs: 1000 }, windows), {
-    message: "userTimeoutMs is not supported on Windows: Windows has no TCP_USER_TIMEOUT",
+test("Windows without TCP_MAXRT (Wine): the user timeout is refused as the count is, the count put back", () => {
+  const socket = windowsSocket(wine10());
+  const sys = recording(socket);
+  throws(
+    () => configure(sys, windows, { count: 4, userTimeoutMs: 3000 }),
+    {
+      code: "ENOPROTOOPT",
+      errno: WSAENOPROTOOPT,
+      option: "TCP_MAXRT",
+      restored: true,
+      message:
+        `ENOPROTOOPT: this Windows has no TCP_MAXRT (setsockopt TCP_MAXRT fd ${FD}); the options changed before it were restored`,
+    },
+  );
+  deepEqual(sys.calls.slice(WINDOWS_READS.length), [
+    ["setsockopt", FD, TCP, 16, 4],
+    ["setsockopt", FD, TCP, 5, 3],
+    ["setsockopt", FD, TCP, 16, 9],
+  ]);
+  deepEqual(socket.values, wine10());
+});
+
+test("Windows: userTimeoutMs 0 is refused (TCP_MAXRT 0 is no default), and a count above 255", () => {
+  throws(() => planWrites({ userTimeoutMs: 0 }, windows), {
+    message: /^userTimeoutMs must be a number from 1 to 2147483647000 \(Windows TCP_MAXRT takes 1\.\.2147483647 s/,
   });
   throws(() => planWrites({ count: 256 }, windows), {
     message: /^count must be an integer from 1 to 255 \(Windows TCP_KEEPCNT/,

@@ -4,8 +4,10 @@
 #   wine64 and mingw-w64, PostgreSQL, redis-server and python3 (real servers and
 #   a process that knows nothing of this module), installed when missing (as
 #   root, with apt-get);
-# - for tests/windows_test.ts: Bun's Windows package from npm, the
-#   bcryptprimitives.dll stand-in, and a Wine prefix.
+# - for tests/mod_windows_test.ts: Bun's Windows package from npm, the
+#   bcryptprimitives.dll stand-in, and a Wine prefix (Wine 8); and Wine 10 in a
+#   Debian 13 chroot with Deno's and Bun's Windows builds (tests/wine/trixie.sh,
+#   once per machine: about 100 s and 2.4 GB the first time).
 # Without root or apt-get it says what is missing; the Windows test is then
 # skipped, except in CI, where it fails.
 set -euo pipefail
@@ -46,3 +48,10 @@ if [ ! -f "$dll" ]; then
   x86_64-w64-mingw32-gcc -shared -O2 -o "$dll" "$here/bcryptprimitives.c" "$here/bcryptprimitives.def" -lbcrypt
 fi
 echo "prepare: $(wine "$out/bun-$bun_version/bun.exe" --version 2>/dev/null | tr -d '\r') (Bun for Windows) ready" >&2
+
+if [ "$(id -u)" = 0 ]; then
+  bash "$here/trixie.sh" prepare
+  echo "prepare: Wine 10 with Deno's and Bun's Windows builds ready" >&2
+else
+  echo "prepare: not root, so no Wine 10 chroot: Deno's Windows tests are skipped" >&2
+fi

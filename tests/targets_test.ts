@@ -460,3 +460,35 @@ testUnder("deno", "two Deno.listen({ reusePort: true }) on one port: setting the
     second.close();
   }
 });
+
+test("windows: a new connection is looked for only where a socket closed lately, never at a non-handle value", async () => {
+  // A module instance of its own: what it learns of this process's Linux descriptors is not Windows'.
+  const { finderFor: windowsFinder } = await import(`../_targets.ts?windows`) as typeof import("../_targets.ts");
+  const { windowsWinsock } = await import("../ffi/_windows.ts");
+  const sockets = new Map<number, [local: number, peer: number]>([[200, [50001, 443]]]);
+  const sockaddr = (into: Uint8Array, port: number) => (into.set([2, 0, port >> 8, port & 0xff, 127, 0, 0, 1]), 16);
+  const WSAENOTSOCK = 10038;
+  const sys = recording({
+    ...NO_CALLS,
+    getsockname: (fd, into) => sockets.has(fd) ? sockaddr(into, sockets.get(fd)![0]) : -WSAENOTSOCK,
+    getpeername: (fd, into) => sockets.has(fd) ? sockaddr(into, sockets.get(fd)![1]) : -WSAENOTSOCK,
+    descriptors: () => windowsWinsock.descriptors({}, () => 0, "x86_64"),
+    descriptorOf: () => undefined,
+  });
+  const target = (port: number) => ({
+    localAddr: { transport: "tcp", hostname: "127.0.0.1", port },
+    remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 443 },
+  });
+  deepEqual(windowsFinder(target(50001), windows)(sys), [200]); // the first: a walk
+  sockets.delete(200);
+  sockets.set(200, [50002, 443]); // Windows hands the freed handle value out again
+  sys.calls.length = 0;
+  deepEqual(windowsFinder(target(50002), windows)(sys), [200]);
+  deepEqual(sys.calls.map(([name, fd]) => [name, fd]), [["getsockname", 200], ["getpeername", 200]], "no walk");
+  sockets.set(204, [50003, 443]);
+  sys.calls.length = 0;
+  deepEqual(windowsFinder(target(50003), windows)(sys), [204]);
+  const before = sys.calls.findIndex(([name]) => name === "descriptors");
+  deepEqual(sys.calls.slice(0, before).map(([name, fd]) => [name, fd]), [["getsockname", 200]], "one guess");
+  equal(sys.calls.every(([name, fd]) => name === "descriptors" || fd % 4 === 0), true);
+});
