@@ -8,7 +8,7 @@
  * import { deepEqual } from "node:assert/strict";
  *
  * deepEqual(planKeepalive(30_000, { os: "windows" }), {
- *   idleMs: 10_000, intervalMs: 2_000, count: 10, userTimeoutMs: undefined,
+ *   idleMs: 10_000, intervalMs: 2_000, count: 10, userTimeoutMs: 30_000, // TCP_MAXRT, whole seconds
  * });
  * ```
  *
