@@ -10,7 +10,7 @@ import type { Syscalls } from "./_syscalls.ts";
 import { KeepaliveError } from "./_errors.ts";
 import type { Write } from "./_options.ts";
 import { readOptions, writeOptions } from "./_sockopt.ts";
-import { cookieOf, familyOf } from "./_targets.ts";
+import { cookieOf, familyOf, listening } from "./_targets.ts";
 import type { Platform } from "./platforms/mod.ts";
 
 /** What one sweep did, socket by socket. */
@@ -42,7 +42,16 @@ type Identity = number | string;
 interface Seen {
   readonly id: Identity;
   readonly configurable: boolean;
+  /**
+   * Sweeps, counted once it has a peer or listens, that still read its options back and put them right: a runtime
+   * applies its own `setKeepAlive` when the connection completes (Node's `node:net`, Bun's `fetch`), which can be
+   * just after a sweep configured it, in the same turn of the event loop.
+   */
+  checks: number;
 }
+
+/** Read-backs after a socket is configured, counted from when it is connected: two, so one comes a full turn after. */
+const CHECKS = 2;
 
 const address = new Uint8Array(128);
 
@@ -84,9 +93,8 @@ export function noteExplicit(sys: Syscalls, platform: Platform, fds: readonly nu
     const id = identify(sys, platform, fd);
     if (id === undefined) continue;
     explicit.ids.add(id);
-    const { level, option } = platform.SO_ACCEPTCONN;
     const port = tcpPort(sys, platform, fd);
-    if (port !== undefined && sys.getsockoptInt(fd, level, option) > 0) explicit.listenerPorts.set(id, port);
+    if (port !== undefined && listening(sys, platform, fd)) explicit.listenerPorts.set(id, port);
   }
 }
 
@@ -116,6 +124,17 @@ export function startSweeps(
   let seen: Seen[] = [];
   const sweep = (): SweepResult => {
     const result: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 };
+    /** Writes what differs from the options; a failure is counted, and the next sweep tries again. */
+    const configure = (fd: number) => {
+      try {
+        const held = readOptions(sys, platform, fd);
+        const [after] = writeOptions(sys, platform, [{ fd, before: held }], writes);
+        result[after.some((value, i) => value !== held[i]) ? "configured" : "unchanged"]++;
+      } catch (error) {
+        if (closedMeanwhile(error)) delete next[fd];
+        else result.failed++;
+      }
+    };
     const next: Seen[] = [];
     const explicitPorts = new Set(explicit.listenerPorts.values());
     // Only needed to forget what setKeepalive set and has since closed.
@@ -127,23 +146,22 @@ export function startSweeps(
       const before = seen[fd];
       if (before?.id === id) {
         next[fd] = before;
-        result[before.configurable ? "unchanged" : "skipped"]++;
+        if (!before.configurable) result.skipped++;
+        else if (before.checks === 0) result.unchanged++;
+        else {
+          if (sys.getpeername(fd, address) >= 0 || listening(sys, platform, fd)) before.checks--;
+          configure(fd);
+        }
         continue;
       }
       const port = tcpPort(sys, platform, fd);
       if (port === undefined || explicit.ids.has(id) || explicitPorts.has(port)) {
-        next[fd] = { id, configurable: false };
+        next[fd] = { id, configurable: false, checks: 0 };
         result.skipped++;
         continue;
       }
-      try {
-        const held = readOptions(sys, platform, fd);
-        const [after] = writeOptions(sys, platform, [{ fd, before: held }], writes);
-        result[after.some((value, i) => value !== held[i]) ? "configured" : "unchanged"]++;
-        next[fd] = { id, configurable: true };
-      } catch (error) {
-        if (!closedMeanwhile(error)) result.failed++;
-      }
+      next[fd] = { id, configurable: true, checks: CHECKS };
+      configure(fd);
     }
     seen = next;
     // What setKeepalive set and has since closed is forgotten.

@@ -1,5 +1,5 @@
 /**
- * The two public calls with their binding passed in, so tests can count and
+ * The public calls with their binding passed in, so tests can count and
  * fail the system calls they make. `mod.ts` passes the runtime's.
  *
  * @module
@@ -10,8 +10,9 @@ import { KeepaliveError } from "./_errors.ts";
 import { planWrites, toSettings, type Write } from "./_options.ts";
 import { readOptions, type SocketValues, writeOptions } from "./_sockopt.ts";
 import { finderFor } from "./_targets.ts";
+import { readTcpInfo } from "./_tcpinfo.ts";
 import type { Platform } from "./platforms/mod.ts";
-import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./_types.ts";
+import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } from "./_types.ts";
 
 /**
  * Listeners sharing an address (`SO_REUSEPORT`) are one service: what they
@@ -77,4 +78,19 @@ export function readKeepalive(sys: () => Syscalls, platform: Platform, target: K
   const sockets = read(calls, platform, find(calls));
   agreed(platform, sockets, []);
   return toSettings(platform, sockets[0].before);
+}
+
+/**
+ * Finds the descriptors and reads the kernel's view of the connection (of the
+ * first, for listeners sharing an address: they are one listening service).
+ *
+ * @param sys Opens the binding; called only once the target is valid.
+ * @param platform The OS's table.
+ * @param target The socket.
+ * @returns What the kernel reports now.
+ */
+export function tcpInfoOf(sys: () => Syscalls, platform: Platform, target: KeepaliveTarget): TcpInfo {
+  const find = finderFor(target, platform);
+  const calls = sys();
+  return readTcpInfo(calls, platform, find(calls)[0]);
 }

@@ -21,7 +21,7 @@ export interface SocketValues {
 }
 
 /** The error for a call that returned `-errno`; `lacked` where the OS lacks the option, with the value it keeps. */
-function syscallError(
+export function syscallError(
   platform: Platform,
   result: number,
   init: { syscall: string; option?: string; fd: number; restored?: boolean; lacked?: { fixed?: number } },

@@ -18,8 +18,8 @@ export interface Syscalls {
   getsockname(fd: number, address: Uint8Array): number;
   /** `getpeername` into `address`: the address length, or `-errno`. */
   getpeername(fd: number, address: Uint8Array): number;
-  /** `WSAIoctl` with an input buffer and no output (Windows only): 0, or `-error`. */
-  ioctl(fd: number, code: number, input: Uint8Array): number;
+  /** `WSAIoctl` with an input buffer and, if given, an output one (Windows only): the bytes it wrote, or `-error`. */
+  ioctl(fd: number, code: number, input: Uint8Array, output?: Uint8Array): number;
   /** The descriptors (or, on Windows, handle values) that may be this process's sockets, or `pid`'s, lowest first. */
   descriptors(pid?: number): number[];
   /** `pidfd_open(pid, 0)` (Linux): a descriptor for the process, or `-errno`. */

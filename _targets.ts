@@ -159,7 +159,15 @@ function atLocal(sys: Syscalls, platform: Platform, fd: number, lookup: Lookup):
   return sys.getsockname(fd, address) >= 0 && sameEndpoint(platform, address, lookup.local);
 }
 
-function listening(sys: Syscalls, platform: Platform, fd: number): boolean {
+/**
+ * Whether the socket is listening (`SO_ACCEPTCONN`).
+ *
+ * @param sys The binding.
+ * @param platform The OS's table.
+ * @param fd The socket.
+ * @returns `true` for a listener.
+ */
+export function listening(sys: Syscalls, platform: Platform, fd: number): boolean {
   const { level, option } = platform.SO_ACCEPTCONN;
   return sys.getsockoptInt(fd, level, option) > 0;
 }

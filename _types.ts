@@ -72,6 +72,69 @@ export interface KeepaliveSettings {
 }
 
 /**
+ * A TCP connection's state, by RFC 793's names.
+ *
+ * @example A connection whose peer has closed its side
+ * ```ts
+ * import type { TcpState } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const state: TcpState = "close-wait"; // the peer sent its FIN; this side has yet to close
+ * equal(state.startsWith("close"), true);
+ * ```
+ */
+export type TcpState =
+  | "closed"
+  | "listen"
+  | "syn-sent"
+  | "syn-received"
+  | "established"
+  | "fin-wait-1"
+  | "fin-wait-2"
+  | "close-wait"
+  | "closing"
+  | "last-ack"
+  | "time-wait";
+
+/**
+ * What the kernel reports of a connection now (Linux `TCP_INFO`, macOS
+ * `TCP_CONNECTION_INFO`, FreeBSD `TCP_INFO`, Windows `SIO_TCP_INFO`), times in
+ * milliseconds; `undefined` where the OS does not say.
+ *
+ * @example How a dead peer shows: probes unanswered, the peer long unheard
+ * ```ts
+ * import type { TcpInfo } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const info: TcpInfo = {
+ *   state: "established", rttMs: 0.05, rttVarianceMs: 0.025, unackedSegments: 0, totalRetransmits: 0,
+ *   keepaliveProbes: 2, sinceDataSentMs: 3_000, sinceDataReceivedMs: 3_000, sinceAckReceivedMs: 3_000,
+ * };
+ * equal(info.keepaliveProbes! > 0 && info.sinceAckReceivedMs! > 1_000, true);
+ * ```
+ */
+export interface TcpInfo {
+  /** The connection's state. */
+  state: TcpState;
+  /** The smoothed round-trip time. */
+  rttMs: number | undefined;
+  /** Its variance. */
+  rttVarianceMs: number | undefined;
+  /** Segments sent and not yet acknowledged (on a Linux listener: connections waiting to be accepted). */
+  unackedSegments: number | undefined;
+  /** Segments retransmitted over the connection's life. */
+  totalRetransmits: number | undefined;
+  /** Keepalive probes sent since the peer last answered. */
+  keepaliveProbes: number | undefined;
+  /** How long ago data was last sent. */
+  sinceDataSentMs: number | undefined;
+  /** How long ago data was last received. */
+  sinceDataReceivedMs: number | undefined;
+  /** How long ago an acknowledgement was last received (a probe's answer counts). */
+  sinceAckReceivedMs: number | undefined;
+}
+
+/**
  * Settings planned from one dead-peer deadline: an idle connection whose peer
  * vanished is dropped after at most `idleMs + intervalMs * count`, and one with
  * unacknowledged data after `userTimeoutMs`.

@@ -147,7 +147,7 @@ function keepaliveOptions(values: FlagValues): KeepaliveOptions {
  * What the command line needs under Deno, as the `keepalive` task grants it: libc, the network, `ip` for the
  * demo's namespace and `ss` for the live timer, and the environment that `node:child_process` reads.
  */
-export const DENO_PERMISSIONS: readonly string[] = ["--allow-ffi", "--allow-net", "--allow-run=ip,ss", "--allow-env"];
+export const DENO_PERMISSIONS: readonly string[] = ["--allow-ffi", "--allow-net", "--allow-run=ip", "--allow-env"];
 
 /** How to run this command line again: under Deno with the same permissions as the task. */
 function self(): string[] {

@@ -27,12 +27,12 @@
  */
 import { startSweeps, type SweepResult } from "./_auto.ts";
 import { describe } from "./_describe.ts";
-import { applyKeepalive, readKeepalive } from "./_keepalive.ts";
+import { applyKeepalive, readKeepalive, tcpInfoOf } from "./_keepalive.ts";
 import { planWrites } from "./_options.ts";
 import { applyToProcess, type ProcessSocket } from "./_process.ts";
 import { everyUnref, os, syscalls } from "./ffi/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
-import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget } from "./_types.ts";
+import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } from "./_types.ts";
 
 export type { SweepResult } from "./_auto.ts";
 export type { ProcessSocket } from "./_process.ts";
@@ -47,6 +47,8 @@ export type {
   KeepaliveSettings,
   KeepaliveTarget,
   NetAddrLike,
+  TcpInfo,
+  TcpState,
 } from "./_types.ts";
 
 /**
@@ -101,6 +103,38 @@ export function setKeepalive(target: KeepaliveTarget, options?: KeepaliveOptions
  */
 export function getKeepalive(target: KeepaliveTarget): KeepaliveSettings {
   return readKeepalive(syscalls, platformFor(os), target);
+}
+
+/**
+ * What the kernel reports of a connection now: its state, round-trip time,
+ * unacknowledged and retransmitted segments, the keepalive probes sent since
+ * the peer last answered, and how long ago data and acknowledgements last
+ * came and went. Linux has every field; macOS, FreeBSD and Windows fewer
+ * (`undefined` where the OS does not say).
+ *
+ * @param target A descriptor, or a Deno, Bun or `node:net` socket, listener or server, as for {@linkcode getKeepalive}.
+ * @returns The kernel's view, times in milliseconds.
+ * @throws {TypeError} On a target that is no socket.
+ * @throws {KeepaliveError} If the call fails (`EBADF` for a closed target, as {@linkcode getKeepalive} says), or the
+ *   OS has no such report (Windows before 10 1703: `EOPNOTSUPP`).
+ *
+ * @example A live connection and a listener
+ * ```ts
+ * import { getTcpInfo } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const info = getTcpInfo(conn);
+ * equal(info.state, "established");
+ * equal(info.rttMs! > 0, true);
+ * equal(getTcpInfo(listener).state, "listen");
+ * conn.close();
+ * listener.close();
+ * ```
+ */
+export function getTcpInfo(target: KeepaliveTarget): TcpInfo {
+  return tcpInfoOf(syscalls, platformFor(os), target);
 }
 
 /**

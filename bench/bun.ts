@@ -2,10 +2,11 @@
 // its baseline measured in the same run. Targets: all options on a
 // descriptor <= 1.3x its bare calls; setKeepalive(socket, { idleMs }) <= 2x Bun's
 // own socket.setKeepAlive(true, ms); the first call on a fresh node:net connection
-// <= 0.2 ms; accepting on a configured listener within 5% of an unconfigured one.
+// <= 0.2 ms; accepting on a configured listener within 5% of an unconfigured one; getTcpInfo(fd) <= 1.3x a bare
+// getsockopt(TCP_INFO).
 import { dlopen, FFIType } from "bun:ffi";
 import net from "node:net";
-import { setKeepalive } from "../mod.ts";
+import { getTcpInfo, setKeepalive } from "../mod.ts";
 import { loopbackServer } from "./_loopback.ts";
 
 const { i32, u32, ptr } = FFIType;
@@ -45,6 +46,12 @@ const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {
 const socket = await Bun.connect({ hostname: "127.0.0.1", port: listener.port, socket: { data() {} } });
 const fd = socket.fd;
 let flip = 0;
+
+const tcpInfo = new Uint8Array(104);
+await group("getTcpInfo on a descriptor", "<= 1.3x", [
+  ["bare: getsockopt(TCP_INFO), 104 bytes", () => (length[0] = 104, libc.getsockopt(fd, 6, 11, tcpInfo, length))],
+  ["getTcpInfo(fd)", () => getTcpInfo(fd)],
+]);
 
 await group("all options on a descriptor", "<= 1.3x", [
   ["bare: 5 getsockopt + 5 setsockopt", () => {

@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { getKeepalive, type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
+import {
+  getKeepalive,
+  getTcpInfo,
+  KeepaliveError,
+  type KeepaliveOptions,
+  type KeepaliveSettings,
+  setKeepalive,
+  type TcpInfo,
+} from "../mod.ts";
 import { formatDuration, type HostPort, inFlagTerms, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 import { connect, describeConnection } from "./_net.ts";
 
@@ -51,6 +59,16 @@ function requestedCells(options: KeepaliveOptions): string[] {
   ];
 }
 
+/** The kernel's view of the connection; `undefined` where the OS has none (Windows before 1703, Wine). */
+function tcpInfo(socket: Parameters<typeof getTcpInfo>[0]): TcpInfo | undefined {
+  try {
+    return getTcpInfo(socket);
+  } catch (error) {
+    if (error instanceof KeepaliveError && error.code === "EOPNOTSUPP") return undefined;
+    throw error;
+  }
+}
+
 /**
  * Runs the check.
  *
@@ -79,6 +97,7 @@ export async function check(to: HostPort, useTls: boolean, options: KeepaliveOpt
           holds: wrong.length === 0,
           differences: wrong,
           unreadable: unknown,
+          info: tcpInfo(socket),
         },
         (_key, value) => value === undefined ? null : value,
         2,

@@ -7,10 +7,9 @@
  */
 import type net from "node:net";
 import process from "node:process";
-import { type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
+import { getTcpInfo, type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
 import { formatDuration, type HostPort, inFlagTerms } from "./_format.ts";
 import { connect, describeConnection, ending } from "./_net.ts";
-import { ssKeepaliveTimer } from "./_ss.ts";
 
 const REASONS: Record<string, string> = {
   ETIMEDOUT: "dead peer found by keepalive",
@@ -23,20 +22,23 @@ const REASONS: Record<string, string> = {
 /** The exit code after Ctrl-C, as shells report SIGINT. */
 const INTERRUPTED = 130;
 
-/** When the next probe is due: the kernel's timer through ss, or, without ss, as if every probe is answered. */
+/**
+ * When the next probe is due, from the kernel's own count of unanswered probes and how long the peer has been
+ * silent (getTcpInfo): the first probe goes `idle` after the peer was last heard, each next one `interval` later.
+ * Where the OS reports neither (macOS, Windows), as if every probe is answered.
+ */
 function nextProbe(socket: net.Socket, settings: KeepaliveSettings, elapsedMs: number): string {
-  let timer;
-  try {
-    timer = ssKeepaliveTimer(socket.localPort!, socket.remotePort);
-  } catch {
-    const idle = settings.idleMs; // no ss here (not Linux, or not installed)
-    return idle === undefined
-      ? "next probe: unknown"
-      : `next probe in ${formatDuration(idle - elapsedMs % idle)} (computed)`;
+  const { enabled, idleMs, intervalMs, count } = settings;
+  if (!enabled) return "no keepalive timer";
+  const { keepaliveProbes: probes, sinceDataReceivedMs, sinceAckReceivedMs } = getTcpInfo(socket);
+  const heard = Math.min(sinceDataReceivedMs ?? Infinity, sinceAckReceivedMs ?? Infinity);
+  if (idleMs === undefined) return "next probe: unknown";
+  if (probes === undefined || intervalMs === undefined || heard === Infinity) {
+    return `next probe in ${formatDuration(idleMs - elapsedMs % idleMs)} (computed)`;
   }
-  return timer
-    ? `next probe in ${formatDuration(timer.remainingMs)}, ${timer.probes} unanswered`
-    : "no keepalive timer";
+  const dueMs = idleMs + probes * intervalMs - heard;
+  const due = dueMs < 100 ? "next probe due now" : `next probe in ${formatDuration(dueMs)}`;
+  return `${due}, ${probes} of ${count} unanswered, peer last heard ${formatDuration(heard)} ago`;
 }
 
 /**
@@ -75,6 +77,7 @@ export async function watch(
   }
   const live = process.stdout.isTTY;
   const ticker = json ? undefined : setInterval(() => {
+    if (socket.destroyed) return; // ended: the summary follows
     const line = `${formatDuration(Math.round(elapsed() / 100) * 100).padEnd(10)} ${
       nextProbe(socket, settings, elapsed())
     }`;

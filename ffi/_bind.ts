@@ -125,8 +125,19 @@ export function bind(
     },
     getsockname: filled(symbols.getsockname),
     getpeername: filled(symbols.getpeername),
-    ioctl(fd, code, input) {
-      return symbols.WSAIoctl(fd, code, input, input.byteLength, null, 0, returned, null, null) === 0 ? 0 : -errno();
+    ioctl(fd, code, input, output) {
+      const ok = symbols.WSAIoctl(
+        fd,
+        code,
+        input,
+        input.byteLength,
+        output ?? null,
+        output?.byteLength ?? 0,
+        returned,
+        null,
+        null,
+      );
+      return ok === 0 ? returned[0] : -errno();
     },
     descriptors: (pid) => library.descriptors(apart.walk(), errno, arch, pid),
     pidfdOpen: (pid) => result(apart.process().pidfd_open(pid, 0)),

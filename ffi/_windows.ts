@@ -24,7 +24,7 @@ export const windowsWinsock: Library = {
     // int WSAIoctl(SOCKET s, DWORD code, LPVOID in, DWORD inSize, LPVOID out, DWORD outSize,
     //              LPDWORD bytesReturned, LPWSAOVERLAPPED overlapped, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine)
     WSAIoctl: {
-      parameters: ["u64", "u32", "buffer", "u32", "pointer", "u32", "buffer", "pointer", "pointer"],
+      parameters: ["u64", "u32", "buffer", "u32", "buffer", "u32", "buffer", "pointer", "pointer"],
       result: "i32",
     },
     // int WSAGetLastError(void)

@@ -7,6 +7,7 @@
  * @module
  */
 import { INT_DESCRIPTOR_MAX, LOWEST_FREE, V7_ERRNO_NAMES } from "./_unix.ts";
+import type { TcpState } from "../_types.ts";
 import type { Platform, SocketOption } from "./_types.ts";
 
 /** `IPPROTO_TCP`. */
@@ -16,6 +17,21 @@ export const IPPROTO_TCP = 6;
 export const MAX_SECONDS = Math.floor(0xffffffff / 1000);
 
 const SOL_SOCKET = 0xffff;
+
+/** The states of 4.4BSD's `tcp_fsm.h` (`TCPS_CLOSED` = 0 ... `TCPS_TIME_WAIT` = 10), which macOS and FreeBSD kept. */
+export const TCPS_NAMES: Readonly<Record<number, TcpState>> = {
+  0: "closed",
+  1: "listen",
+  2: "syn-sent",
+  3: "syn-received",
+  4: "established",
+  5: "close-wait",
+  6: "fin-wait-1",
+  7: "closing",
+  8: "last-ack",
+  9: "fin-wait-2",
+  10: "time-wait",
+};
 
 /** `SO_KEEPALIVE`; read back as `so_options & SO_KEEPALIVE`, so 8 when on. */
 export const SO_KEEPALIVE: SocketOption = {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { BSD, IPPROTO_TCP, MAX_SECONDS, SO_KEEPALIVE } from "./_bsd.ts";
+import { BSD, IPPROTO_TCP, MAX_SECONDS, SO_KEEPALIVE, TCPS_NAMES } from "./_bsd.ts";
 import type { Platform } from "./_types.ts";
 
 /** macOS's keepalive options, limits and errno names. */
@@ -40,4 +40,17 @@ export const darwin: Platform = {
   missing: {},
   AF_INET6: 30,
   errnoNames: { ...BSD.errnoNames, 45: "ENOTSUP", 102: "EOPNOTSUPP" },
+  // struct tcp_connection_info of xnu's bsd/netinet/tcp.h: no probe count, no unacknowledged segments, no
+  // times since; times in milliseconds; the u64 counters start 8-aligned at 56.
+  tcpInfo: {
+    name: "TCP_CONNECTION_INFO",
+    option: { name: "TCP_CONNECTION_INFO", level: IPPROTO_TCP, option: 0x106 },
+    size: 112, // through tcpi_txretransmitpackets
+    state: { offset: 0, bytes: 1, names: TCPS_NAMES },
+    fields: {
+      rttMs: { offset: 44, bytes: 4, perMs: 1 }, // tcpi_srtt
+      rttVarianceMs: { offset: 48, bytes: 4, perMs: 1 }, // tcpi_rttvar
+      totalRetransmits: { offset: 104, bytes: 8 }, // tcpi_txretransmitpackets
+    },
+  },
 };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BSD, IPPROTO_TCP, MAX_SECONDS, SO_KEEPALIVE } from "./_bsd.ts";
+import { BSD, IPPROTO_TCP, MAX_SECONDS, SO_KEEPALIVE, TCPS_NAMES } from "./_bsd.ts";
 import type { Platform } from "./_types.ts";
 
 /** FreeBSD's keepalive options, limits and errno names. */
@@ -28,4 +28,19 @@ export const freebsd: Platform = {
   missing: { userTimeoutMs: "FreeBSD has no TCP_USER_TIMEOUT" },
   AF_INET6: 28,
   errnoNames: { ...BSD.errnoNames, 45: "EOPNOTSUPP" },
+  // struct tcp_info of FreeBSD's <netinet/tcp.h>, filled by tcp_fill_info() in tcp_usrreq.c: Linux's layout, but
+  // the fields named __tcpi_* (probes, unacked, last_data_sent, last_ack_recv) are never filled, and
+  // tcpi_last_data_recv is ticks times `tick`: microseconds, since any segment arrived.
+  tcpInfo: {
+    name: "TCP_INFO",
+    option: { name: "TCP_INFO", level: IPPROTO_TCP, option: 32 },
+    size: 124, // through tcpi_snd_rexmitpack
+    state: { offset: 0, bytes: 1, names: TCPS_NAMES },
+    fields: {
+      sinceDataReceivedMs: { offset: 52, bytes: 4, perMs: 1000 }, // tcpi_last_data_recv
+      rttMs: { offset: 68, bytes: 4, perMs: 1000 }, // tcpi_rtt, microseconds
+      rttVarianceMs: { offset: 72, bytes: 4, perMs: 1000 }, // tcpi_rttvar
+      totalRetransmits: { offset: 120, bytes: 4 }, // tcpi_snd_rexmitpack, a FreeBSD extension
+    },
+  },
 };

@@ -48,4 +48,37 @@ export const linux: Platform = {
     95: "EOPNOTSUPP",
     107: "ENOTCONN",
   },
+  // struct tcp_info of <linux/tcp.h>, as on every architecture: u8 fields, then u32s, naturally aligned.
+  tcpInfo: {
+    name: "TCP_INFO",
+    option: { name: "TCP_INFO", level: IPPROTO_TCP, option: 11 },
+    size: 104, // through tcpi_total_retrans; the kernel writes min(asked, its own size) and says how much
+    state: {
+      offset: 0, // tcpi_state: TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11, as <net/tcp_states.h> numbers them
+      bytes: 1,
+      names: {
+        1: "established",
+        2: "syn-sent",
+        3: "syn-received",
+        4: "fin-wait-1",
+        5: "fin-wait-2",
+        6: "time-wait",
+        7: "closed",
+        8: "close-wait",
+        9: "last-ack",
+        10: "listen",
+        11: "closing",
+      },
+    },
+    fields: {
+      keepaliveProbes: { offset: 3, bytes: 1 }, // tcpi_probes
+      unackedSegments: { offset: 24, bytes: 4 }, // tcpi_unacked
+      sinceDataSentMs: { offset: 44, bytes: 4, perMs: 1 }, // tcpi_last_data_sent
+      sinceDataReceivedMs: { offset: 52, bytes: 4, perMs: 1 }, // tcpi_last_data_recv
+      sinceAckReceivedMs: { offset: 56, bytes: 4, perMs: 1 }, // tcpi_last_ack_recv
+      rttMs: { offset: 68, bytes: 4, perMs: 1000 }, // tcpi_rtt, microseconds
+      rttVarianceMs: { offset: 72, bytes: 4, perMs: 1000 }, // tcpi_rttvar
+      totalRetransmits: { offset: 100, bytes: 4 }, // tcpi_total_retrans
+    },
+  },
 };

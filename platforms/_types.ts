@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { KeepaliveSettings } from "../_types.ts";
+import type { KeepaliveSettings, TcpInfo, TcpState } from "../_types.ts";
 
 /** How the kernel counts an option's value. */
 export type Unit = "bool" | "count" | "s" | "ms";
@@ -58,6 +58,32 @@ export interface KeepaliveIoctl {
   encode(vals: KeepaliveVals): Uint8Array;
 }
 
+/** One field of the OS's connection-info struct: an unsigned little-endian integer. */
+export interface InfoField {
+  /** Its byte offset. */
+  readonly offset: number;
+  /** Its width in bytes. */
+  readonly bytes: 1 | 4 | 8;
+  /** How many of its unit make a millisecond (1000 for microseconds, 1 for milliseconds); absent for a count. */
+  readonly perMs?: number;
+}
+
+/** Where the OS reports a connection's state now, and where each field lies in what it writes. */
+export interface TcpInfoLayout {
+  /** The C name of the option or ioctl, for errors. */
+  readonly name: string;
+  /** `getsockopt(level, option)`, where it is a socket option; absent where it is an ioctl. */
+  readonly option?: OptionNumbers;
+  /** `WSAIoctl(code)` with `input` (the struct's version), where it is an ioctl (Windows); `lackedErrno` says the OS has none. */
+  readonly ioctl?: { readonly code: number; readonly input: Uint8Array; readonly lackedErrno: number };
+  /** The bytes to ask for: up to the last field read. */
+  readonly size: number;
+  /** The state field, and what its values mean. */
+  readonly state: InfoField & { readonly names: Readonly<Record<number, TcpState>> };
+  /** Each other field the OS reports; one it lacks is absent, and reads as `undefined`. */
+  readonly fields: Readonly<Partial<Record<Exclude<keyof TcpInfo, "state">, InfoField>>>;
+}
+
 /** One operating system's keepalive options, as data. */
 export interface Platform {
   /** The name used in errors, such as `"Linux"`. */
@@ -91,4 +117,6 @@ export interface Platform {
   readonly AF_INET6: number;
   /** errno numbers to names, for errors. */
   readonly errnoNames: Readonly<Record<number, string>>;
+  /** How the kernel reports a connection now. */
+  readonly tcpInfo: TcpInfoLayout;
 }

@@ -99,4 +99,32 @@ export const windows: Platform = {
     10057: "ENOTCONN",
     10093: "WSANOTINITIALISED",
   },
+  // WSAIoctl(SIO_TCP_INFO) with the version, 0, in a DWORD, into a TCP_INFO_v0 of <mstcpip.h> (Windows 10 1703 and
+  // later): its round-trip time only; no variance, probe count, segment counts or times since.
+  tcpInfo: {
+    name: "SIO_TCP_INFO",
+    // _WSAIORW(IOC_VENDOR, 39); before 1703, and under Wine, WSAEOPNOTSUPP.
+    ioctl: { code: 0xd8000027, input: new Uint8Array(4), lackedErrno: 10045 },
+    size: 88, // sizeof(TCP_INFO_v0)
+    state: {
+      offset: 0, // TCPSTATE, an enum: TCPSTATE_CLOSED = 0 ... TCPSTATE_TIME_WAIT = 10
+      bytes: 4,
+      names: {
+        0: "closed",
+        1: "listen",
+        2: "syn-sent",
+        3: "syn-received",
+        4: "established",
+        5: "fin-wait-1",
+        6: "fin-wait-2",
+        7: "close-wait",
+        8: "closing",
+        9: "last-ack",
+        10: "time-wait",
+      },
+    },
+    fields: {
+      rttMs: { offset: 20, bytes: 4, perMs: 1000 }, // RttUs
+    },
+  },
 };

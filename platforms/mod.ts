@@ -10,7 +10,16 @@ import { linux } from "./_linux.ts";
 import { windows } from "./_windows.ts";
 import type { Platform } from "./_types.ts";
 
-export type { KeepaliveIoctl, KeepaliveVals, OptionNumbers, Platform, SocketOption, Unit } from "./_types.ts";
+export type {
+  InfoField,
+  KeepaliveIoctl,
+  KeepaliveVals,
+  OptionNumbers,
+  Platform,
+  SocketOption,
+  TcpInfoLayout,
+  Unit,
+} from "./_types.ts";
 
 const PLATFORMS: Readonly<Record<string, Platform>> = { linux, darwin, freebsd, windows };
 

@@ -3,8 +3,8 @@
 import type { Syscalls } from "../_syscalls.ts";
 
 /**
- * One call: name, fd, level (or ioctl code), option, the value written (setsockopt), the bytes passed (ioctl) or
- * the buffer's size (getsockopt of more than an int).
+ * One call: name, fd, level (or ioctl code), option (or the ioctl's output size), the value written (setsockopt),
+ * the bytes passed (ioctl) or the buffer's size (getsockopt of more than an int).
  */
 export type Call = [string, number, number, number, number?, number[]?];
 
@@ -31,8 +31,10 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["setsockopt", fd, level, option, value]);
       return fail.at?.includes(++sets) ? -(fail.errno ?? 22) : inner.setsockoptInt(fd, level, option, value);
     },
-    ioctl(fd, code, input) {
-      calls.push(["ioctl", fd, code, 0, undefined, [...input]]);
+    ioctl(fd, code, input, output) {
+      calls.push(["ioctl", fd, code, output?.byteLength ?? 0, undefined, [...input]]);
+      // An ioctl with output reads; only one without writes, and only writes are failed.
+      if (output) return inner.ioctl(fd, code, input, output);
       return fail.at?.includes(++sets) ? -(fail.errno ?? 22) : inner.ioctl(fd, code, input);
     },
     getsockname(fd, address) {

@@ -3,9 +3,10 @@ import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { differences, unreadable } from "../cli/_check.ts";
-import { ssKeepaliveTimer } from "../cli/_ss.ts";
+import { ssKeepaliveTimer } from "./_ss.ts";
 import { type KeepaliveOs, planKeepalive } from "../mod.ts";
 import { DENO_PERMISSIONS } from "../cli.ts";
 import { runtime, test } from "./_harness.ts";
@@ -77,6 +78,9 @@ test("keepalive check --json applies, reads back, and reports the system default
       "4",
     );
     deepEqual(report.effective, { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 0 });
+    // The connection's info, from the kernel (getTcpInfo).
+    equal(report.info.state, "established");
+    ok(report.info.rttMs > 0);
     deepEqual(report.requested, { idleMs: 5000, intervalMs: 1500, count: 4 });
     deepEqual(report.defaults, { enabled: false, ...SYSTEM_DEFAULTS, userTimeoutMs: 0 });
     equal(report.holds, true);
@@ -141,8 +145,24 @@ test("keepalive watch prints when the next probe is due, every second", async ()
       stdout,
       /^watching 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: idle 5 s, interval 1 min 15 s, count 9; an idle dead peer/m,
     );
-    match(stdout, /^1 s +next probe in [34](\.\d)? s, 0 unanswered$/m);
+    match(stdout, /^1 s +next probe in [34](\.\d)? s, 0 of 9 unanswered, peer last heard 1(\.\d)? s ago$/m);
     match(stdout, /^lived 2\.\d s; ended: still alive when --for ended$/m);
+  } finally {
+    await peer.close();
+  }
+}, 15_000);
+
+test("keepalive watch needs no iproute2: the kernel's count comes through getTcpInfo", async () => {
+  const peer = await server();
+  try {
+    // Nothing on PATH but the runtime: no ss, no ip.
+    const noIproute = ["env", `PATH=${dirname(process.execPath)}`];
+    const { code, stdout, stderr } = await run(
+      ["watch", `127.0.0.1:${peer.port}`, "--idle", "5s", "--for", "1500ms"],
+      noIproute,
+    );
+    equal(code, 0, stderr);
+    match(stdout, /^1 s +next probe in [34](\.\d)? s, 0 of 9 unanswered, peer last heard 1(\.\d)? s ago$/m);
   } finally {
     await peer.close();
   }
@@ -179,7 +199,8 @@ test("keepalive watch reports ETIMEDOUT within the planned deadline when the pee
 
 test("keepalive watch inside a network namespace prints the timer and nothing of ss's own", async () => {
   const { stdout, stderr } = await watchCut("--text");
-  match(stdout, /^\d(\.\d)? s +next probe in [\d.]+ s, [12] unanswered$/m); // probes going unanswered
+  // Probes going unanswered, counted by the kernel (getTcpInfo), with no ss: inside any namespace.
+  match(stdout, /^\d(\.\d)? s +next probe (in [\d.]+ s|due now), [12] of 2 unanswered, peer last heard [\d.]+ s ago$/m);
   match(stdout, /ended: ETIMEDOUT: dead peer found by keepalive$/m);
   equal(stderr, "");
 }, 30_000);

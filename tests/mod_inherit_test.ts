@@ -5,7 +5,7 @@ import http from "node:http";
 import net from "node:net";
 import { setKeepalive } from "../mod.ts";
 import { type runtime, test, testUnder } from "./_harness.ts";
-import { parseSsDuration, ssKeepaliveTimer } from "../cli/_ss.ts";
+import { parseSsDuration, ssKeepaliveTimer } from "./_ss.ts";
 import { kernelValues, kernelValuesAt, procFds } from "./_kernel.ts";
 import { Bun } from "./_net.ts";
 

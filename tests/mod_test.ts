@@ -12,7 +12,7 @@ import { getKeepalive, KeepaliveError, setKeepalive } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import { readOptions, writeOptions } from "../_sockopt.ts";
 import { planWrites } from "../_options.ts";
-import { ssKeepaliveTimer } from "../cli/_ss.ts";
+import { ssKeepaliveTimer } from "./_ss.ts";
 import { fdOf, kernelValues, kernelValuesAt, procFds } from "./_kernel.ts";
 import { Bun, openPair } from "./_net.ts";
 import { recording } from "./_recording.ts";

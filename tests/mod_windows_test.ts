@@ -8,7 +8,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ssKeepaliveTimer } from "../cli/_ss.ts";
+import { ssKeepaliveTimer } from "./_ss.ts";
 import { runtime, testUnder } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -32,6 +32,7 @@ interface Report {
   count4: Outcome;
   userTimeout: Outcome;
   process: Outcome;
+  info: Outcome;
 }
 
 /** Runs the child; resolves with its report while it still holds the connection. */
@@ -71,6 +72,12 @@ function checkCommon(report: Report, fd: unknown): void {
   equal(report.platform, "win32");
   deepEqual(report.userTimeout.error, NO_MAXRT(fd));
   equal(report.process.error?.message, "setProcessKeepalive is Linux only (pidfd_getfd); this is Windows");
+  // A real WSAIoctl with an output buffer: Wine answers WSAEOPNOTSUPP for SIO_TCP_INFO, as Windows before 1703 does.
+  deepEqual(report.info.error, {
+    name: "KeepaliveError",
+    code: "EOPNOTSUPP",
+    message: `EOPNOTSUPP: this Windows has no SIO_TCP_INFO (WSAIoctl SIO_TCP_INFO fd ${fd})`,
+  });
   const timer = ssKeepaliveTimer(report.port);
   ok(timer && timer.remainingMs > 2000 && timer.remainingMs <= 5000, `ss timer ${JSON.stringify(timer)}`);
   console.log(`${report.runtime} under Wine: ss shows timer:(keepalive,${timer.remainingMs}ms,${timer.probes})`);

@@ -5,7 +5,7 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { ssKeepaliveTimer } from "../cli/_ss.ts";
+import { ssKeepaliveTimer } from "./_ss.ts";
 import { FIXTURES, keepalive } from "./_cli.ts";
 import { test } from "./_harness.ts";
 

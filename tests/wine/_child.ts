@@ -2,7 +2,7 @@
 // connection of the runtime's own API through ws2_32, reported as one JSON
 // line; the connection stays open for HOLD_MS so the host can read its timer
 // with ss (Wine's sockets are the host's).
-import { getKeepalive, setKeepalive, setProcessKeepalive } from "../../mod.ts";
+import { getKeepalive, getTcpInfo, setKeepalive, setProcessKeepalive } from "../../mod.ts";
 
 const HOLD_MS = 3000;
 const g = globalThis as { Deno?: typeof Deno };
@@ -45,6 +45,7 @@ const report = {
   count4: attempt(() => setKeepalive(client, { count: 4 })),
   userTimeout: attempt(() => setKeepalive(client, { userTimeoutMs: 1000 })),
   process: attempt(() => setProcessKeepalive(1, { idleMs: 5000 })),
+  info: attempt(() => getTcpInfo(client)),
 };
 console.log(JSON.stringify(report, (_key, value) => value === undefined ? null : value));
 await new Promise((resolve) => setTimeout(resolve, HOLD_MS));

@@ -1,5 +1,5 @@
 import { equal, throws } from "node:assert/strict";
-import { parseSsDuration } from "../cli/_ss.ts";
+import { parseSsDuration } from "./_ss.ts";
 import { test } from "./_harness.ts";
 
 test("parseSsDuration() reads every form ss prints", () => {

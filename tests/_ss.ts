@@ -1,8 +1,5 @@
-/**
- * The kernel's keepalive timer of a connection, as iproute2's `ss` shows it.
- *
- * @module
- */
+// The kernel's keepalive timer of a connection, as iproute2's `ss` shows it: the tests' reader from outside
+// the module, beside getsockopt and getTcpInfo.
 import { execFileSync } from "node:child_process";
 
 /**
