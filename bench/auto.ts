@@ -138,6 +138,7 @@ async function cpuShare(ms: number): Promise<number> {
 }
 const idle = await cpuShare(10_000);
 const running = autoKeepalive(OPTIONS);
+await sleep(3_500); // past the two read-backs each socket new to these sweeps gets: the steady state
 const withAuto = await cpuShare(10_000);
 running.stop();
 console.log(
