@@ -9,8 +9,8 @@
 import type { Syscalls } from "./_syscalls.ts";
 import { KeepaliveError } from "./_errors.ts";
 import type { Write } from "./_options.ts";
-import { readOptions, writeOptions } from "./_sockopt.ts";
-import { cookieOf, familyOf, listening } from "./_targets.ts";
+import { rewriteOptions } from "./_sockopt.ts";
+import { cookieOf, listening, tcpPort } from "./_targets.ts";
 import type { Platform } from "./platforms/mod.ts";
 
 /** What one sweep did, socket by socket. */
@@ -69,16 +69,6 @@ function identify(sys: Syscalls, platform: Platform, fd: number): Identity | und
   return `${localBytes} ${peer < 0 ? "-" : address.slice(0, peer).join(".")}`;
 }
 
-/** The local port of a TCP socket over IPv4 or IPv6; `undefined` for any other socket. */
-function tcpPort(sys: Syscalls, platform: Platform, fd: number): number | undefined {
-  if (sys.getsockname(fd, address) < 0) return undefined;
-  const family = familyOf(platform, address);
-  if (family !== platform.AF_INET && family !== platform.AF_INET6) return undefined;
-  const port = address[2] << 8 | address[3];
-  const { level, option } = platform.SO_TYPE;
-  return sys.getsockoptInt(fd, level, option) === platform.SOCK_STREAM ? port : undefined;
-}
-
 /**
  * Remembers sockets `setKeepalive` set, so that sweeps leave them, and what their listeners accept, alone. Makes no
  * call unless sweeps run.
@@ -93,7 +83,7 @@ export function noteExplicit(sys: Syscalls, platform: Platform, fds: readonly nu
     const id = identify(sys, platform, fd);
     if (id === undefined) continue;
     explicit.ids.add(id);
-    const port = tcpPort(sys, platform, fd);
+    const port = tcpPort(sys, platform, fd, address);
     if (port !== undefined && listening(sys, platform, fd)) explicit.listenerPorts.set(id, port);
   }
 }
@@ -124,18 +114,17 @@ export function startSweeps(
   let seen: Seen[] = [];
   const sweep = (): SweepResult => {
     const result: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 };
+    const next: Seen[] = [];
     /** Writes what differs from the options; a failure is counted, and the next sweep tries again. */
     const configure = (fd: number) => {
       try {
-        const held = readOptions(sys, platform, fd);
-        const [after] = writeOptions(sys, platform, [{ fd, before: held }], writes);
-        result[after.some((value, i) => value !== held[i]) ? "configured" : "unchanged"]++;
+        const { before, after } = rewriteOptions(sys, platform, fd, writes);
+        result[after.some((value, i) => value !== before[i]) ? "configured" : "unchanged"]++;
       } catch (error) {
         if (closedMeanwhile(error)) delete next[fd];
         else result.failed++;
       }
     };
-    const next: Seen[] = [];
     const explicitPorts = new Set(explicit.listenerPorts.values());
     // Only needed to forget what setKeepalive set and has since closed.
     const liveIds = explicit.ids.size > 0 ? new Set<Identity>() : undefined;
@@ -154,7 +143,7 @@ export function startSweeps(
         }
         continue;
       }
-      const port = tcpPort(sys, platform, fd);
+      const port = tcpPort(sys, platform, fd, address);
       if (port === undefined || explicit.ids.has(id) || explicitPorts.has(port)) {
         next[fd] = { id, configurable: false, checks: 0 };
         result.skipped++;
@@ -172,7 +161,6 @@ export function startSweeps(
     return result;
   };
   explicit.sweepers++;
-  let stopTimer: (() => void) | undefined;
   let lastError: unknown;
   try {
     sweep();
@@ -181,7 +169,7 @@ export function startSweeps(
     throw error;
   }
   // A sweep on the timer has no caller to throw to: the application goes on, and lastError says why.
-  stopTimer = every(everyMs, () => {
+  let stopTimer: (() => void) | undefined = every(everyMs, () => {
     try {
       sweep();
       lastError = undefined;

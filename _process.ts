@@ -8,8 +8,8 @@
 import type { Syscalls } from "./_syscalls.ts";
 import { KeepaliveError } from "./_errors.ts";
 import { planWrites, toSettings } from "./_options.ts";
-import { readOptions, writeOptions } from "./_sockopt.ts";
-import { familyOf, sockaddrText } from "./_targets.ts";
+import { rewriteOptions } from "./_sockopt.ts";
+import { sockaddrText, tcpPort } from "./_targets.ts";
 import type { KeepaliveOptions, KeepaliveSettings } from "./_types.ts";
 import type { Platform } from "./platforms/mod.ts";
 
@@ -77,16 +77,10 @@ export function applyToProcess(
       if (platform.errnoNames[-own] === "EBADF") continue; // closed since the listing
       if (own < 0) throw processError(platform, own, pid, "pidfd_getfd");
       try {
-        if (calls.getsockname(own, address) < 0) continue; // not a socket
-        const family = familyOf(platform, address);
-        const { level, option } = platform.SO_TYPE;
-        const tcp = (family === platform.AF_INET || family === platform.AF_INET6) &&
-          calls.getsockoptInt(own, level, option) === platform.SOCK_STREAM;
-        if (!tcp) continue;
+        if (tcpPort(calls, platform, own, address) === undefined) continue; // not TCP, or no socket at all
         const local = sockaddrText(platform, address)!;
         const peer = calls.getpeername(own, address) < 0 ? undefined : sockaddrText(platform, address);
-        const before = readOptions(calls, platform, own);
-        const [after] = writeOptions(calls, platform, [{ fd: own, before }], writes);
+        const { before, after } = rewriteOptions(calls, platform, own, writes);
         sockets.push({ fd, local, peer, before: toSettings(platform, before), after: toSettings(platform, after) });
       } finally {
         calls.close(own);

@@ -146,3 +146,24 @@ export function writeOptions(
   }
   return afters;
 }
+
+/**
+ * Reads one socket's options and writes what differs from `writes`, putting them back if a write fails.
+ *
+ * @param sys The binding.
+ * @param platform The table.
+ * @param fd The socket.
+ * @param writes What to write, in the platform's order.
+ * @returns What it held before, and what it holds now, in the platform's option order.
+ * @throws {KeepaliveError} If a read or a write fails.
+ */
+export function rewriteOptions(
+  sys: Syscalls,
+  platform: Platform,
+  fd: number,
+  writes: readonly Write[],
+): { before: OptionValues; after: OptionValues } {
+  const before = readOptions(sys, platform, fd);
+  const [after] = writeOptions(sys, platform, [{ fd, before }], writes);
+  return { before, after };
+}

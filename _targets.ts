@@ -115,9 +115,36 @@ export function parseIp(host: string): Uint8Array | undefined {
  * @param sockaddr What `getsockname` or `getpeername` filled.
  * @returns `sa_family`.
  */
-export function familyOf(platform: Platform, sockaddr: Uint8Array): number {
+function familyOf(platform: Platform, sockaddr: Uint8Array): number {
   const { offset, bytes } = platform.sockaddrFamily;
   return bytes === 1 ? sockaddr[offset] : sockaddr[offset] | sockaddr[offset + 1] << 8;
+}
+
+/**
+ * The port of a `sockaddr_in` or `sockaddr_in6`: at the same place in both, in network order.
+ *
+ * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @returns The port.
+ */
+function portOf(sockaddr: Uint8Array): number {
+  return sockaddr[2] << 8 | sockaddr[3];
+}
+
+/**
+ * Whether a descriptor is a TCP socket over IPv4 or IPv6: not Unix-domain, not UDP, not another descriptor.
+ *
+ * @param sys The binding.
+ * @param platform The OS's table.
+ * @param fd The descriptor.
+ * @param into Receives its local address, for the caller to read.
+ * @returns The local port of a TCP socket; `undefined` for anything else.
+ */
+export function tcpPort(sys: Syscalls, platform: Platform, fd: number, into: Uint8Array): number | undefined {
+  if (sys.getsockname(fd, into) < 0) return undefined;
+  const family = familyOf(platform, into);
+  if (family !== platform.AF_INET && family !== platform.AF_INET6) return undefined;
+  const { level, option } = platform.SO_TYPE;
+  return sys.getsockoptInt(fd, level, option) === platform.SOCK_STREAM ? portOf(into) : undefined;
 }
 
 /**
@@ -129,7 +156,7 @@ export function familyOf(platform: Platform, sockaddr: Uint8Array): number {
  */
 export function sockaddrText(platform: Platform, sockaddr: Uint8Array): string | undefined {
   const family = familyOf(platform, sockaddr);
-  const port = sockaddr[2] << 8 | sockaddr[3];
+  const port = portOf(sockaddr);
   if (family === platform.AF_INET) return `${sockaddr.subarray(4, 8).join(".")}:${port}`;
   if (family !== platform.AF_INET6) return undefined;
   const words = Array.from({ length: 8 }, (_, i) => sockaddr[8 + 2 * i] << 8 | sockaddr[9 + 2 * i]);
@@ -145,9 +172,8 @@ export function sockaddrText(platform: Platform, sockaddr: Uint8Array): string |
 }
 
 function sameEndpoint(platform: Platform, sockaddr: Uint8Array, want: Endpoint): boolean {
+  if (portOf(sockaddr) !== want.port) return false;
   const family = familyOf(platform, sockaddr);
-  const port = sockaddr[2] << 8 | sockaddr[3];
-  if (port !== want.port) return false;
   let ip: Uint8Array;
   if (family === platform.AF_INET) ip = sockaddr.subarray(4, 8);
   else if (family === platform.AF_INET6) ip = unmapped(sockaddr.subarray(8, 24));

@@ -53,9 +53,22 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
       library,
       symbols,
       {
-        walk: () => walk ??= openApart(runtime, path, library.walkSymbols, "list descriptors"),
+        walk: () =>
+          walk ??= openApart(
+            runtime,
+            path,
+            library.walkSymbols,
+            "list descriptors",
+            "which finding a socket by its addresses needs; pass a descriptor instead",
+          ),
         process: () =>
-          process ??= openApart(runtime, path, library.processSymbols ?? {}, "take another process's sockets"),
+          process ??= openApart(
+            runtime,
+            path,
+            library.processSymbols ?? {},
+            "take another process's sockets",
+            "which this C library is too old for (glibc 2.36 has them)",
+          ),
       },
       arch,
       runtime.descriptorOf,
@@ -70,14 +83,12 @@ function openApart(
   path: string,
   symbols: Readonly<Record<string, CSymbol>>,
   what: string,
+  needs: string,
 ): OpenedSymbols {
   try {
     return runtime.dlopen(path, symbols);
   } catch (error) {
     if (runtime.isPermissionError(error)) throw error;
-    const needs = what === "list descriptors"
-      ? "which finding a socket by its addresses needs; pass a descriptor instead"
-      : "which this C library is too old for (glibc 2.36 has them)";
     throw new Error(`cannot ${what}: ${path} lacks one of ${Object.keys(symbols).join(", ")}, ${needs}`, {
       cause: error,
     });
