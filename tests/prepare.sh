@@ -23,7 +23,7 @@ command -v wine >/dev/null || missing+=(wine wine64)
 command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64-win32)
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
-command -v python3 >/dev/null || missing+=(python3)
+[ -x /usr/bin/python3 ] || missing+=(python3) # Debian's, which another user can run too
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "prepare: ${missing[*]} missing, and no root apt-get to install them" >&2

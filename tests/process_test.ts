@@ -4,15 +4,20 @@
 // taken down; a second python3 process, left alone, is the control.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { ssKeepaliveTimer } from "./_ss.ts";
 import { FIXTURES, keepalive } from "./_cli.ts";
 import { test } from "./_harness.ts";
 
-/** A python3 process holding an idle loopback connection (in `namespace`, if given), and the lines it prints. */
-function idleClient(namespace?: string) {
-  const python = ["python3", `${FIXTURES}idle_client.py`];
-  const [file, ...args] = namespace === undefined ? python : ["ip", "netns", "exec", namespace, ...python];
+// Given as its source, not its path: a clone may sit in a directory only its owner can read. Debian's python3, not
+// one on root's PATH (a pyenv shim under /root), so that another user can run it too.
+const IDLE_CLIENT = readFileSync(`${FIXTURES}idle_client.py`, "utf8");
+const PYTHON3 = "/usr/bin/python3";
+
+/** A python3 process holding an idle loopback connection, started through `prefix` if given, and its lines. */
+function idleClient(prefix: string[] = []) {
+  const [file, ...args] = [...prefix, PYTHON3, "-c", IDLE_CLIENT];
   const child: ChildProcessWithoutNullStreams = spawn(file, args);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => ((await lines.next()).value as string).split(" ");
@@ -22,8 +27,8 @@ function idleClient(namespace?: string) {
 test("apply --pid: a python3 process's idle connection gets the timer, and its recv fails with ETIMEDOUT", async () => {
   const namespace = `tcp-keepalive-${process.pid}-apply`;
   execFileSync("ip", ["netns", "add", namespace]);
-  const configured = idleClient(namespace);
-  const control = idleClient(namespace);
+  const configured = idleClient(["ip", "netns", "exec", namespace]);
+  const control = idleClient(["ip", "netns", "exec", namespace]);
   try {
     execFileSync("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "up"]);
     const [, pid, port] = await configured.next();
@@ -65,11 +70,13 @@ test("apply --pid: a python3 process's idle connection gets the timer, and its r
 }, 20_000);
 
 test("apply --pid without the rights: said plainly, nothing changed", async () => {
-  const python = idleClient();
+  // Another user's process, and the command line as root without any capability (so without CAP_SYS_PTRACE): it
+  // can still read its own files wherever the clone is.
+  const python = idleClient(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
   try {
     const [, pid, port] = await python.next();
-    const nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
-    const run = await keepalive(["apply", "--pid", pid, "--idle", "1s"], nobody);
+    const noCapabilities = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
+    const run = await keepalive(["apply", "--pid", pid, "--idle", "1s"], noCapabilities);
     equal(run.code, 1, run.stdout);
     // The kernel refuses the listing of /proc/PID/fd (EACCES) before pidfd_getfd could say EPERM.
     match(run.stderr, /EACCES: not allowed to take process \d+'s sockets: that needs the rights of ptrace/);
