@@ -1,16 +1,24 @@
 /**
  * Every TCP socket of the process, whoever opened it: a sweep lists the
  * descriptors, knows again the sockets it saw before (by `SO_COOKIE` on Linux,
- * by their addresses elsewhere) and configures the new TCP ones. Sockets set
- * by `setKeepalive`, and those a listener set by it accepted, keep their own.
+ * by their addresses elsewhere) and configures the new TCP ones.
+ *
+ * The kernel is the record of who chose what, since Workers and other copies
+ * of this module share the descriptors but not their memory: a sweep writes
+ * only a socket whose interval and count are the system's defaults, the
+ * runtimes' own (1 s and 10: Bun's and Node's `setKeepAlive(true, ms)`) or
+ * the sweeps' own, and whose user timeout is the default or the sweeps' own.
+ * Anything else was chosen, by `setKeepalive` or by the application, and is
+ * left as it is.
  *
  * @module
  */
 import type { Syscalls } from "./_syscalls.ts";
 import { KeepaliveError } from "./_errors.ts";
-import type { Write } from "./_options.ts";
-import { rewriteOptions } from "./_sockopt.ts";
+import { toSettings, type Write } from "./_options.ts";
+import { type OptionValues, readOptions, writeOptions } from "./_sockopt.ts";
 import { cookieOf, listening, tcpPort } from "./_targets.ts";
+import type { KeepaliveSettings } from "./_types.ts";
 import type { Platform } from "./platforms/mod.ts";
 
 /** What one sweep did, socket by socket. */
@@ -19,7 +27,7 @@ export interface SweepResult {
   configured: number;
   /** TCP sockets that already held the options (configured by an earlier sweep, or by the system). */
   unchanged: number;
-  /** Sockets left as they are: not TCP (Unix-domain, UDP), or set by `setKeepalive`, or accepted by a listener it set. */
+  /** Sockets left as they are: not TCP (Unix-domain, UDP), or holding settings someone chose. */
   skipped: number;
   /** TCP sockets the options could not be written to; the next sweep tries again. */
   failed: number;
@@ -29,7 +37,7 @@ export interface SweepResult {
 export interface Sweeper {
   /** Sweeps now. */
   sweep(): SweepResult;
-  /** Stops the timer. */
+  /** Stops this handle; the timer stops when every handle has. */
   stop(): void;
   /** What the last sweep on the timer threw, if it threw: listing the descriptors failed. */
   readonly lastError: unknown;
@@ -41,7 +49,7 @@ type Identity = number | string;
 /** A socket a sweep saw at a descriptor, and whether it is one it configures. */
 interface Seen {
   readonly id: Identity;
-  readonly configurable: boolean;
+  configurable: boolean;
   /**
    * Sweeps, counted once it has a peer or listens, that still read its options back and put them right: a runtime
    * applies its own `setKeepAlive` when the connection completes (Node's `node:net`, Bun's `fetch`), which can be
@@ -53,10 +61,10 @@ interface Seen {
 /** Read-backs after a socket is configured, counted from when it is connected: two, so one comes a full turn after. */
 const CHECKS = 2;
 
-const address = new Uint8Array(128);
+/** Bun's and Node's (libuv's) own `setKeepAlive(true, ms)`: probes 1 s apart, 10 of them, after `ms`. */
+const RUNTIME_PROBES = { intervalMs: 1000, count: 10 };
 
-/** The sockets `setKeepalive` set while sweeps run: their identities, and the ports of the listeners among them. */
-const explicit = { sweepers: 0, ids: new Set<Identity>(), listenerPorts: new Map<Identity, number>() };
+const address = new Uint8Array(128);
 
 /** A socket's identity; `undefined` if `fd` is no socket. */
 function identify(sys: Syscalls, platform: Platform, fd: number): Identity | undefined {
@@ -69,39 +77,101 @@ function identify(sys: Syscalls, platform: Platform, fd: number): Identity | und
   return `${localBytes} ${peer < 0 ? "-" : address.slice(0, peer).join(".")}`;
 }
 
-/**
- * Remembers sockets `setKeepalive` set, so that sweeps leave them, and what their listeners accept, alone. Makes no
- * call unless sweeps run.
- *
- * @param sys The binding.
- * @param platform The OS's table.
- * @param fds The sockets just set.
- */
-export function noteExplicit(sys: Syscalls, platform: Platform, fds: readonly number[]): void {
-  if (explicit.sweepers === 0) return;
-  for (const fd of fds) {
-    const id = identify(sys, platform, fd);
-    if (id === undefined) continue;
-    explicit.ids.add(id);
-    const port = tcpPort(sys, platform, fd, address);
-    if (port !== undefined && listening(sys, platform, fd)) explicit.listenerPorts.set(id, port);
-  }
-}
-
 /** Whether a failure means the socket closed (or its descriptor now holds something else) during the sweep. */
 function closedMeanwhile(error: unknown): boolean {
   return error instanceof KeepaliveError && (error.code === "EBADF" || error.code === "ENOTSOCK");
 }
 
 /**
- * Sweeps now, then every `everyMs` on a timer that never keeps the process alive.
+ * What a new socket holds here: the system's defaults, read from a socket made for the purpose.
+ *
+ * @throws {KeepaliveError} If no socket can be made (the process is out of descriptors), or read.
+ */
+function readDefaults(sys: Syscalls, platform: Platform): OptionValues {
+  const fd = sys.socket(platform.AF_INET, platform.SOCK_STREAM | platform.SOCK_CLOEXEC);
+  if (fd < 0) {
+    const errno = -fd;
+    throw new KeepaliveError("cannot make a socket to read the system's defaults from", {
+      code: platform.errnoNames[errno] ?? `E${errno}`,
+      errno,
+      syscall: "socket",
+    });
+  }
+  try {
+    return readOptions(sys, platform, fd);
+  } finally {
+    sys.close(fd);
+  }
+}
+
+/** The probes and user timeout nobody chose: the system's, the runtimes', or these sweeps' own. */
+interface Unclaimed {
+  readonly probes: readonly string[];
+  readonly userTimeoutsMs: readonly (number | undefined)[];
+}
+
+const probesOf = ({ intervalMs, count }: Pick<KeepaliveSettings, "intervalMs" | "count">) => `${intervalMs} ${count}`;
+
+function unclaimedFrom(platform: Platform, defaults: OptionValues, writes: readonly Write[]): Unclaimed {
+  const system = toSettings(platform, defaults);
+  const own = toSettings(
+    platform,
+    platform.options.map((option, i) => writes.find((write) => write.option === option)?.value ?? defaults[i]),
+  );
+  return {
+    probes: [probesOf(system), probesOf(RUNTIME_PROBES), probesOf(own)],
+    userTimeoutsMs: [system.userTimeoutMs, own.userTimeoutMs],
+  };
+}
+
+/** Whether a socket's values are ones a sweep may write over. */
+function isUnclaimed(platform: Platform, values: OptionValues, unclaimed: Unclaimed): boolean {
+  const held = toSettings(platform, values);
+  return unclaimed.probes.includes(probesOf(held)) && unclaimed.userTimeoutsMs.includes(held.userTimeoutMs);
+}
+
+/** The sweeps running in this copy of the module, and how many handles share them. */
+let running: { policy: string; sweeper: Omit<Sweeper, "stop">; stopTimer: () => void; handles: number } | undefined;
+
+/** The options and period as text, to tell one policy from another, and to name it in an error. */
+function policyOf(platform: Platform, writes: readonly Write[], everyMs: number): string {
+  const fields = writes.map(({ option, value }) =>
+    `${option.field} ${
+      toSettings(platform, platform.options.map((other) => other === option ? value : undefined))[option.field]
+    }`
+  );
+  return `${fields.join(", ")}, every ${everyMs} ms`;
+}
+
+function handle(shared: NonNullable<typeof running>): Sweeper {
+  let stopped = false;
+  return {
+    sweep: () => shared.sweeper.sweep(),
+    get lastError() {
+      return shared.sweeper.lastError;
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      if (--shared.handles > 0) return;
+      shared.stopTimer();
+      if (running === shared) running = undefined;
+    },
+  };
+}
+
+/**
+ * Sweeps now, then every `everyMs` on a timer that never keeps the process alive. One policy per copy of the module:
+ * a second call with the same writes and period shares the sweeps; with others, it throws.
  *
  * @param sys The binding.
  * @param platform The OS's table.
  * @param writes The options to give each new TCP socket, validated.
  * @param everyMs The period.
  * @param every Starts the runtime's unreferenced timer; returns its stop.
- * @returns The sweeper.
+ * @returns A handle on the sweeps.
+ * @throws {Error} If sweeps with another policy run; {@linkcode KeepaliveError} if the first sweep cannot list the
+ *   descriptors, or no socket can be made to read the system's defaults.
  */
 export function startSweeps(
   sys: Syscalls,
@@ -110,28 +180,48 @@ export function startSweeps(
   everyMs: number,
   every: (ms: number, run: () => void) => () => void,
 ): Sweeper {
+  const policy = policyOf(platform, writes, everyMs);
+  if (running) {
+    if (running.policy !== policy) {
+      throw new Error(
+        `autoKeepalive already sweeps this process with ${running.policy}; one policy per process: stop it first, or ask for the same (asked: ${policy})`,
+      );
+    }
+    running.handles++;
+    return handle(running);
+  }
+  let unclaimed: Unclaimed | undefined;
   // By descriptor: descriptors are small and dense, so an array is the cheapest map (sweeps run every second).
   let seen: Seen[] = [];
   const sweep = (): SweepResult => {
     const result: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 };
+    // The defaults may have changed (a sysctl); where no socket can be made now, the last ones stand.
+    try {
+      unclaimed = unclaimedFrom(platform, readDefaults(sys, platform), writes);
+    } catch (error) {
+      if (!unclaimed) throw error;
+    }
+    const known = unclaimed;
     const next: Seen[] = [];
-    /** Writes what differs from the options; a failure is counted, and the next sweep tries again. */
-    const configure = (fd: number) => {
+    /** Writes what differs from the options, unless someone chose what it holds; a failure is counted, and tried again. */
+    const configure = (fd: number, at: Seen) => {
       try {
-        const { before, after } = rewriteOptions(sys, platform, fd, writes);
+        const before = readOptions(sys, platform, fd);
+        if (!isUnclaimed(platform, before, known)) {
+          at.configurable = false;
+          result.skipped++;
+          return;
+        }
+        const [after] = writeOptions(sys, platform, [{ fd, before }], writes);
         result[after.some((value, i) => value !== before[i]) ? "configured" : "unchanged"]++;
       } catch (error) {
         if (closedMeanwhile(error)) delete next[fd];
         else result.failed++;
       }
     };
-    const explicitPorts = new Set(explicit.listenerPorts.values());
-    // Only needed to forget what setKeepalive set and has since closed.
-    const liveIds = explicit.ids.size > 0 ? new Set<Identity>() : undefined;
     for (const fd of sys.descriptors()) {
       const id = identify(sys, platform, fd);
       if (id === undefined) continue; // no socket, or closed since the listing
-      liveIds?.add(id);
       const before = seen[fd];
       if (before?.id === id) {
         next[fd] = before;
@@ -139,37 +229,22 @@ export function startSweeps(
         else if (before.checks === 0) result.unchanged++;
         else {
           if (sys.getpeername(fd, address) >= 0 || listening(sys, platform, fd)) before.checks--;
-          configure(fd);
+          configure(fd, before);
         }
         continue;
       }
-      const port = tcpPort(sys, platform, fd, address);
-      if (port === undefined || explicit.ids.has(id) || explicitPorts.has(port)) {
-        next[fd] = { id, configurable: false, checks: 0 };
-        result.skipped++;
-        continue;
-      }
-      next[fd] = { id, configurable: true, checks: CHECKS };
-      configure(fd);
+      const tcp = tcpPort(sys, platform, fd, address) !== undefined;
+      next[fd] = { id, configurable: tcp, checks: tcp ? CHECKS : 0 };
+      if (tcp) configure(fd, next[fd]);
+      else result.skipped++;
     }
     seen = next;
-    // What setKeepalive set and has since closed is forgotten.
-    if (liveIds) {
-      for (const id of explicit.ids) if (!liveIds.has(id)) explicit.ids.delete(id);
-      for (const id of explicit.listenerPorts.keys()) if (!liveIds.has(id)) explicit.listenerPorts.delete(id);
-    }
     return result;
   };
-  explicit.sweepers++;
   let lastError: unknown;
-  try {
-    sweep();
-  } catch (error) {
-    explicit.sweepers--;
-    throw error;
-  }
+  sweep();
   // A sweep on the timer has no caller to throw to: the application goes on, and lastError says why.
-  let stopTimer: (() => void) | undefined = every(everyMs, () => {
+  const stopTimer = every(everyMs, () => {
     try {
       sweep();
       lastError = undefined;
@@ -177,16 +252,16 @@ export function startSweeps(
       lastError = error;
     }
   });
-  return {
-    sweep,
-    get lastError() {
-      return lastError;
+  running = {
+    policy,
+    sweeper: {
+      sweep,
+      get lastError() {
+        return lastError;
+      },
     },
-    stop() {
-      if (!stopTimer) return;
-      stopTimer();
-      stopTimer = undefined;
-      explicit.sweepers--;
-    },
+    stopTimer,
+    handles: 1,
   };
+  return handle(running);
 }

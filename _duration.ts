@@ -30,3 +30,15 @@ export function parseDuration(text: string): number | undefined {
 export function unitHint(text: string): string {
   return /^\d+(\.\d+)?$/.test(text) ? ` (a unit is needed: ${text}s or ${text}ms)` : "";
 }
+
+/**
+ * Writes milliseconds as they are typed, in the largest unit that holds them exactly: `1h`, `10m`, `11s`, `1500ms`.
+ *
+ * @param ms Milliseconds.
+ * @returns The text, which {@linkcode parseDuration} reads back as `ms`.
+ */
+export function durationText(ms: number): string {
+  if (ms === 0) return "0s";
+  const unit = ["h", "m", "s"].find((unit) => Number.isInteger(ms / MS_PER_UNIT[unit])) ?? "ms";
+  return `${ms / MS_PER_UNIT[unit]}${unit}`;
+}

@@ -5,7 +5,6 @@
  * @module
  */
 import type { Syscalls } from "./_syscalls.ts";
-import { noteExplicit } from "./_auto.ts";
 import { KeepaliveError } from "./_errors.ts";
 import { planWrites, toSettings, type Write } from "./_options.ts";
 import { readOptions, type SocketValues, writeOptions } from "./_sockopt.ts";
@@ -60,7 +59,6 @@ export function applyKeepalive(
   const sockets = read(calls, platform, find(calls));
   agreed(platform, sockets, writes);
   const [after] = writeOptions(calls, platform, sockets, writes);
-  noteExplicit(calls, platform, sockets.map(({ fd }) => fd)); // so that sweeps leave them as set here
   return toSettings(platform, after);
 }
 

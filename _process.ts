@@ -7,7 +7,7 @@
  */
 import type { Syscalls } from "./_syscalls.ts";
 import { KeepaliveError } from "./_errors.ts";
-import { planWrites, toSettings } from "./_options.ts";
+import { checkPid, planWrites, toSettings } from "./_options.ts";
 import { rewriteOptions } from "./_sockopt.ts";
 import { sockaddrText, tcpPort } from "./_targets.ts";
 import type { KeepaliveOptions, KeepaliveSettings } from "./_types.ts";
@@ -29,10 +29,18 @@ export interface ProcessSocket {
 
 const address = new Uint8Array(128);
 
-function processError(platform: Platform, result: number, pid: number, syscall: string): KeepaliveError {
+function processError(
+  platform: Platform,
+  result: number,
+  pid: number,
+  syscall: string,
+  thread = false,
+): KeepaliveError {
   const errno = -result;
   const code = platform.errnoNames[errno] ?? `E${errno}`;
-  const why = code === "EPERM" || code === "EACCES"
+  const why = thread
+    ? `${pid} is a thread, not a process: give the id of its process (the Tgid line of /proc/${pid}/status)`
+    : code === "EPERM" || code === "EACCES"
     ? `not allowed to take process ${pid}'s sockets: that needs the rights of ptrace over it (the same user and ptrace_scope 0, or CAP_SYS_PTRACE)`
     : code === "ENOSYS"
     ? `this kernel cannot take another process's sockets: pidfd_getfd needs Linux 5.6 or later`
@@ -40,6 +48,15 @@ function processError(platform: Platform, result: number, pid: number, syscall: 
     ? `no process ${pid}`
     : `${syscall} failed for process ${pid}`;
   return new KeepaliveError(why, { code, errno, syscall });
+}
+
+/** A descriptor for the process; a thread's id is refused as one (Linux 6.9 tells it apart, with `PIDFD_THREAD`). */
+function openProcess(sys: Syscalls, platform: Platform, pid: number): number {
+  const pidfd = sys.pidfdOpen(pid, 0);
+  if (pidfd >= 0) return pidfd;
+  const thread = platform.PIDFD_THREAD === undefined ? -1 : sys.pidfdOpen(pid, platform.PIDFD_THREAD);
+  if (thread >= 0) sys.close(thread);
+  throw processError(platform, pidfd, pid, "pidfd_open", thread >= 0);
 }
 
 /**
@@ -59,10 +76,9 @@ export function applyToProcess(
   options: KeepaliveOptions,
 ): ProcessSocket[] {
   const writes = planWrites(options, platform);
-  if (!Number.isInteger(pid) || pid < 1) throw new RangeError(`pid must be a positive integer; got ${pid}`);
+  checkPid(pid);
   const calls = sys();
-  const pidfd = calls.pidfdOpen(pid);
-  if (pidfd < 0) throw processError(platform, pidfd, pid, "pidfd_open");
+  const pidfd = openProcess(calls, platform, pid);
   const sockets: ProcessSocket[] = [];
   try {
     let fds: number[];

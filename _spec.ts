@@ -1,12 +1,15 @@
 /**
  * `TCP_KEEPALIVE`, written as the command line's flags are: `30s` (a deadline,
  * planned), or `idle=10s,interval=2s,count=3,user-timeout=30s`, either with
- * `every=500ms` for the sweeps' period.
+ * `every=500ms` for the sweeps' period. Checked here against the OS's limits,
+ * so that an error names the variable, and the part in its own spelling and units.
  *
  * @module
  */
 import { DURATION_FORM, parseDuration, unitHint } from "./_duration.ts";
+import { checkSweeps, type Field, planWrites, textTerms } from "./_options.ts";
 import type { KeepaliveOptions } from "./_types.ts";
+import type { Platform } from "./platforms/mod.ts";
 
 /** Options and the sweeps' period, as `TCP_KEEPALIVE` gives them. */
 export interface KeepaliveSpec {
@@ -14,42 +17,61 @@ export interface KeepaliveSpec {
   everyMs: number | undefined;
 }
 
-const DURATION_KEYS: Readonly<Record<string, keyof KeepaliveOptions | "everyMs">> = {
+/** Each key of the text, and the field it sets. */
+const FIELDS: Readonly<Record<string, Field>> = {
   timeout: "timeoutMs",
   idle: "idleMs",
   interval: "intervalMs",
+  count: "count",
   "user-timeout": "userTimeoutMs",
   every: "everyMs",
 };
-const KEYS = [...Object.keys(DURATION_KEYS), "count"];
+const NAMES: Partial<Record<Field, string>> = {
+  ...Object.fromEntries(Object.entries(FIELDS).map(([key, field]) => [field, key])),
+  probes: "count",
+};
 
 /**
- * Parses the variable's text.
+ * Parses the variable's text and checks it against the OS's limits.
  *
  * @param name The variable, for errors.
  * @param text Its value.
- * @returns The options and period.
- * @throws {TypeError} Naming the variable and the part that is wrong.
+ * @param platform The OS the options will be applied on.
+ * @returns The options and period, valid.
+ * @throws {TypeError | RangeError} Naming the variable and the part that is wrong, in the variable's terms.
  */
-export function parseSpec(name: string, text: string): KeepaliveSpec {
-  const wrong = (part: string, why: string) =>
-    new TypeError(`${name}=${JSON.stringify(text)}: ${JSON.stringify(part)} ${why}`);
-  const spec: KeepaliveSpec = { options: {}, everyMs: undefined };
-  const parts = text.split(",").map((part) => part.trim());
-  for (const part of parts) {
+export function parseSpec(name: string, text: string, platform: Platform): KeepaliveSpec {
+  const wrong = (why: string) => new TypeError(`${name}=${JSON.stringify(text)}: ${why}`);
+  const values: Partial<Record<Field, number>> = {};
+  const typed: Partial<Record<Field, string>> = {};
+  for (const part of text.split(",").map((part) => part.trim())) {
     const [key, value, extra] = part.includes("=") ? part.split("=") : ["timeout", part];
-    if (extra !== undefined) throw wrong(part, "has more than one =");
-    if (!KEYS.includes(key)) throw wrong(part, `is not one of ${KEYS.map((k) => `${k}=`).join(", ")} or a deadline`);
-    if (key === "count") {
-      if (!/^\d+$/.test(value)) throw wrong(part, "takes a whole number");
-      spec.options.count = Number(value);
-      continue;
+    const quoted = JSON.stringify(part);
+    if (extra !== undefined) throw wrong(`${quoted} has more than one =`);
+    const field = FIELDS[key];
+    if (!field) {
+      throw wrong(`${quoted} is not one of ${Object.keys(FIELDS).map((k) => `${k}=`).join(", ")} or a deadline`);
     }
-    const ms = parseDuration(value);
-    if (ms === undefined) throw wrong(part, `takes ${DURATION_FORM}${unitHint(value)}`);
-    const field = DURATION_KEYS[key];
-    if (field === "everyMs") spec.everyMs = ms;
-    else spec.options[field] = ms as never;
+    if (field in values) throw wrong(`${quoted} gives ${key} a second time`);
+    if (field === "count") {
+      if (!/^\d+$/.test(value)) throw wrong(`${quoted} takes a whole number`);
+      values.count = Number(value);
+    } else {
+      const ms = parseDuration(value);
+      if (ms === undefined) throw wrong(`${quoted} takes ${DURATION_FORM}${unitHint(value)}`);
+      values[field] = ms;
+    }
+    typed[field] = value;
   }
-  return spec;
+  const { everyMs, ...options } = values as KeepaliveOptions & { everyMs?: number };
+  const terms = textTerms(NAMES, typed);
+  try {
+    planWrites(options, platform, terms);
+    checkSweeps(everyMs === undefined ? {} : { everyMs }, terms);
+  } catch (error) {
+    if (error instanceof RangeError) throw new RangeError(`${name}=${JSON.stringify(text)}: ${error.message}`);
+    if (error instanceof TypeError) throw wrong(error.message);
+    throw error;
+  }
+  return { options, everyMs };
 }

@@ -20,10 +20,12 @@ export interface Syscalls {
   getpeername(fd: number, address: Uint8Array): number;
   /** `WSAIoctl` with an input buffer and, if given, an output one (Windows only): the bytes it wrote, or `-error`. */
   ioctl(fd: number, code: number, input: Uint8Array, output?: Uint8Array): number;
+  /** `socket(family, type, 0)`: a new socket's descriptor, or `-errno`. */
+  socket(family: number, type: number): number;
   /** The descriptors (or, on Windows, handle values) that may be this process's sockets, or `pid`'s, lowest first. */
   descriptors(pid?: number): number[];
-  /** `pidfd_open(pid, 0)` (Linux): a descriptor for the process, or `-errno`. */
-  pidfdOpen(pid: number): number;
+  /** `pidfd_open(pid, flags)` (Linux): a descriptor for the process, or `-errno`. */
+  pidfdOpen(pid: number, flags: number): number;
   /** `pidfd_getfd(pidfd, fd, 0)` (Linux): this process's own descriptor for the process's socket, or `-errno`. */
   pidfdGetfd(pidfd: number, fd: number): number;
   /** `close(fd)`: 0, or `-errno`. */

@@ -5,7 +5,8 @@
  * a connection is the one socket with both addresses, and is remembered; a
  * listener is every listening socket at its address (`SO_REUSEPORT` lets
  * several share one, in this process or its Workers, and nothing the runtimes
- * hand out tells them apart), looked up on every call.
+ * hand out tells them apart), looked up on every call, and where the OS has
+ * `SO_COOKIE`, known again by the cookies it was first found with.
  *
  * @module
  */
@@ -33,6 +34,8 @@ interface Reported {
   readonly local: readonly [host: unknown, port: unknown];
   readonly peer: readonly [host: unknown, port: unknown] | null;
   readonly label: string;
+  /** A runtime's own listener, which never listens again once closed: its sockets' cookies are remembered. */
+  readonly once?: true;
 }
 
 /** Where a connection was found: its descriptor, its `SO_COOKIE` where the OS has one, and what it was found by. */
@@ -50,6 +53,8 @@ type AnyTarget = Record<string, unknown>;
 
 /** Each connection object's socket, once found. */
 const remembered = new WeakMap<object, Found>();
+/** Each runtime listener's sockets, by `SO_COOKIE`, as first found: none of them there means it closed. */
+const listenerCookies = new WeakMap<object, readonly number[]>();
 const GUESSES = 8;
 const address = new Uint8Array(128); // sizeof(struct sockaddr_storage)
 const cookieBytes = new Uint8Array(8);
@@ -278,22 +283,23 @@ function reported(platform: Platform, t: AnyTarget): number | Reported {
   }
   if (typeof t.addr === "object" && t.addr !== null) { // Deno.Listener, Deno.serve
     const label = "Deno listener";
-    return { local: denoAddr(t.addr as NetAddrLike, label), peer: null, label };
+    return { local: denoAddr(t.addr as NetAddrLike, label), peer: null, label, once: true };
   }
   const url = t.url as { protocol?: unknown } | null | undefined;
   if (typeof url?.protocol === "string") { // Bun.serve: a URL
     if (url.protocol === "unix:") throw notTcp("Bun server", "unix");
-    return { local: [t.hostname, t.port], peer: null, label: "Bun server" };
+    return { local: [t.hostname, t.port], peer: null, label: "Bun server", once: true };
   }
   if ("remotePort" in t) { // node:net Socket
     const label = "node:net socket";
+    // Before its addresses: node:net keeps the peer's after destroy(), once it was read, but not its own.
+    if (t.destroyed) throw closed(label);
     if (t.remotePort === undefined) {
       if (t.connecting) {
         throw new KeepaliveError(`${label} is still connecting; call this once it has emitted 'connect'`, {
           code: "ENOTCONN",
         });
       }
-      if (t.destroyed) throw closed(label);
       throw notTcp(label, "Unix-domain");
     }
     return { local: [t.localAddress, t.localPort], peer: [t.remoteAddress, t.remotePort], label };
@@ -344,7 +350,9 @@ export function finderFor(target: KeepaliveTarget, platform: Platform): Finder {
   if (typeof what === "number") return () => [what];
   if (what.peer === null) {
     const lookup = toLookup(what);
-    return (sys) => handed(sys, platform, target) ?? listeners(sys, platform, lookup);
+    return (sys) =>
+      handed(sys, platform, target) ??
+        (what.once ? sameListener(sys, platform, target, lookup) : listeners(sys, platform, lookup));
   }
   // A node:net socket may connect again: what it was found by must be what it reports now.
   const key = `${what.local[0]}|${what.local[1]}|${what.peer[0]}|${what.peer[1]}`;
@@ -371,6 +379,20 @@ function listeners(sys: Syscalls, platform: Platform, lookup: Lookup): number[] 
     });
   }
   return found;
+}
+
+/**
+ * A runtime listener's sockets, checked against the cookies they were first found with: a Deno listener keeps its
+ * address once closed, and a new listener may take the port.
+ */
+function sameListener(sys: Syscalls, platform: Platform, target: object, lookup: Lookup): number[] {
+  const fds = listeners(sys, platform, lookup);
+  const cookies = fds.map((fd) => cookieOf(sys, platform, fd));
+  if (!cookies.every((cookie) => cookie !== undefined)) return fds; // no SO_COOKIE here (not Linux, or before 4.12)
+  const first = listenerCookies.get(target);
+  if (!first) listenerCookies.set(target, cookies);
+  else if (!cookies.some((cookie) => first.includes(cookie))) throw closed(lookup.label);
+  return fds;
 }
 
 /** The one socket with the connection's addresses: the remembered one, a guess, or a walk. */

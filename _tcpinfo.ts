@@ -7,11 +7,33 @@
  */
 import type { Syscalls } from "./_syscalls.ts";
 import { syscallError } from "./_sockopt.ts";
-import type { TcpInfo } from "./_types.ts";
+import type { TcpInfo, TcpState } from "./_types.ts";
 import type { InfoField, Platform, TcpInfoLayout } from "./platforms/mod.ts";
 
 const buffer = new Uint8Array(128); // the largest struct read, macOS's 112 bytes, fits
 const view = new DataView(buffer.buffer);
+/** The states of a connection that has been set up, whose times since data and acknowledgements are real. */
+const SET_UP = new Set<TcpState>([
+  "established",
+  "fin-wait-1",
+  "fin-wait-2",
+  "close-wait",
+  "closing",
+  "last-ack",
+  "time-wait",
+]);
+/** A listener's report: its state and accept queue only. */
+const NOTHING: Omit<TcpInfo, "state"> = {
+  rttMs: undefined,
+  rttVarianceMs: undefined,
+  unackedSegments: undefined,
+  acceptQueue: undefined,
+  totalRetransmits: undefined,
+  keepaliveProbes: undefined,
+  sinceDataSentMs: undefined,
+  sinceDataReceivedMs: undefined,
+  sinceAckReceivedMs: undefined,
+};
 /** The buffer cut to the layout's size, once (a process has one OS): a call allocates nothing but its result. */
 let sized: { layout: TcpInfoLayout; into: Uint8Array } | undefined;
 
@@ -52,16 +74,23 @@ export function readTcpInfo(sys: Syscalls, platform: Platform, fd: number): TcpI
       lacked: -written === ioctl?.lackedErrno ? {} : undefined,
     });
   }
+  const state = layout.state.names[fieldValue(layout.state, written)!];
+  if (state === "listen") {
+    return { ...NOTHING, state, acceptQueue: fieldValue(layout.listening.acceptQueue, written) };
+  }
   const { fields } = layout;
+  // Before a connection is set up, the kernel's times since count from nothing (Linux: from boot).
+  const since = (field: InfoField | undefined) => SET_UP.has(state) ? fieldValue(field, written) : undefined;
   return {
-    state: layout.state.names[fieldValue(layout.state, written)!],
+    state,
     rttMs: fieldValue(fields.rttMs, written),
     rttVarianceMs: fieldValue(fields.rttVarianceMs, written),
     unackedSegments: fieldValue(fields.unackedSegments, written),
+    acceptQueue: undefined,
     totalRetransmits: fieldValue(fields.totalRetransmits, written),
     keepaliveProbes: fieldValue(fields.keepaliveProbes, written),
-    sinceDataSentMs: fieldValue(fields.sinceDataSentMs, written),
-    sinceDataReceivedMs: fieldValue(fields.sinceDataReceivedMs, written),
-    sinceAckReceivedMs: fieldValue(fields.sinceAckReceivedMs, written),
+    sinceDataSentMs: since(fields.sinceDataSentMs),
+    sinceDataReceivedMs: since(fields.sinceDataReceivedMs),
+    sinceAckReceivedMs: since(fields.sinceAckReceivedMs),
   };
 }

@@ -99,7 +99,9 @@ export type TcpState =
 /**
  * What the kernel reports of a connection now (Linux `TCP_INFO`, macOS
  * `TCP_CONNECTION_INFO`, FreeBSD `TCP_INFO`, Windows `SIO_TCP_INFO`), times in
- * milliseconds; `undefined` where the OS does not say.
+ * milliseconds; `undefined` where the OS does not say, or where a field means
+ * nothing: a listener has only its state and its accept queue, and a socket
+ * not yet connected no times since.
  *
  * @example How a dead peer shows: probes unanswered, the peer long unheard
  * ```ts
@@ -107,7 +109,7 @@ export type TcpState =
  * import { equal } from "node:assert/strict";
  *
  * const info: TcpInfo = {
- *   state: "established", rttMs: 0.05, rttVarianceMs: 0.025, unackedSegments: 0, totalRetransmits: 0,
+ *   state: "established", rttMs: 0.05, rttVarianceMs: 0.025, unackedSegments: 0, acceptQueue: undefined, totalRetransmits: 0,
  *   keepaliveProbes: 2, sinceDataSentMs: 3_000, sinceDataReceivedMs: 3_000, sinceAckReceivedMs: 3_000,
  * };
  * equal(info.keepaliveProbes! > 0 && info.sinceAckReceivedMs! > 1_000, true);
@@ -120,17 +122,19 @@ export interface TcpInfo {
   rttMs: number | undefined;
   /** Its variance. */
   rttVarianceMs: number | undefined;
-  /** Segments sent and not yet acknowledged (on a Linux listener: connections waiting to be accepted). */
+  /** Segments sent and not yet acknowledged; `undefined` on a listener. */
   unackedSegments: number | undefined;
+  /** On a listener, the connections waiting to be accepted (Linux); `undefined` on a connection. */
+  acceptQueue: number | undefined;
   /** Segments retransmitted over the connection's life. */
   totalRetransmits: number | undefined;
   /** Keepalive probes sent since the peer last answered. */
   keepaliveProbes: number | undefined;
-  /** How long ago data was last sent. */
+  /** How long ago data was last sent (or the connection was set up); `undefined` before it was set up, and on a listener. */
   sinceDataSentMs: number | undefined;
-  /** How long ago data was last received. */
+  /** How long ago data was last received (or the connection was set up); `undefined` as for `sinceDataSentMs`. */
   sinceDataReceivedMs: number | undefined;
-  /** How long ago an acknowledgement was last received (a probe's answer counts). */
+  /** How long ago an acknowledgement was last received (a probe's answer counts); `undefined` as for `sinceDataSentMs`. */
   sinceAckReceivedMs: number | undefined;
 }
 

@@ -15,4 +15,4 @@
  * match(VERSION, /^\d+\.\d+\.\d+/);
  * ```
  */
-export const VERSION = "0.5.0";
+export const VERSION = "0.6.0";

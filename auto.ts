@@ -12,14 +12,16 @@
  * `TCP_KEEPALIVE` is written as the command line's flags are: `30s` (a
  * dead-peer deadline, planned), or `idle=10s,interval=2s,count=3,user-timeout=30s`,
  * either with `every=500ms` for the period of the sweeps. A malformed value
- * fails at start, naming the part that is wrong; an unset one does nothing,
- * and says so once.
+ * fails at start, naming the variable and the part that is wrong in its own
+ * spelling and units; an unset or empty one (`TCP_KEEPALIVE=`, common in
+ * compose files) does nothing, and says so once.
  *
  * @module
  */
 import { parseSpec } from "./_spec.ts";
-import { environment } from "./ffi/mod.ts";
+import { environment, os } from "./ffi/mod.ts";
 import { type AutoKeepalive, autoKeepalive } from "./mod.ts";
+import { platformFor } from "./platforms/mod.ts";
 
 /**
  * The variable read.
@@ -34,8 +36,10 @@ import { type AutoKeepalive, autoKeepalive } from "./mod.ts";
  */
 export const VARIABLE = "TCP_KEEPALIVE";
 
-const text = environment(VARIABLE);
-if (text === undefined) console.error(`tcp-keepalive/auto: ${VARIABLE} is not set, so no socket is configured`);
+const text = environment(VARIABLE)?.trim() || undefined;
+if (text === undefined) {
+  console.error(`tcp-keepalive/auto: ${VARIABLE} is not set or empty, so no socket is configured`);
+}
 
 /**
  * The sweeps started from `TCP_KEEPALIVE`; `undefined` if it is not set.
@@ -45,11 +49,11 @@ if (text === undefined) console.error(`tcp-keepalive/auto: ${VARIABLE} is not se
  * import { auto, VARIABLE } from "./auto.ts";
  * import { equal } from "node:assert/strict";
  *
- * equal(auto === undefined, Deno.env.get(VARIABLE) === undefined);
+ * equal(auto === undefined, !Deno.env.get(VARIABLE)?.trim());
  * auto?.stop();
  * ```
  */
 export const auto: AutoKeepalive | undefined = text === undefined ? undefined : (() => {
-  const { options, everyMs } = parseSpec(VARIABLE, text);
+  const { options, everyMs } = parseSpec(VARIABLE, text, platformFor(os));
   return autoKeepalive(options, { everyMs });
 })();

@@ -1,6 +1,6 @@
 /**
- * The keepalive command line, on the public API only: `plan`, `check`,
- * `watch`, `demo` and `apply`. Run it as `deno task keepalive ...` or `bun cli.ts ...`.
+ * The keepalive command line, on the public API, with the options layer's
+ * checks worded in the flags' terms: `plan`, `check`, `watch`, `demo` and `apply`. Run it as `deno task keepalive ...` or `bun cli.ts ...`.
  *
  * @example Run it
  * ```sh
@@ -14,10 +14,13 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type KeepaliveOptions, VERSION } from "./mod.ts";
+import { checkPid, type Field, planWrites, type Terms } from "./_options.ts";
+import { os } from "./ffi/mod.ts";
+import { platformFor } from "./platforms/mod.ts";
 import { apply } from "./cli/_apply.ts";
 import { check } from "./cli/_check.ts";
 import { cut, demo } from "./cli/_demo.ts";
-import { parseCount, parseDurationFlag, parseHostPort, UsageError } from "./cli/_format.ts";
+import { asUsage, flagTerms, parseCount, parseDurationFlag, parseHostPort, UsageError } from "./cli/_format.ts";
 import { plan } from "./cli/_plan.ts";
 import { watch } from "./cli/_watch.ts";
 
@@ -131,7 +134,21 @@ const ALLOWED: Record<string, Flag[]> = {
   apply: ["idle", "interval", "count", "user-timeout", "timeout", "pid"],
 };
 
-function keepaliveOptions(values: FlagValues): KeepaliveOptions {
+/** What was typed for each field, by its flag. */
+function typedFields(values: FlagValues): Partial<Record<Field, string>> {
+  return {
+    idleMs: values.idle,
+    intervalMs: values.interval,
+    count: values.count,
+    probes: values.count,
+    userTimeoutMs: values["user-timeout"],
+    timeoutMs: values.timeout,
+    pid: values.pid,
+  };
+}
+
+/** The options typed, checked against this OS's limits in the flags' terms before anything connects. */
+function keepaliveOptions(values: FlagValues, terms: Terms): KeepaliveOptions {
   const options: KeepaliveOptions = {};
   if (values.idle !== undefined) options.idleMs = parseDurationFlag("--idle", values.idle);
   if (values.interval !== undefined) options.intervalMs = parseDurationFlag("--interval", values.interval);
@@ -140,6 +157,7 @@ function keepaliveOptions(values: FlagValues): KeepaliveOptions {
     options.userTimeoutMs = parseDurationFlag("--user-timeout", values["user-timeout"]);
   }
   if (values.timeout !== undefined) options.timeoutMs = parseDurationFlag("--timeout", values.timeout);
+  asUsage(() => planWrites(options, platformFor(os), terms));
   return options;
 }
 
@@ -180,33 +198,39 @@ async function run(args: string[]): Promise<number> {
   const stray = (Object.keys(values) as Flag[]).find((flag) => flag !== "json" && !ALLOWED[command].includes(flag));
   if (stray) throw new UsageError(`${command} does not take --${stray}`);
   const json = values.json ?? false;
+  const terms = flagTerms(typedFields(values));
   switch (command) {
-    case "plan":
+    case "plan": {
       arity(command, rest, ["deadline"]);
-      return plan(
-        parseDurationFlag("the deadline", rest[0]),
-        values.count === undefined ? undefined : parseCount("--count", values.count),
-        json,
-      );
+      const timeoutMs = parseDurationFlag("the deadline", rest[0]);
+      const probes = values.count === undefined ? undefined : parseCount("--count", values.count);
+      const deadline = flagTerms({ ...typedFields(values), timeoutMs: rest[0] }, { timeoutMs: "the deadline" });
+      return asUsage(() => plan(timeoutMs, probes, deadline, json));
+    }
     case "check":
       arity(command, rest, ["host:port"]);
-      return await check(parseHostPort(rest[0]), values.tls ?? false, keepaliveOptions(values), json);
+      return await check(parseHostPort(rest[0]), values.tls ?? false, keepaliveOptions(values, terms), json);
     case "watch":
       arity(command, rest, ["host:port"]);
       return await watch(
         parseHostPort(rest[0]),
         values.tls ?? false,
-        keepaliveOptions(values),
+        keepaliveOptions(values, terms),
         parseDurationFlag("--for", values.for ?? "10m"),
         json,
       );
-    case "apply":
+    case "apply": {
       arity(command, rest, []);
       if (values.pid === undefined) throw new UsageError("apply takes --pid PID");
-      return apply(parseCount("--pid", values.pid), keepaliveOptions(values), json);
-    default:
+      const pid = asUsage(() => checkPid(parseCount("--pid", values.pid!), terms));
+      return apply(pid, keepaliveOptions(values, terms), json);
+    }
+    default: {
       arity(command, rest, []);
-      return await demo(parseDurationFlag("--timeout", values.timeout ?? "30s"), json, self());
+      const timeoutMs = parseDurationFlag("--timeout", values.timeout ?? "30s");
+      asUsage(() => planWrites({ timeoutMs }, platformFor(os), terms)); // a deadline too short, before any socket
+      return await demo(timeoutMs, json, self());
+    }
   }
 }
 
@@ -220,7 +244,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     return await run(args);
   } catch (error) {
-    // Only a mistake in what was typed: parseArgs' own, or the API refusing a value typed (see inFlagTerms).
+    // Only a mistake in what was typed: parseArgs' own, or a value refused before anything ran (see asUsage).
     const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
     console.error(`keepalive: ${(error as Error).message}${usage ? " (see keepalive --help)" : ""}`);
     return usage ? 2 : 1;

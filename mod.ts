@@ -26,9 +26,8 @@
  * @module
  */
 import { startSweeps, type SweepResult } from "./_auto.ts";
-import { describe } from "./_describe.ts";
 import { applyKeepalive, readKeepalive, tcpInfoOf } from "./_keepalive.ts";
-import { planWrites } from "./_options.ts";
+import { checkSweeps, planWrites } from "./_options.ts";
 import { applyToProcess, type ProcessSocket } from "./_process.ts";
 import { everyUnref, os, syscalls } from "./ffi/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
@@ -150,9 +149,9 @@ export function getTcpInfo(target: KeepaliveTarget): TcpInfo {
  * ```
  */
 export interface AutoKeepalive {
-  /** Sweeps now: every TCP socket of the process not seen before is configured. */
+  /** Sweeps now: every TCP socket of the process not seen before, and holding nothing chosen, is configured. */
   sweep(): SweepResult;
-  /** Stops the timer; the sockets keep what they were given. */
+  /** Stops this handle; the timer stops once every handle on it has. The sockets keep what they were given. */
   stop(): void;
   /** The same as {@linkcode AutoKeepalive.stop}, for `using`. */
   [Symbol.dispose](): void;
@@ -160,24 +159,36 @@ export interface AutoKeepalive {
   readonly lastError: unknown;
 }
 
-const EVERY_MS_RANGE = [10, 2 ** 31 - 1];
-
 /**
  * Configures every TCP socket of this process, whoever opened it: `fetch`'s
  * pool, `WebSocket`, database drivers, the runtime's own servers and what
  * they accept. Sweeps now (connected, connecting and listening sockets, IPv4
  * and IPv6; never Unix-domain, UDP or other descriptors), then every
  * `everyMs` on a timer that never keeps the process alive, so that a socket
- * opened later is configured within `everyMs`. A socket set by
- * {@linkcode setKeepalive}, and what a listener set by it accepts, keep their
- * own settings. Workers share their process's descriptors: one call sweeps
- * the sockets of every Worker; a call in each Worker sweeps them once each.
+ * opened later is configured within `everyMs`.
+ *
+ * The kernel is the record of who chose what: a sweep writes only a socket
+ * whose probe interval and count are the system's defaults, the runtimes' own
+ * (1 s and 10, from Bun's and Node's `setKeepAlive(true, ms)`) or the sweeps'
+ * own, and whose user timeout is the system's or the sweeps' own. Any other
+ * values were chosen, through {@linkcode setKeepalive} in any Worker or copy
+ * of this module, or by the application, and are kept, as are those a
+ * listener so set passes to what it accepts. An idle time alone, or
+ * `enable` alone, looks like a runtime's own and is swept over.
+ *
+ * One policy per copy of the module: called again while sweeps run, with the
+ * same options and period it shares them (they stop when every handle has
+ * stopped); with others it throws. Workers share their process's descriptors:
+ * one call sweeps the sockets of every Worker; sweeps started in two Workers
+ * with different options do not fight, each socket keeping the first policy
+ * that configured it.
  *
  * @param options What to give each socket, as for {@linkcode setKeepalive}; checked before anything is swept.
  * @param sweeps `everyMs`: the period, 10 ms or more (default 1000).
  * @returns The running sweeps.
  * @throws {TypeError | RangeError} On bad options or period; nothing is swept then.
- * @throws {KeepaliveError} If the descriptors cannot be listed.
+ * @throws {Error} If sweeps with other options or another period already run in this copy of the module.
+ * @throws {KeepaliveError} If the descriptors cannot be listed, or no socket can be made to read the defaults.
  *
  * @example Find a dead peer of any connection within 30 seconds
  * ```ts
@@ -197,12 +208,7 @@ const EVERY_MS_RANGE = [10, 2 ** 31 - 1];
 export function autoKeepalive(options: KeepaliveOptions, sweeps: { everyMs?: number } = {}): AutoKeepalive {
   const platform = platformFor(os);
   const writes = planWrites(options, platform);
-  const { everyMs = 1000 } = sweeps;
-  if (!Number.isInteger(everyMs) || everyMs < EVERY_MS_RANGE[0] || everyMs > EVERY_MS_RANGE[1]) {
-    throw new RangeError(
-      `everyMs must be an integer from ${EVERY_MS_RANGE[0]} to ${EVERY_MS_RANGE[1]}; got ${describe(everyMs)}`,
-    );
-  }
+  const everyMs = checkSweeps(sweeps);
   const sweeper = startSweeps(syscalls(), platform, writes, everyMs, everyUnref);
   return {
     sweep: sweeper.sweep,

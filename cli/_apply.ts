@@ -5,7 +5,7 @@
  * @module
  */
 import { type KeepaliveOptions, setProcessKeepalive } from "../mod.ts";
-import { inFlagTerms, settingsCells, table } from "./_format.ts";
+import { settingsCells, table } from "./_format.ts";
 
 /**
  * Applies and prints.
@@ -16,7 +16,7 @@ import { inFlagTerms, settingsCells, table } from "./_format.ts";
  * @returns The exit code: 0.
  */
 export function apply(pid: number, options: KeepaliveOptions, json: boolean): number {
-  const sockets = inFlagTerms(() => setProcessKeepalive(pid, options));
+  const sockets = setProcessKeepalive(pid, options);
   if (json) {
     console.log(JSON.stringify({ pid, sockets }, (_key, value) => value === undefined ? null : value, 2));
     return 0;

@@ -13,7 +13,7 @@ import {
   setKeepalive,
   type TcpInfo,
 } from "../mod.ts";
-import { formatDuration, type HostPort, inFlagTerms, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import { formatDuration, type HostPort, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 import { connect, describeConnection } from "./_net.ts";
 
 const FIELDS = ["enabled", "idleMs", "intervalMs", "count", "userTimeoutMs"] as const;
@@ -83,7 +83,7 @@ export async function check(to: HostPort, useTls: boolean, options: KeepaliveOpt
   try {
     // A new connection holds the system's defaults (on Linux, net.ipv4.tcp_keepalive_*).
     const defaults = getKeepalive(socket);
-    const applied = inFlagTerms(() => setKeepalive(socket, options));
+    const applied = setKeepalive(socket, options);
     const effective = getKeepalive(socket);
     const wrong = differences(applied, effective);
     const unknown = unreadable(applied, effective);

@@ -7,8 +7,8 @@
  */
 import { execFileSync } from "node:child_process";
 import process from "node:process";
-import { getKeepalive, type KeepaliveSettings, planKeepalive, setKeepalive } from "../mod.ts";
-import { formatDuration, inFlagTerms, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import { getKeepalive, type KeepaliveSettings, setKeepalive } from "../mod.ts";
+import { formatDuration, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 import { ending, loopbackPair } from "./_net.ts";
 
 /** What the cut peer is found with: first probe after 1 s idle, then 2 probes 1 s apart. */
@@ -67,7 +67,6 @@ function cutPeer(self: string[]): Cut | undefined {
  * @returns The exit code.
  */
 export async function demo(timeoutMs: number, json: boolean, self: string[]): Promise<number> {
-  inFlagTerms(() => planKeepalive(timeoutMs), { timeoutMs: "--timeout" }); // a deadline too short, before any socket
   const pair = await loopbackPair();
   let rows: [string, KeepaliveSettings][];
   try {

@@ -6,14 +6,15 @@
  */
 
 import { DURATION_FORM, parseDuration, unitHint } from "../_duration.ts";
+import { type Field, type Terms, textTerms } from "../_options.ts";
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** The flag each option of the API is typed as. */
-export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+/** The flag each field of the API is typed as. */
+const FLAG_NAMES: Readonly<Partial<Record<Field, string>>> = {
   idleMs: "--idle",
   intervalMs: "--interval",
   count: "--count",
@@ -24,23 +25,33 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
 };
 
 /**
- * Runs an API call on what the user typed: its `TypeError` or `RangeError`
- * (the API's refusal of a value, before any system call) becomes a
- * {@linkcode UsageError} that names the flags typed, not the API's fields.
+ * The terms of the flags: errors name the flags, in their units (`--timeout must be ... at least 11s; got 5s`).
  *
- * @param call The call.
- * @param flags The flag (or argument) each API field came from.
- * @returns What the call returns.
- * @throws {UsageError} If the call refused a value.
+ * @param typed What was typed for each field.
+ * @param names Where a field is typed as something else than its flag (`plan`'s deadline, an argument).
+ * @returns The terms.
  */
-export function inFlagTerms<T>(call: () => T, flags: Readonly<Record<string, string>> = OPTION_FLAGS): T {
+export function flagTerms(
+  typed: Readonly<Partial<Record<Field, string>>>,
+  names: Readonly<Partial<Record<Field, string>>> = {},
+): Terms {
+  return textTerms({ ...FLAG_NAMES, ...names }, typed);
+}
+
+/**
+ * Runs a check of what was typed: its `TypeError` or `RangeError`, worded in the flags' terms, is a mistake in the
+ * call, a {@linkcode UsageError}.
+ *
+ * @param check The check.
+ * @returns What it returns.
+ * @throws {UsageError} If it refused a value.
+ */
+export function asUsage<T>(check: () => T): T {
   try {
-    return call();
+    return check();
   } catch (error) {
-    if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
-    // The fields in *Ms are names anywhere; count, probes and pid are words too, so only a message's subject.
-    const fields = /\b\w+Ms\b|^(count|probes|pid)\b/g;
-    throw new UsageError(error.message.replace(fields, (field) => flags[field] ?? field));
+    if (error instanceof TypeError || error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
   }
 }
 

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { type KeepaliveOs, planKeepalive } from "../mod.ts";
-import { formatDuration, inFlagTerms, OPTION_FLAGS, table } from "./_format.ts";
+import type { KeepaliveOs } from "../mod.ts";
+import { planIn, type Terms } from "../_options.ts";
+import { formatDuration, table } from "./_format.ts";
 
 const SYSTEMS: [KeepaliveOs, string][] = [
   ["linux", "Linux"],
@@ -19,15 +20,14 @@ const SYSTEMS: [KeepaliveOs, string][] = [
  *
  * @param timeoutMs The deadline.
  * @param probes The probe count to plan with.
+ * @param terms How the deadline and the count were typed, for a refusal.
  * @param json Whether to print JSON.
  * @returns The exit code.
+ * @throws {RangeError} If a plan is out of an OS's limits, in the flags' terms.
  */
-export function plan(timeoutMs: number, probes: number | undefined, json: boolean): number {
+export function plan(timeoutMs: number, probes: number | undefined, terms: Terms, json: boolean): number {
   const plans = SYSTEMS.map(([os, name]) => {
-    const p = inFlagTerms(() => planKeepalive(timeoutMs, { probes, os }), {
-      ...OPTION_FLAGS,
-      timeoutMs: "the deadline",
-    });
+    const p = planIn(timeoutMs, { probes, os }, terms);
     // An idle connection: probes start after idle; one with data in flight: the user timeout, if the OS has one.
     return { os, name, ...p, idleDetectMs: p.idleMs + p.intervalMs * p.count, dataDetectMs: p.userTimeoutMs };
   });

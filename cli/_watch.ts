@@ -8,7 +8,7 @@
 import type net from "node:net";
 import process from "node:process";
 import { getTcpInfo, type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
-import { formatDuration, type HostPort, inFlagTerms } from "./_format.ts";
+import { formatDuration, type HostPort } from "./_format.ts";
 import { connect, describeConnection, ending } from "./_net.ts";
 
 const REASONS: Record<string, string> = {
@@ -60,7 +60,7 @@ export async function watch(
 ): Promise<number> {
   const socket = await connect(to, useTls);
   const connection = describeConnection(socket);
-  const settings = inFlagTerms(() => setKeepalive(socket, options));
+  const settings = setKeepalive(socket, options);
   const ended = ending(socket);
   const start = performance.now();
   const elapsed = () => performance.now() - start;

@@ -65,9 +65,9 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
           process ??= openApart(
             runtime,
             path,
-            library.processSymbols ?? {},
+            library.process?.symbols ?? {},
             "take another process's sockets",
-            "which this C library is too old for (glibc 2.36 has them)",
+            "which taking them through syscall(2) needs",
           ),
       },
       arch,
@@ -114,6 +114,10 @@ export function bind(
 ): Syscalls {
   const errno = () => library.errno(symbols);
   const result = (value: number) => value < 0 ? -errno() : value;
+  // The walk's symbols with every call's (close), opened on the first walk.
+  let listing: OpenedSymbols | undefined;
+  // Only Linux has them; the public call refuses every other OS first.
+  const processCalls = () => library.process!;
   const value = new Int32Array(1);
   const length = new Uint32Array(1);
   const returned = new Uint32Array(1);
@@ -150,10 +154,14 @@ export function bind(
       );
       return ok === 0 ? returned[0] : -errno();
     },
-    descriptors: (pid) => library.descriptors(apart.walk(), errno, arch, pid),
-    pidfdOpen: (pid) => result(apart.process().pidfd_open(pid, 0)),
-    pidfdGetfd: (pidfd, fd) => result(apart.process().pidfd_getfd(pidfd, fd, 0)),
-    close: (fd) => result(apart.walk().close(fd)),
+    socket(family, type) {
+      // Winsock's SOCKET comes back as a 64-bit integer, a bigint under Node.
+      return result(Number(symbols.socket(family, type, 0)));
+    },
+    descriptors: (pid) => library.descriptors(listing ??= { ...symbols, ...apart.walk() }, errno, arch, pid),
+    pidfdOpen: (pid, flags) => result(processCalls().pidfdOpen(apart.process(), arch, pid, flags)),
+    pidfdGetfd: (pidfd, fd) => result(processCalls().pidfdGetfd(apart.process(), arch, pidfd, fd)),
+    close: (fd) => result(symbols[library.close](fd)),
     descriptorOf,
   };
 }

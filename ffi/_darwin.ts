@@ -18,6 +18,7 @@ export const darwinLibSystem: Library = {
     ...POSIX_SOCKET_SYMBOLS,
     ...errnoSymbols("__error"),
   },
+  close: "close",
   walkSymbols: {
     // pid_t getpid(void)
     getpid: { parameters: [], result: "i32" },

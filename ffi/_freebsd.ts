@@ -23,6 +23,7 @@ export const freebsdLibc: Library = {
     ...POSIX_SOCKET_SYMBOLS,
     ...errnoSymbols("__error"),
   },
+  close: "close",
   walkSymbols: {
     // pid_t getpid(void)
     getpid: { parameters: [], result: "i32" },

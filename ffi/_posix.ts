@@ -5,7 +5,7 @@
  */
 import type { CSymbol, OpenedSymbols } from "./_types.ts";
 
-/** `getsockopt`, `setsockopt`, `getsockname` and `getpeername` on an `int` descriptor. */
+/** `getsockopt`, `setsockopt`, `getsockname`, `getpeername`, `socket` and `close` on an `int` descriptor. */
 export const POSIX_SOCKET_SYMBOLS: Readonly<Record<string, CSymbol>> = {
   // int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
@@ -15,6 +15,10 @@ export const POSIX_SOCKET_SYMBOLS: Readonly<Record<string, CSymbol>> = {
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   // int getpeername(int fd, struct sockaddr *addr, socklen_t *addrlen)
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  // int socket(int domain, int type, int protocol)
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  // int close(int fd)
+  close: { parameters: ["i32"], result: "i32" },
 };
 
 /**

@@ -25,19 +25,31 @@ export interface Library {
   readonly paths: readonly string[];
   /** The symbols every call needs, each with its C signature in a comment. */
   readonly symbols: Readonly<Record<string, CSymbol>>;
+  /** The one of them that closes a socket: `close`, or Winsock's `closesocket`. */
+  readonly close: string;
   /** The symbols that list descriptors, opened apart on the first walk: a libc without one still sets options. */
   readonly walkSymbols: Readonly<Record<string, CSymbol>>;
-  /** The symbols that take another process's descriptors (Linux: `pidfd_open`, `pidfd_getfd`), opened on first use. */
-  readonly processSymbols?: Readonly<Record<string, CSymbol>>;
+  /** How to take another process's descriptors (Linux), with symbols opened on first use. */
+  readonly process?: ProcessCalls;
   /** Reads the error of the call that just failed; call it before any other. */
   errno(symbols: OpenedSymbols): number;
   /**
    * Lists the descriptors (or handles) that may be sockets, lowest first.
    *
-   * @param walk The walk symbols, opened.
+   * @param walk The walk symbols, opened, with those of every call.
    * @param errno Reads the error of the call that just failed.
    * @param arch The CPU, as `Deno.build.arch` names it: system call numbers differ.
    * @param pid Another process, whose descriptors to list instead (Linux); this one by default.
    */
   descriptors(walk: OpenedSymbols, errno: () => number, arch: string, pid?: number): number[];
+}
+
+/** `pidfd_open` and `pidfd_getfd` (Linux), each -1 with errno set on failure. */
+export interface ProcessCalls {
+  /** The symbols they need, opened apart: a libc without them still sets options. */
+  readonly symbols: Readonly<Record<string, CSymbol>>;
+  /** `pidfd_open(pid, flags)`: a descriptor for the process. */
+  pidfdOpen(symbols: OpenedSymbols, arch: string, pid: number, flags: number): number;
+  /** `pidfd_getfd(pidfd, fd, 0)`: this process's own descriptor for that process's `fd`. */
+  pidfdGetfd(symbols: OpenedSymbols, arch: string, pidfd: number, fd: number): number;
 }

@@ -27,9 +27,14 @@ export const windowsWinsock: Library = {
       parameters: ["u64", "u32", "buffer", "u32", "buffer", "u32", "buffer", "pointer", "pointer"],
       result: "i32",
     },
+    // SOCKET socket(int af, int type, int protocol): INVALID_SOCKET, ~0, reads as -1 when signed
+    socket: { parameters: ["i32", "i32", "i32"], result: "i64" },
+    // int closesocket(SOCKET s)
+    closesocket: { parameters: ["u64"], result: "i32" },
     // int WSAGetLastError(void)
     WSAGetLastError: { parameters: [], result: "i32" },
   },
+  close: "closesocket",
   walkSymbols: {},
   errno: (symbols) => symbols.WSAGetLastError(),
   descriptors: () => Array.from({ length: HANDLE_CANDIDATES }, (_, i) => 4 * (i + 1)),

@@ -67,6 +67,12 @@ export const BSD: Pick<
     ...V7_ERRNO_NAMES,
     38: "ENOTSOCK",
     42: "ENOPROTOOPT",
+    43: "EPROTONOSUPPORT",
+    47: "EAFNOSUPPORT",
+    55: "ENOBUFS",
     57: "ENOTCONN",
+    62: "ELOOP",
+    63: "ENAMETOOLONG",
+    78: "ENOSYS",
   },
 };

@@ -38,6 +38,7 @@ export const darwin: Platform = {
     SO_KEEPALIVE,
   ],
   missing: {},
+  SOCK_CLOEXEC: 0, // none: a descriptor is closed on exec only by fcntl
   AF_INET6: 30,
   errnoNames: { ...BSD.errnoNames, 45: "ENOTSUP", 102: "EOPNOTSUPP" },
   // struct tcp_connection_info of xnu's bsd/netinet/tcp.h: no probe count, no unacknowledged segments, no
@@ -52,5 +53,6 @@ export const darwin: Platform = {
       rttVarianceMs: { offset: 48, bytes: 4, perMs: 1 }, // tcpi_rttvar
       totalRetransmits: { offset: 104, bytes: 8 }, // tcpi_txretransmitpackets
     },
+    listening: {},
   },
 };

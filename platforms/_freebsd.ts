@@ -26,6 +26,7 @@ export const freebsd: Platform = {
     SO_KEEPALIVE,
   ],
   missing: { userTimeoutMs: "FreeBSD has no TCP_USER_TIMEOUT" },
+  SOCK_CLOEXEC: 0x10000000,
   AF_INET6: 28,
   errnoNames: { ...BSD.errnoNames, 45: "EOPNOTSUPP" },
   // struct tcp_info of FreeBSD's <netinet/tcp.h>, filled by tcp_fill_info() in tcp_usrreq.c: Linux's layout, but
@@ -42,5 +43,6 @@ export const freebsd: Platform = {
       rttVarianceMs: { offset: 72, bytes: 4, perMs: 1000 }, // tcpi_rttvar
       totalRetransmits: { offset: 120, bytes: 4 }, // tcpi_snd_rexmitpack, a FreeBSD extension
     },
+    listening: {},
   },
 };

@@ -33,6 +33,7 @@ export const linux: Platform = {
   SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 30 },
   SO_TYPE: { name: "SO_TYPE", level: SOL_SOCKET, option: 3 },
   SOCK_STREAM: 1,
+  SOCK_CLOEXEC: 0o2000000,
   // Since 4.12: a u64 unique to the socket.
   SO_COOKIE: { name: "SO_COOKIE", level: SOL_SOCKET, option: 57 },
   descriptorMax: INT_DESCRIPTOR_MAX,
@@ -42,12 +43,19 @@ export const linux: Platform = {
   AF_INET6: 10,
   errnoNames: {
     ...V7_ERRNO_NAMES,
+    36: "ENAMETOOLONG",
     38: "ENOSYS",
+    40: "ELOOP",
     88: "ENOTSOCK",
     92: "ENOPROTOOPT",
+    93: "EPROTONOSUPPORT",
     95: "EOPNOTSUPP",
+    97: "EAFNOSUPPORT",
+    105: "ENOBUFS",
     107: "ENOTCONN",
   },
+  // <linux/pidfd.h>, since 6.9: pidfd_open of a thread, not only of a process (it is O_EXCL).
+  PIDFD_THREAD: 0o200,
   // struct tcp_info of <linux/tcp.h>, as on every architecture: u8 fields, then u32s, naturally aligned.
   tcpInfo: {
     name: "TCP_INFO",
@@ -79,6 +87,10 @@ export const linux: Platform = {
       rttMs: { offset: 68, bytes: 4, perMs: 1000 }, // tcpi_rtt, microseconds
       rttVarianceMs: { offset: 72, bytes: 4, perMs: 1000 }, // tcpi_rttvar
       totalRetransmits: { offset: 100, bytes: 4 }, // tcpi_total_retrans
+    },
+    // On a listener tcp_get_info() fills only these, and returns.
+    listening: {
+      acceptQueue: { offset: 24, bytes: 4 }, // tcpi_unacked: sk_ack_backlog
     },
   },
 };

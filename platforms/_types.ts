@@ -80,8 +80,10 @@ export interface TcpInfoLayout {
   readonly size: number;
   /** The state field, and what its values mean. */
   readonly state: InfoField & { readonly names: Readonly<Record<number, TcpState>> };
-  /** Each other field the OS reports; one it lacks is absent, and reads as `undefined`. */
-  readonly fields: Readonly<Partial<Record<Exclude<keyof TcpInfo, "state">, InfoField>>>;
+  /** Each field of a connection the OS reports; one it lacks is absent, and reads as `undefined`. */
+  readonly fields: Readonly<Partial<Record<Exclude<keyof TcpInfo, "state" | "acceptQueue">, InfoField>>>;
+  /** What the OS reports of a listener instead (Linux reuses the unacknowledged count for its accept queue). */
+  readonly listening: Readonly<Partial<Record<"acceptQueue", InfoField>>>;
 }
 
 /** One operating system's keepalive options, as data. */
@@ -100,6 +102,8 @@ export interface Platform {
   readonly SO_TYPE: OptionNumbers;
   /** `SOCK_STREAM`. */
   readonly SOCK_STREAM: number;
+  /** `SOCK_CLOEXEC`, or'd into a new socket's type so that no child inherits it; 0 where the OS has no such flag. */
+  readonly SOCK_CLOEXEC: number;
   /** `SO_COOKIE` (Linux): a number no other socket gets until reboot, which tells a socket from one that took its place. */
   readonly SO_COOKIE?: OptionNumbers;
   /** The largest descriptor (an `int`) or, on Windows, `SOCKET` handle value. */
@@ -117,6 +121,8 @@ export interface Platform {
   readonly AF_INET6: number;
   /** errno numbers to names, for errors. */
   readonly errnoNames: Readonly<Record<number, string>>;
+  /** `PIDFD_THREAD` (Linux 6.9): `pidfd_open` of a thread, which tells a thread's id from no process's. */
+  readonly PIDFD_THREAD?: number;
   /** How the kernel reports a connection now. */
   readonly tcpInfo: TcpInfoLayout;
 }

@@ -81,6 +81,7 @@ export const windows: Platform = {
   SO_ACCEPTCONN: BSD.SO_ACCEPTCONN,
   SO_TYPE: BSD.SO_TYPE,
   SOCK_STREAM: BSD.SOCK_STREAM,
+  SOCK_CLOEXEC: 0, // a type flag of POSIX only
   // 64-bit Windows keeps handle values to 32 bits, so that they pass between 32- and 64-bit processes.
   descriptorMax: 2 ** 32 - 1,
   // A handle value comes off the handle table's free list, the last freed first: not the lowest.
@@ -93,9 +94,12 @@ export const windows: Platform = {
     10013: "EACCES",
     10014: "EFAULT",
     10022: "EINVAL",
+    10024: "EMFILE",
     10038: "ENOTSOCK",
     10042: "ENOPROTOOPT",
     10045: "EOPNOTSUPP",
+    10047: "EAFNOSUPPORT",
+    10055: "ENOBUFS",
     10057: "ENOTCONN",
     10093: "WSANOTINITIALISED",
   },
@@ -126,5 +130,6 @@ export const windows: Platform = {
     fields: {
       rttMs: { offset: 20, bytes: 4, perMs: 1000 }, // RttUs
     },
+    listening: {},
   },
 };

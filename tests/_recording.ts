@@ -45,11 +45,15 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["getpeername", fd, 0, 0]);
       return inner.getpeername(fd, address);
     },
+    socket(family, type) {
+      calls.push(["socket", -1, family, type]);
+      return inner.socket(family, type);
+    },
     descriptors(pid) {
       calls.push(["descriptors", pid ?? -1, 0, 0]);
       return inner.descriptors(pid);
     },
-    pidfdOpen: (pid) => inner.pidfdOpen(pid),
+    pidfdOpen: (pid, flags) => inner.pidfdOpen(pid, flags),
     pidfdGetfd: (pidfd, fd) => inner.pidfdGetfd(pidfd, fd),
     close: (fd) => inner.close(fd),
     descriptorOf: (target) => inner.descriptorOf(target),
@@ -82,6 +86,7 @@ export function memorySocket(
     ioctl: (f, code, input) => f === fd && ioctl ? ioctl(values, code, input) : -lackedErrno,
     getsockname: () => -88,
     getpeername: () => -88,
+    socket: () => -24, // EMFILE: no new socket in memory
     descriptors: () => [fd],
     pidfdOpen: () => -38,
     pidfdGetfd: () => -38,

@@ -255,13 +255,30 @@ const refusals: [string[], number, RegExp][] = [
   [["check", "127.0.0.1:1"], 1, /^keepalive: connection refused by 127\.0\.0\.1:1$/],
   [["check", "no-such-host.invalid:80"], 1, /^keepalive: cannot resolve no-such-host\.invalid$/],
   [["check", "127.0.0.1:80", "--count", "2.5"], 2, /^keepalive: --count takes a whole number; got "2\.5"/],
-  [["demo", "--timeout", "5s"], 2, /^keepalive: --timeout must be a finite number of at least 11000/],
-  [["plan", "5s"], 2, /^keepalive: the deadline must be a finite number of at least 11000/],
+  // The flags' own units, never the API's milliseconds; checked before anything connects (port 1 would refuse).
+  [
+    ["demo", "--timeout", "5s"],
+    2,
+    /^keepalive: --timeout must be a duration of at least 11s \(10 probes 1 s apart after 1 s idle\); got 5s \(see/,
+  ],
+  [
+    ["check", "127.0.0.1:1", "--timeout", "5s"],
+    2,
+    /^keepalive: --timeout must be a duration of at least 11s .*; got 5s/,
+  ],
+  [
+    ["check", "127.0.0.1:1", "--idle", "40000s"],
+    2,
+    /^keepalive: --idle must be a duration from 1ms to 32767s \(Linux TCP_KEEPIDLE takes 1\.\.32767 s, .*\); got 40000s/,
+  ],
+  [["check", "127.0.0.1:1", "--timeout", "30s", "--idle", "5s"], 2, /^keepalive: --timeout plans --idle; give one/],
+  [["apply", "--pid", "1", "--count", "0"], 2, /^keepalive: --count must be an integer from 1 to 127 .*; got 0/],
+  [["plan", "5s"], 2, /^keepalive: the deadline must be a duration of at least 11s .*; got 5s/],
   [["plan", "30s", "--count", "0"], 2, /^keepalive: --count must be an integer of at least 1; got 0/],
   [
     ["plan", "300s", "--count", "200"],
     2,
-    /^keepalive: --count \(planned from the deadline 300000\) must be an integer from 1 to 127/,
+    /^keepalive: --count \(planned from the deadline 300s\) must be an integer from 1 to 127/,
   ],
   [[], 2, /^usage: keepalive <command>/],
 ];

@@ -78,6 +78,26 @@ test("windows: the SOCKET is pointer-sized and errors come from WSAGetLastError"
   deepEqual(calls, [["setsockopt", 0x1f4, 6, 16, le32(4), 4], ["WSAGetLastError"]]);
 });
 
+test("windows: socket() comes back as a 64-bit SOCKET, INVALID_SOCKET as -1; closesocket() closes it", () => {
+  for (const [reply, expected] of [[0x1f8n, 0x1f8], [-1n, -10024]] as const) {
+    const { calls, sys } = recordingLibrary(windows, { socket: () => reply, WSAGetLastError: () => 10024 });
+    equal(sys.socket(2, 1), expected);
+    deepEqual(calls[0], ["socket", 2, 1, 0]);
+  }
+  const { calls, sys } = recordingLibrary(windows);
+  equal(sys.close(0x1f8), 0);
+  deepEqual(calls, [["closesocket", 0x1f8]]);
+});
+
+for (const [name, library] of [["linux", linux], ["darwin", darwin], ["freebsd", freebsd]] as const) {
+  test(`${name}: socket() and close() on an int descriptor`, () => {
+    const { calls, sys } = recordingLibrary(library, { socket: () => 9 });
+    equal(sys.socket(2, 1 | 0o2000000), 9);
+    equal(sys.close(9), 0);
+    deepEqual(calls, [["socket", 2, 1 | 0o2000000, 0], ["close", 9]]);
+  });
+}
+
 test("windows: WSAIoctl gets the 12-byte struct, its size, no output and no overlap", () => {
   const { calls, sys } = recordingLibrary(windows);
   const struct = new Uint8Array(Uint32Array.of(1, 5000, 2000).buffer);
@@ -151,7 +171,7 @@ test("freebsd: another sysctl error is thrown, not retried", () => {
 
 test("linux: descriptors are listed with syscall(SYS_getdents64), numbered per CPU, not glibc's wrapper", () => {
   equal(JSON.stringify({ ...linux.symbols, ...linux.walkSymbols }).includes("getdents64"), false);
-  deepEqual(Object.keys(linux.walkSymbols), ["open", "syscall", "close"]);
+  deepEqual(Object.keys(linux.walkSymbols), ["open", "syscall"]);
   for (const [arch, number] of [["x86_64", 217n], ["aarch64", 61n]] as const) {
     const calls: unknown[][] = [];
     const walk = {
@@ -163,4 +183,39 @@ test("linux: descriptors are listed with syscall(SYS_getdents64), numbered per C
     deepEqual(calls, [["open", "/proc/self/fd\0"], ["syscall", number, 40], ["close", 40]]);
   }
   throws(() => linux.descriptors({}, () => 0, "mips"), /no getdents64 number known for mips/);
+});
+
+test("linux: another process's listing keeps every descriptor, even the one equal to the listing's own", () => {
+  // The directory is opened at 5 here; process 77 has descriptors 4, 5 and 6, and all three are its own.
+  const names = ["4", "5", "6"];
+  const walk = {
+    open: () => 5,
+    syscall: (_number: unknown, _fd: unknown, into: Uint8Array) => {
+      if (names.length === 0) return 0n;
+      let at = 0;
+      for (const name of names.splice(0)) {
+        const reclen = 24;
+        new DataView(into.buffer).setUint16(at + 16, reclen, true);
+        into.set([...name].map((c) => c.charCodeAt(0)).concat(0), at + 19);
+        at += reclen;
+      }
+      return BigInt(at);
+    },
+    close: () => 0,
+  };
+  deepEqual(linux.descriptors(walk, () => 0, "x86_64", 77), [4, 5, 6]);
+  names.push("4", "5", "6");
+  deepEqual(linux.descriptors(walk, () => 0, "x86_64"), [4, 6], "its own listing leaves out its directory");
+});
+
+test("linux: pidfd_open and pidfd_getfd go through syscall(2) by number, so musl and glibc before 2.36 have them", () => {
+  equal(JSON.stringify(linux.process!.symbols).includes("pidfd"), false);
+  deepEqual(Object.keys(linux.process!.symbols), ["syscall"]);
+  for (const arch of ["x86_64", "aarch64"]) {
+    const calls: unknown[][] = [];
+    const process = { syscall: (...args: unknown[]) => (calls.push(args), 3n) };
+    equal(linux.process!.pidfdOpen(process, arch, 4242, 0), 3);
+    equal(linux.process!.pidfdGetfd(process, arch, 3, 17), 3);
+    deepEqual(calls, [[434n, 4242, 0, 0], [438n, 3, 17, 0]]);
+  }
 });

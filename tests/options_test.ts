@@ -1,6 +1,7 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 // _options.ts: planning, validation and units, with no socket and no runtime.
-import { planKeepalive, planWrites, toSettings } from "../_options.ts";
+import { checkPid, checkSweeps, planIn, planKeepalive, planWrites, textTerms, toSettings } from "../_options.ts";
+import { durationText, parseDuration } from "../_duration.ts";
 import { darwin } from "../platforms/_darwin.ts";
 import { linux } from "../platforms/_linux.ts";
 import { test } from "./_harness.ts";
@@ -206,4 +207,95 @@ test("macOS: a negative userTimeoutMs is refused, and 1 to 999 ms round up to 1 
   });
   equal(planWrites({ userTimeoutMs: 1 }, darwin)[0].value, 1);
   equal(planWrites({ userTimeoutMs: 0 }, darwin)[0].value, 0);
+});
+
+test("durationText() writes milliseconds as typed, in the largest exact unit, and parseDuration() reads it back", () => {
+  const cases: [number, string][] = [
+    [0, "0s"],
+    [1, "1ms"],
+    [1500, "1500ms"],
+    [11_000, "11s"],
+    [600_000, "10m"],
+    [
+      3_600_000,
+      "1h",
+    ],
+    [32_767_000, "32767s"],
+    [2 ** 31 - 1, "2147483647ms"],
+    [0.5, "0.5ms"],
+  ];
+  for (const [ms, text] of cases) {
+    equal(durationText(ms), text);
+    equal(parseDuration(text), ms);
+  }
+});
+
+// A text form's terms: what the command line and TCP_KEEPALIVE give, so that no error speaks of timeoutMs or 11000.
+const FLAGS = { idleMs: "--idle", count: "--count", probes: "--count", timeoutMs: "--timeout", everyMs: "--every" };
+const textRefusals: [string, () => unknown, RegExp][] = [
+  [
+    "a deadline too short",
+    () => planWrites({ timeoutMs: 5000 }, linux, textTerms(FLAGS, { timeoutMs: "5s" })),
+    /^--timeout must be a duration of at least 11s \(10 probes 1 s apart after 1 s idle\); got 5s$/,
+  ],
+  [
+    "an idle time past the limit, as typed",
+    () => planWrites({ idleMs: 40_000_000 }, linux, textTerms(FLAGS, { idleMs: "40000s" })),
+    /^--idle must be a duration from 1ms to 32767s \(Linux TCP_KEEPIDLE takes 1\.\.32767 s, .*\); got 40000s$/,
+  ],
+  [
+    "a planned value past the limit",
+    () => planWrites({ timeoutMs: 200_000_000 }, linux, textTerms(FLAGS, { timeoutMs: "200000s" })),
+    /^--idle \(planned from --timeout 200000s\) must be a duration from 1ms to 32767s .*; got \d+s$/,
+  ],
+  [
+    "a deadline with a field it plans",
+    () => planWrites({ timeoutMs: 30_000, idleMs: 1000 }, linux, textTerms(FLAGS, {})),
+    /^--timeout plans --idle; give one or the other, not both$/,
+  ],
+  [
+    "a probe count of 0 for a deadline",
+    () => planIn(30_000, { probes: 0 }, textTerms(FLAGS, { probes: "0" })),
+    /^--count must be an integer of at least 1; got 0$/,
+  ],
+  [
+    "a period too short",
+    () => checkSweeps({ everyMs: 5 }, textTerms(FLAGS, { everyMs: "5ms" })),
+    /^--every must be a duration, in whole milliseconds, from 10ms to 2147483647ms; got 5ms$/,
+  ],
+];
+for (const [what, call, message] of textRefusals) {
+  test(`a text form's refusal of ${what} speaks its names and units`, () => {
+    throws(call, { message });
+  });
+}
+
+test("checkSweeps() takes only everyMs, from 10 to 2147483647, and refuses a near miss by name", () => {
+  equal(checkSweeps({}), 1000);
+  equal(checkSweeps({ everyMs: 10 }), 10);
+  throws(() => checkSweeps({ everyMs: 9 }), {
+    name: "RangeError",
+    message: "everyMs must be an integer from 10 to 2147483647; got 9",
+  });
+  throws(() => checkSweeps({ everyMs: 10.5 }), { name: "RangeError", message: /got 10\.5$/ });
+  throws(() => checkSweeps({ everyMS: 50 }), {
+    name: "TypeError",
+    message: 'unknown option "everyMS" (did you mean everyMs?); options are everyMs',
+  });
+  throws(() => checkSweeps(null), {
+    name: "TypeError",
+    message: "autoKeepalive's sweeps must be a plain object of everyMs; got null",
+  });
+});
+
+test("checkPid() takes what a pid_t holds, above 0, and never wraps a larger number round", () => {
+  equal(checkPid(1), 1);
+  equal(checkPid(2 ** 31 - 1), 2 ** 31 - 1);
+  for (const pid of [0, -1, 2 ** 32 + 1, 2 ** 31, 1.5, NaN]) {
+    throws(() => checkPid(pid), {
+      name: "RangeError",
+      message: `pid must be an integer from 1 to 2147483647 (a process id); got ${pid}`,
+    });
+  }
+  throws(() => checkPid("42"), { name: "RangeError", message: /got "42"$/ });
 });

@@ -113,6 +113,7 @@ function twoSockets(): Syscalls & { values: Record<number, Record<string, number
     getsockname: () => -88,
     getpeername: () => -88,
     ioctl: () => -95,
+    socket: () => -24,
     descriptors: () => [7, 8],
     pidfdOpen: () => -38,
     pidfdGetfd: () => -38,

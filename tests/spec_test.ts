@@ -3,34 +3,81 @@ import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseSpec } from "../_spec.ts";
+import { linux } from "../platforms/_linux.ts";
 import { runtime, test, testUnder } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 test("parseSpec() reads a deadline, each setting, and the sweeps' period", () => {
-  deepEqual(parseSpec("TCP_KEEPALIVE", "30s"), { options: { timeoutMs: 30_000 }, everyMs: undefined });
-  deepEqual(parseSpec("TCP_KEEPALIVE", "idle=10s,interval=2s,count=3,user-timeout=30s"), {
+  deepEqual(parseSpec("TCP_KEEPALIVE", "30s", linux), { options: { timeoutMs: 30_000 }, everyMs: undefined });
+  deepEqual(parseSpec("TCP_KEEPALIVE", "idle=10s,interval=2s,count=3,user-timeout=30s", linux), {
     options: { idleMs: 10_000, intervalMs: 2_000, count: 3, userTimeoutMs: 30_000 },
     everyMs: undefined,
   });
-  deepEqual(parseSpec("TCP_KEEPALIVE", "1m, every=500ms"), { options: { timeoutMs: 60_000 }, everyMs: 500 });
-  deepEqual(parseSpec("TCP_KEEPALIVE", "timeout=2m,count=5"), {
+  deepEqual(parseSpec("TCP_KEEPALIVE", "1m, every=500ms", linux), { options: { timeoutMs: 60_000 }, everyMs: 500 });
+  deepEqual(parseSpec("TCP_KEEPALIVE", "timeout=2m,count=5", linux), {
     options: { timeoutMs: 120_000, count: 5 },
     everyMs: undefined,
   });
 });
 
-const malformed: [string, RegExp][] = [
-  ["30", /^TCP_KEEPALIVE="30": "30" takes a duration such as 1500ms, 10s, 2m or 1h \(a unit is needed: 30s or 30ms\)$/],
-  ["idle=10", /^TCP_KEEPALIVE="idle=10": "idle=10" takes a duration .* \(a unit is needed/],
-  ["idle=10s,probes=3", /^TCP_KEEPALIVE="idle=10s,probes=3": "probes=3" is not one of timeout=, idle=, interval=/],
-  ["count=three", /"count=three" takes a whole number$/],
-  ["idle=1s=2s", /"idle=1s=2s" has more than one =$/],
-  ["", /^TCP_KEEPALIVE="": "" takes a duration/],
+const malformed: [string, "TypeError" | "RangeError", RegExp][] = [
+  [
+    "30",
+    "TypeError",
+    /^TCP_KEEPALIVE="30": "30" takes a duration such as 1500ms, 10s, 2m or 1h \(a unit is needed: 30s or 30ms\)$/,
+  ],
+  ["idle=10", "TypeError", /^TCP_KEEPALIVE="idle=10": "idle=10" takes a duration .* \(a unit is needed/],
+  [
+    "idle=10s,probes=3",
+    "TypeError",
+    /^TCP_KEEPALIVE="idle=10s,probes=3": "probes=3" is not one of timeout=, idle=, interval=/,
+  ],
+  ["count=three", "TypeError", /"count=three" takes a whole number$/],
+  ["idle=1s=2s", "TypeError", /"idle=1s=2s" has more than one =$/],
+  // Duplicates: the second would silently win.
+  ["idle=10s,idle=20s", "TypeError", /^TCP_KEEPALIVE="idle=10s,idle=20s": "idle=20s" gives idle a second time$/],
+  ["30s,timeout=1m", "TypeError", /"timeout=1m" gives timeout a second time$/],
+  // Ranges and conflicts: in the variable's own names and units, never the API's (count, not probes; 30s, not 30000).
+  [
+    "count=200",
+    "RangeError",
+    /^TCP_KEEPALIVE="count=200": count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 200$/,
+  ],
+  [
+    "every=5ms",
+    "RangeError",
+    /^TCP_KEEPALIVE="every=5ms": every must be a duration, in whole milliseconds, from 10ms to 2147483647ms; got 5ms$/,
+  ],
+  [
+    "timeout=30s,idle=10s",
+    "TypeError",
+    /^TCP_KEEPALIVE="timeout=30s,idle=10s": timeout plans idle; give one or the other, not both$/,
+  ],
+  [
+    "5s",
+    "RangeError",
+    /^TCP_KEEPALIVE="5s": timeout must be a duration of at least 11s \(10 probes 1 s apart after 1 s idle\); got 5s$/,
+  ],
+  [
+    "timeout=30s,count=0",
+    "RangeError",
+    /^TCP_KEEPALIVE="timeout=30s,count=0": count must be an integer of at least 1; got 0$/,
+  ],
+  [
+    "idle=40000s",
+    "RangeError",
+    /^TCP_KEEPALIVE="idle=40000s": idle must be a duration from 1ms to 32767s \(Linux TCP_KEEPIDLE .*\); got 40000s$/,
+  ],
+  [
+    "interval=0.5ms",
+    "RangeError",
+    /^TCP_KEEPALIVE="interval=0.5ms": interval must be a duration from 1ms to 32767s .*; got 0.5ms$/,
+  ],
 ];
-for (const [text, message] of malformed) {
-  test(`parseSpec() names the part of ${JSON.stringify(text)} that is wrong`, () => {
-    throws(() => parseSpec("TCP_KEEPALIVE", text), { name: "TypeError", message });
+for (const [text, name, message] of malformed) {
+  test(`parseSpec() names the part of ${JSON.stringify(text)} that is wrong, in its own terms`, () => {
+    throws(() => parseSpec("TCP_KEEPALIVE", text, linux), { name, message });
   });
 }
 
@@ -51,17 +98,28 @@ function withAuto(env: Record<string, string>, flags: string[] = []): { status: 
   return { status, out: stdout + stderr };
 }
 
-test("auto.ts with TCP_KEEPALIVE unset does nothing, and says so once", () => {
-  const { status, out } = withAuto({}, ["--allow-env=TCP_KEEPALIVE"]);
-  equal(status, 0, out);
-  equal(out.match(/TCP_KEEPALIVE is not set/g)?.length, 1, out);
-  match(out, /^ran$/m);
-});
+for (
+  const [what, env] of [["unset", {}], ["set but empty", { TCP_KEEPALIVE: "" }], ["blank", { TCP_KEEPALIVE: " " }]]
+) {
+  test(`auto.ts with TCP_KEEPALIVE ${what} does nothing, and says so once`, () => {
+    const { status, out } = withAuto(env as Record<string, string>, ["--allow-env=TCP_KEEPALIVE"]);
+    equal(status, 0, out);
+    equal(out.match(/TCP_KEEPALIVE is not set or empty, so no socket is configured/g)?.length, 1, out);
+    match(out, /^ran$/m);
+  });
+}
 
 test("auto.ts with a malformed TCP_KEEPALIVE fails at start, naming the variable and the part", () => {
   const { status, out } = withAuto({ TCP_KEEPALIVE: "idle=10s,every=1" }, ["--allow-env=TCP_KEEPALIVE"]);
   equal(status === 0, false, out);
   match(out, /TCP_KEEPALIVE="idle=10s,every=1": "every=1" takes a duration/);
+  equal(/^ran$/m.test(out), false);
+});
+
+test("auto.ts with TCP_KEEPALIVE out of range fails at start, in the variable's terms", () => {
+  const { status, out } = withAuto({ TCP_KEEPALIVE: "idle=10s,count=200" }, ["--allow-env=TCP_KEEPALIVE"]);
+  equal(status === 0, false, out);
+  match(out, /TCP_KEEPALIVE="idle=10s,count=200": count must be an integer from 1 to 127/);
   equal(/^ran$/m.test(out), false);
 });
 

@@ -4,7 +4,7 @@ import { deepEqual, equal, notEqual, throws } from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
 import { syscalls } from "../ffi/mod.ts";
-import { getKeepalive, type KeepaliveTarget, setKeepalive } from "../mod.ts";
+import { getKeepalive, getTcpInfo, type KeepaliveTarget, setKeepalive } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import { windows } from "../platforms/_windows.ts";
 import { finderFor, parseIp } from "../_targets.ts";
@@ -357,6 +357,27 @@ test("two connections to the same peer each get their own descriptor", async () 
   }
 });
 
+test("a node:net socket destroyed after a call is closed (EBADF), as one never used is", async () => {
+  for (const usedOnce of [true, false]) {
+    const server = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const socket = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    if (usedOnce) setKeepalive(socket, { count: 4 });
+    socket.destroy();
+    try {
+      throws(() => setKeepalive(socket, { count: 5 }), {
+        name: "KeepaliveError",
+        code: "EBADF",
+        message: "EBADF: node:net socket is closed",
+      });
+      throws(() => getTcpInfo(socket), { name: "KeepaliveError", code: "EBADF" });
+    } finally {
+      server.close();
+    }
+  }
+});
+
 test("a node:net server that listens again elsewhere is found at its new address", async () => {
   const server = net.createServer();
   const listen = () => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -448,6 +469,55 @@ testUnder(
     }
   },
 );
+
+testUnder("deno", "a closed Deno listener is closed (EBADF), even with a new listener on its port", () => {
+  const first = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = first.addr;
+  setKeepalive(first, { count: 4 }); // seen open once: its socket's cookie is remembered
+  first.close();
+  const second = Deno.listen({ hostname: "127.0.0.1", port });
+  try {
+    throws(() => setKeepalive(first, { idleMs: 5000 }), {
+      code: "EBADF",
+      message: `EBADF: Deno listener 127.0.0.1:${port} is closed`,
+    });
+    throws(() => getTcpInfo(first), { code: "EBADF" });
+    throws(() => getKeepalive(first), { code: "EBADF" });
+    deepEqual(kernelValuesAt(procFds("tcp", port, LISTEN)[0]).TCP_KEEPIDLE, 7200, "the new listener is untouched");
+    equal(setKeepalive(second, { count: 6 }).count, 6);
+  } finally {
+    second.close();
+  }
+});
+
+testUnder("deno", "a Deno.serve server shut down is closed (EBADF), even with a new server on its port", async () => {
+  const options = { hostname: "127.0.0.1", port: 0, onListen() {} };
+  const first = Deno.serve(options, () => new Response("first"));
+  const { port } = first.addr;
+  setKeepalive(first, { count: 4 });
+  await first.shutdown();
+  const second = Deno.serve({ ...options, port }, () => new Response("second"));
+  try {
+    throws(() => setKeepalive(first, { idleMs: 5000 }), { code: "EBADF", message: /Deno listener .* is closed/ });
+    deepEqual(kernelValuesAt(procFds("tcp", port, LISTEN)[0]).TCP_KEEPIDLE, 7200);
+  } finally {
+    await second.shutdown();
+  }
+});
+
+testUnder("bun", "a Bun.serve server stopped is closed (EBADF), even with a new server on its port", async () => {
+  const first = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("first") });
+  const port = first.port;
+  setKeepalive(first, { count: 4 });
+  await first.stop(true);
+  const second = Bun.serve({ hostname: "127.0.0.1", port, fetch: () => new Response("second") });
+  try {
+    throws(() => setKeepalive(first, { idleMs: 5000 }), { code: "EBADF" });
+    deepEqual(kernelValuesAt(procFds("tcp", port, LISTEN)[0]).TCP_KEEPIDLE, 7200);
+  } finally {
+    await second.stop(true);
+  }
+});
 
 testUnder("deno", "two Deno.listen({ reusePort: true }) on one port: setting the second sets both", () => {
   const first = Deno.listen({ hostname: "127.0.0.1", port: 0, reusePort: true });

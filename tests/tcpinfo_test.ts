@@ -1,7 +1,8 @@
 // _tcpinfo.ts and getTcpInfo: each OS's struct decoded from bytes laid out here from its C header (not from the
 // platform table), through a recording of the exact call; and the real Linux kernel, cross-checked with ss -ti.
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { syscalls } from "../ffi/mod.ts";
 import { getKeepalive, getTcpInfo, type TcpInfo } from "../mod.ts";
 import { readTcpInfo } from "../_tcpinfo.ts";
 import type { Syscalls } from "../_syscalls.ts";
@@ -15,6 +16,7 @@ const NOTHING: Omit<TcpInfo, "state"> = {
   rttMs: undefined,
   rttVarianceMs: undefined,
   unackedSegments: undefined,
+  acceptQueue: undefined,
   totalRetransmits: undefined,
   keepaliveProbes: undefined,
   sinceDataSentMs: undefined,
@@ -62,6 +64,7 @@ test("linux: TCP_INFO (6, 11) into 104 bytes: every field where <linux/tcp.h> pu
     rttMs: 0.25,
     rttVarianceMs: 0.125,
     unackedSegments: 3,
+    acceptQueue: undefined,
     totalRetransmits: 7,
     keepaliveProbes: 2,
     sinceDataSentMs: 4000,
@@ -72,10 +75,10 @@ test("linux: TCP_INFO (6, 11) into 104 bytes: every field where <linux/tcp.h> pu
 });
 
 test("linux: a kernel that wrote fewer bytes: fields past them are undefined, never read from stale memory", () => {
-  const sys = kernel(struct([[0, 1, 10], [56, 4, 9]]), 60);
+  const sys = kernel(struct([[0, 1, 1], [56, 4, 9]]), 60);
   deepEqual(readTcpInfo(sys, platformFor("linux"), FD), {
     ...NOTHING,
-    state: "listen",
+    state: "established",
     unackedSegments: 0,
     keepaliveProbes: 0,
     sinceDataSentMs: 0,
@@ -83,6 +86,27 @@ test("linux: a kernel that wrote fewer bytes: fields past them are undefined, ne
     sinceAckReceivedMs: 9,
   });
 });
+
+test("linux: a listener has its accept queue (tcpi_unacked there), and no connection's fields", () => {
+  // tcp_get_info() on a listener: sk_ack_backlog in tcpi_unacked, sk_max_ack_backlog in tcpi_sacked, then returns.
+  const sys = kernel(struct([[0, 1, 10], [24, 4, 3], [28, 4, 511], [68, 4, 0]]), 104);
+  deepEqual(readTcpInfo(sys, platformFor("linux"), FD), { ...NOTHING, state: "listen", acceptQueue: 3 });
+});
+
+for (const [state, name] of [[7, "closed"], [2, "syn-sent"]] as const) {
+  test(`linux: a socket ${name}, never set up, has no times since: the kernel counts them from boot`, () => {
+    const sys = kernel(struct([[0, 1, state], [44, 4, 623_000], [52, 4, 623_000], [56, 4, 623_000]]), 104);
+    deepEqual(readTcpInfo(sys, platformFor("linux"), FD), {
+      ...NOTHING,
+      state: name,
+      unackedSegments: 0,
+      totalRetransmits: 0,
+      keepaliveProbes: 0,
+      rttMs: 0,
+      rttVarianceMs: 0,
+    });
+  });
+}
 
 test("darwin: TCP_CONNECTION_INFO (6, 0x106) into 112 bytes: state, srtt and rttvar in ms, u64 retransmitted packets", () => {
   // struct tcp_connection_info: u8 state; ...; u32 srtt at 44, rttvar at 48 (ms); u64 txretransmitpackets at 104.
@@ -119,8 +143,8 @@ test("freebsd: TCP_INFO (6, 32) into 124 bytes: rtt in µs, last_data_recv in µ
 });
 
 test("windows: WSAIoctl(SIO_TCP_INFO) with version 0 into a TCP_INFO_v0 of 88 bytes: its state and RttUs", () => {
-  const sys = recording(kernel(struct([[0, 4, 1], [20, 4, 800], [28, 4, 1460]]), 88));
-  deepEqual(readTcpInfo(sys, platformFor("windows"), FD), { ...NOTHING, state: "listen", rttMs: 0.8 });
+  const sys = recording(kernel(struct([[0, 4, 4], [20, 4, 800], [28, 4, 1460]]), 88));
+  deepEqual(readTcpInfo(sys, platformFor("windows"), FD), { ...NOTHING, state: "established", rttMs: 0.8 });
   deepEqual(sys.calls, [["ioctl", FD, 0xd8000027, 88, undefined, [0, 0, 0, 0]]] satisfies Call[]);
 });
 
@@ -175,5 +199,56 @@ test("a listener reports listen; a closed target gets the errors getKeepalive gi
     }
     ok(expected instanceof Error, "getKeepalive refused the closed target");
     throws(() => getTcpInfo(target), { name: expected.name, code: (expected as { code?: string }).code });
+  }
+});
+
+/** This process's own descriptor for descriptor `fd` of process `pid` (pidfd_getfd), closed by the caller. */
+function taken(pid: number, fd: number): number {
+  const sys = syscalls();
+  const pidfd = sys.pidfdOpen(pid, 0);
+  const own = sys.pidfdGetfd(pidfd, fd);
+  sys.close(pidfd);
+  if (own < 0) throw new Error(`pidfd_getfd failed: errno ${-own}`);
+  return own;
+}
+
+test("a listener with connections waiting: its accept queue, as ss shows it, and no connection's fields", async () => {
+  // python3 listens and is connected to 3 times, and accepts none of them.
+  const script = `import socket, sys
+listener = socket.create_server(("127.0.0.1", 0), backlog=8)
+clients = [socket.create_connection(listener.getsockname()) for _ in range(3)]
+print(listener.fileno(), listener.getsockname()[1], flush=True)
+sys.stdin.readline()`;
+  const python = spawn("/usr/bin/python3", ["-c", script]);
+  try {
+    const line = await new Promise<string>((resolve) => python.stdout.once("data", (chunk) => resolve(String(chunk))));
+    const [fd, port] = line.trim().split(" ").map(Number);
+    const own = taken(python.pid!, fd);
+    try {
+      const info = getTcpInfo(own);
+      deepEqual(info, { ...NOTHING, state: "listen", acceptQueue: 3 });
+      const ss = execFileSync("ss", ["-ltnH", `( sport = :${port} )`], { encoding: "utf8" }).trim().split(/\s+/);
+      equal(Number(ss[1]), 3, `ss's Recv-Q: ${ss}`);
+    } finally {
+      syscalls().close(own);
+    }
+  } finally {
+    python.kill();
+  }
+});
+
+test("a socket never connected is closed, with no times since: never the kernel's count from boot", () => {
+  const sys = syscalls();
+  const fd = sys.socket(2, 1);
+  try {
+    const info = getTcpInfo(fd);
+    equal(info.state, "closed");
+    deepEqual([info.sinceDataSentMs, info.sinceDataReceivedMs, info.sinceAckReceivedMs], [
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  } finally {
+    sys.close(fd);
   }
 });
