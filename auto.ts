@@ -18,9 +18,9 @@
  *
  * @module
  */
-import { parseSpec } from "./_spec.ts";
 import { environment, os } from "./ffi/mod.ts";
 import { type AutoKeepalive, autoKeepalive } from "./mod.ts";
+import { parseVariable } from "./options/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
 
 /**
@@ -54,6 +54,6 @@ if (text === undefined) {
  * ```
  */
 export const auto: AutoKeepalive | undefined = text === undefined ? undefined : (() => {
-  const { options, everyMs } = parseSpec(VARIABLE, text, platformFor(os));
+  const { options, everyMs } = parseVariable(VARIABLE, text, platformFor(os));
   return autoKeepalive(options, { everyMs });
 })();

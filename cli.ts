@@ -14,7 +14,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type KeepaliveOptions, VERSION } from "./mod.ts";
-import { checkPid, type Field, planWrites, type Terms } from "./_options.ts";
+import { checkPid, type Field, planWrites, type Terms } from "./options/mod.ts";
 import { os } from "./ffi/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
 import { apply } from "./cli/_apply.ts";
@@ -222,7 +222,7 @@ async function run(args: string[]): Promise<number> {
     case "apply": {
       arity(command, rest, []);
       if (values.pid === undefined) throw new UsageError("apply takes --pid PID");
-      const pid = asUsage(() => checkPid(parseCount("--pid", values.pid!), terms));
+      const pid = asUsage(() => checkPid(parseCount("--pid", values.pid!), platformFor(os), terms));
       return apply(pid, keepaliveOptions(values, terms), json);
     }
     default: {

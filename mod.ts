@@ -25,20 +25,16 @@
  *
  * @module
  */
-import { startSweeps, type SweepResult } from "./_auto.ts";
-import { applyKeepalive, readKeepalive, tcpInfoOf } from "./_keepalive.ts";
-import { checkSweeps, planWrites } from "./_options.ts";
-import { applyToProcess, type ProcessSocket } from "./_process.ts";
 import { everyUnref, os, syscalls } from "./ffi/mod.ts";
+import { checkSweeps, planWrites } from "./options/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
-import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } from "./_types.ts";
+import { applyToProcess, type ProcessSocket, startSweeps, type SweepResult } from "./sweep/mod.ts";
+import { applyKeepalive, readKeepalive, tcpInfoOf } from "./targets/mod.ts";
+import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } from "./types/mod.ts";
 
-export type { SweepResult } from "./_auto.ts";
-export type { ProcessSocket } from "./_process.ts";
-
-export { KeepaliveError, type KeepaliveErrorInit } from "./_errors.ts";
-export { planKeepalive } from "./_options.ts";
-export { VERSION } from "./_version.ts";
+export type { ProcessSocket, SweepResult } from "./sweep/mod.ts";
+export { KeepaliveError, type KeepaliveErrorInit } from "./socket/mod.ts";
+export { planKeepalive } from "./options/mod.ts";
 export type {
   KeepaliveOptions,
   KeepaliveOs,
@@ -48,7 +44,7 @@ export type {
   NetAddrLike,
   TcpInfo,
   TcpState,
-} from "./_types.ts";
+} from "./types/mod.ts";
 
 /**
  * Sets keepalive on a TCP socket, listener or server. A listener passes its
@@ -244,7 +240,18 @@ export function autoKeepalive(options: KeepaliveOptions, sweeps: { everyMs?: num
  * ```
  */
 export function setProcessKeepalive(pid: number, options: KeepaliveOptions): ProcessSocket[] {
-  const platform = platformFor(os);
-  if (os !== "linux") throw new Error(`setProcessKeepalive is Linux only (pidfd_getfd); this is ${platform.name}`);
-  return applyToProcess(syscalls, platform, pid, options);
+  return applyToProcess(syscalls, platformFor(os), pid, options);
 }
+
+/**
+ * This module's version, which deno.json, package.json and CHANGELOG.md agree on (a test checks).
+ *
+ * @example Print it
+ * ```ts
+ * import { VERSION } from "./mod.ts";
+ * import { match } from "node:assert/strict";
+ *
+ * match(VERSION, /^\d+\.\d+\.\d+/);
+ * ```
+ */
+export const VERSION = "0.6.0";

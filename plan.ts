@@ -14,5 +14,5 @@
  *
  * @module
  */
-export { planKeepalive } from "./_options.ts";
-export type { KeepaliveOs, KeepalivePlan } from "./_types.ts";
+export { planKeepalive } from "./options/mod.ts";
+export type { KeepaliveOs, KeepalivePlan } from "./types/mod.ts";

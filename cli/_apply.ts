@@ -5,7 +5,7 @@
  * @module
  */
 import { type KeepaliveOptions, setProcessKeepalive } from "../mod.ts";
-import { settingsCells, table } from "./_format.ts";
+import { printJson, settingsCells, table } from "./_format.ts";
 
 /**
  * Applies and prints.
@@ -18,7 +18,7 @@ import { settingsCells, table } from "./_format.ts";
 export function apply(pid: number, options: KeepaliveOptions, json: boolean): number {
   const sockets = setProcessKeepalive(pid, options);
   if (json) {
-    console.log(JSON.stringify({ pid, sockets }, (_key, value) => value === undefined ? null : value, 2));
+    printJson({ pid, sockets });
     return 0;
   }
   if (sockets.length === 0) {

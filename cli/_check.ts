@@ -13,7 +13,7 @@ import {
   setKeepalive,
   type TcpInfo,
 } from "../mod.ts";
-import { formatDuration, type HostPort, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import { formatDuration, type HostPort, printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 import { connect, describeConnection } from "./_net.ts";
 
 const FIELDS = ["enabled", "idleMs", "intervalMs", "count", "userTimeoutMs"] as const;
@@ -88,20 +88,16 @@ export async function check(to: HostPort, useTls: boolean, options: KeepaliveOpt
     const wrong = differences(applied, effective);
     const unknown = unreadable(applied, effective);
     if (json) {
-      console.log(JSON.stringify(
-        {
-          connection: describeConnection(socket),
-          requested: options,
-          effective,
-          defaults,
-          holds: wrong.length === 0,
-          differences: wrong,
-          unreadable: unknown,
-          info: tcpInfo(socket),
-        },
-        (_key, value) => value === undefined ? null : value,
-        2,
-      ));
+      printJson({
+        connection: describeConnection(socket),
+        requested: options,
+        effective,
+        defaults,
+        holds: wrong.length === 0,
+        differences: wrong,
+        unreadable: unknown,
+        info: tcpInfo(socket),
+      });
     } else {
       console.log(`${describeConnection(socket)}${useTls ? " (TLS)" : ""}\n`);
       console.log(table([

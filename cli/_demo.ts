@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import process from "node:process";
 import { getKeepalive, type KeepaliveSettings, setKeepalive } from "../mod.ts";
-import { formatDuration, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import { formatDuration, printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 import { ending, loopbackPair } from "./_net.ts";
 
 /** What the cut peer is found with: first probe after 1 s idle, then 2 probes 1 s apart. */
@@ -81,17 +81,13 @@ export async function demo(timeoutMs: number, json: boolean, self: string[]): Pr
   const defaultsMs = defaults.idleMs! + defaults.intervalMs! * defaults.count!;
   const deadPeer = cutPeer(self);
   if (json) {
-    console.log(JSON.stringify(
-      {
-        requested: { timeoutMs },
-        client: rows[0][1],
-        server: rows[1][1],
-        defaults: rows[2][1],
-        deadPeer: deadPeer ? { settings: CUT_SETTINGS, ...deadPeer, withDefaultsMs: defaultsMs } : null,
-      },
-      null,
-      2,
-    ));
+    printJson({
+      requested: { timeoutMs },
+      client: rows[0][1],
+      server: rows[1][1],
+      defaults: rows[2][1],
+      deadPeer: deadPeer ? { settings: CUT_SETTINGS, ...deadPeer, withDefaultsMs: defaultsMs } : null,
+    });
     return 0;
   }
   console.log(`a loopback connection, deadline ${formatDuration(timeoutMs)}, read back with getsockopt:\n`);

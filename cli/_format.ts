@@ -5,8 +5,7 @@
  * @module
  */
 
-import { DURATION_FORM, parseDuration, unitHint } from "../_duration.ts";
-import { type Field, type Terms, textTerms } from "../_options.ts";
+import { DURATION_FORM, type Field, parseDuration, type Terms, textTerms, unitHint } from "../options/mod.ts";
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {
@@ -117,6 +116,15 @@ export function formatDuration(ms: number | undefined): string {
   const seconds = Math.round(ms / 1000);
   const parts = [[Math.floor(seconds / 3600), "h"], [Math.floor(seconds / 60) % 60, "min"], [seconds % 60, "s"]];
   return parts.filter(([n]) => n).map(([n, unit]) => `${n} ${unit}`).join(" ");
+}
+
+/**
+ * Prints a report as `--json` gives it: the API's field names, and `null` where a value is unknown (`undefined`).
+ *
+ * @param report What to print.
+ */
+export function printJson(report: unknown): void {
+  console.log(JSON.stringify(report, (_key, value) => value === undefined ? null : value, 2));
 }
 
 /**

@@ -72,25 +72,28 @@ export function ending(socket: net.Socket): Promise<string> {
 
 /** A loopback connection: a listener, a client, and the socket the listener accepted. */
 export interface LoopbackPair {
+  server: net.Server;
   client: net.Socket;
   accepted: net.Socket;
   close(): void;
 }
 
 /**
- * Listens on 127.0.0.1, connects, and accepts.
+ * Listens on a loopback address, connects, and accepts (the tests' `node:net` pair too).
  *
+ * @param hostname `127.0.0.1` or `::1`.
  * @returns The pair.
  */
-export async function loopbackPair(): Promise<LoopbackPair> {
+export async function loopbackPair(hostname = "127.0.0.1"): Promise<LoopbackPair> {
   let accept!: (socket: net.Socket) => void;
   const accepted = new Promise<net.Socket>((resolve) => accept = resolve);
   const server = net.createServer(accept);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+  await new Promise<void>((resolve) => server.listen(0, hostname, resolve));
+  const client = net.connect((server.address() as net.AddressInfo).port, hostname);
   await new Promise((resolve) => client.once("connect", resolve));
   const serverSide = await accepted;
   return {
+    server,
     client,
     accepted: serverSide,
     close() {

@@ -5,8 +5,8 @@
  * @module
  */
 import type { KeepaliveOs } from "../mod.ts";
-import { planIn, type Terms } from "../_options.ts";
-import { formatDuration, table } from "./_format.ts";
+import { planIn, type Terms } from "../options/mod.ts";
+import { formatDuration, printJson, table } from "./_format.ts";
 
 const SYSTEMS: [KeepaliveOs, string][] = [
   ["linux", "Linux"],
@@ -33,9 +33,7 @@ export function plan(timeoutMs: number, probes: number | undefined, terms: Terms
   });
   if (json) {
     const byOs = Object.fromEntries(plans.map(({ os, name: _, ...p }) => [os, p]));
-    console.log(
-      JSON.stringify({ timeoutMs, probes: plans[0].count, ...byOs }, (_k, v) => v === undefined ? null : v, 2),
-    );
+    printJson({ timeoutMs, probes: plans[0].count, ...byOs });
     return 0;
   }
   console.log(`deadline ${formatDuration(timeoutMs)}, ${plans[0].count} probes\n`);

@@ -8,7 +8,7 @@
 import type net from "node:net";
 import process from "node:process";
 import { getTcpInfo, type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
-import { formatDuration, type HostPort } from "./_format.ts";
+import { formatDuration, type HostPort, printJson } from "./_format.ts";
 import { connect, describeConnection, ending } from "./_net.ts";
 
 const REASONS: Record<string, string> = {
@@ -98,9 +98,7 @@ export async function watch(
   const livedMs = Math.round(elapsed());
   const reason = REASONS[how] ?? "ended";
   if (json) {
-    console.log(
-      JSON.stringify({ connection, settings, livedMs, ended: how, reason }, (_k, v) => v === undefined ? null : v, 2),
-    );
+    printJson({ connection, settings, livedMs, ended: how, reason });
   } else {
     console.log(
       `${live ? "\n" : ""}lived ${formatDuration(livedMs)}; ended: ${

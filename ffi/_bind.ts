@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { Syscalls } from "../_syscalls.ts";
-import type { CSymbol, Library, OpenedSymbols } from "./_types.ts";
+import type { Syscalls } from "../socket/mod.ts";
+import type { CSymbol, Library, OpenedSymbols } from "./_library.ts";
 
 /** How a runtime opens a library. */
 export interface Runtime {

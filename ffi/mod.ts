@@ -7,16 +7,16 @@
  *
  * @module
  */
-import type { Syscalls } from "../_syscalls.ts";
+import type { Syscalls } from "../socket/mod.ts";
 import { openLibrary, type Runtime } from "./_bind.ts";
-import { bunRuntime } from "./_bun.ts";
-import { denoRuntime } from "./_deno.ts";
-import { nodeRuntime } from "./_node.ts";
-import { darwinLibSystem } from "./_darwin.ts";
-import { freebsdLibc } from "./_freebsd.ts";
-import { linuxLibc } from "./_linux.ts";
-import type { Library } from "./_types.ts";
-import { windowsWinsock } from "./_windows.ts";
+import { bunRuntime } from "./_runtime_bun.ts";
+import { denoRuntime } from "./_runtime_deno.ts";
+import { nodeRuntime } from "./_runtime_node.ts";
+import { darwinLibSystem } from "./_library_darwin.ts";
+import { freebsdLibc } from "./_library_freebsd.ts";
+import { linuxLibc } from "./_library_linux.ts";
+import type { Library } from "./_library.ts";
+import { windowsWinsock } from "./_library_windows.ts";
 
 const g = globalThis as {
   Deno?: {

@@ -7,7 +7,7 @@
  * @module
  */
 import { INT_DESCRIPTOR_MAX, LOWEST_FREE, V7_ERRNO_NAMES } from "./_unix.ts";
-import type { TcpState } from "../_types.ts";
+import type { TcpState } from "../types/mod.ts";
 import type { Platform, SocketOption } from "./_types.ts";
 
 /** `IPPROTO_TCP`. */

@@ -12,7 +12,7 @@ import type { Platform } from "./_types.ts";
 export const darwin: Platform = {
   ...BSD,
   name: "macOS",
-  options: [
+  socketOptions: [
     // Named TCP_KEEPALIVE, not TCP_KEEPIDLE: it is the idle time.
     { field: "idleMs", name: "TCP_KEEPALIVE", level: IPPROTO_TCP, option: 0x10, unit: "s", min: 1, max: MAX_SECONDS },
     {

@@ -11,7 +11,7 @@ import type { Platform } from "./_types.ts";
 export const freebsd: Platform = {
   ...BSD,
   name: "FreeBSD",
-  options: [
+  socketOptions: [
     { field: "idleMs", name: "TCP_KEEPIDLE", level: IPPROTO_TCP, option: 256, unit: "s", min: 1, max: MAX_SECONDS },
     {
       field: "intervalMs",

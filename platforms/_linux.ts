@@ -13,7 +13,7 @@ const IPPROTO_TCP = 6;
 /** Linux's keepalive options, limits and errno names. */
 export const linux: Platform = {
   name: "Linux",
-  options: [
+  socketOptions: [
     { field: "idleMs", name: "TCP_KEEPIDLE", level: IPPROTO_TCP, option: 4, unit: "s", min: 1, max: 32767 },
     { field: "intervalMs", name: "TCP_KEEPINTVL", level: IPPROTO_TCP, option: 5, unit: "s", min: 1, max: 32767 },
     { field: "count", name: "TCP_KEEPCNT", level: IPPROTO_TCP, option: 6, unit: "count", min: 1, max: 127 },
@@ -54,8 +54,8 @@ export const linux: Platform = {
     105: "ENOBUFS",
     107: "ENOTCONN",
   },
-  // <linux/pidfd.h>, since 6.9: pidfd_open of a thread, not only of a process (it is O_EXCL).
-  PIDFD_THREAD: 0o200,
+  // <linux/pidfd.h>; PIDFD_THREAD since 6.9: pidfd_open of a thread, not only of a process (it is O_EXCL).
+  pidfd: { PIDFD_THREAD: 0o200 },
   // struct tcp_info of <linux/tcp.h>, as on every architecture: u8 fields, then u32s, naturally aligned.
   tcpInfo: {
     name: "TCP_INFO",

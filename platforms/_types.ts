@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { KeepaliveSettings, TcpInfo, TcpState } from "../_types.ts";
+import type { KeepaliveSettings, TcpInfo, TcpState } from "../types/mod.ts";
 
 /** How the kernel counts an option's value. */
 export type Unit = "bool" | "count" | "s" | "ms";
@@ -91,7 +91,7 @@ export interface Platform {
   /** The name used in errors, such as `"Linux"`. */
   readonly name: string;
   /** The options, in the order they are read and written: TCP-level first, since a socket that is not TCP refuses those. */
-  readonly options: readonly SocketOption[];
+  readonly socketOptions: readonly SocketOption[];
   /** How enable, idle and interval are written where one ioctl carries them (Windows). */
   readonly keepaliveIoctl?: KeepaliveIoctl;
   /** Why a field the OS has no option for is missing, for errors. */
@@ -121,8 +121,11 @@ export interface Platform {
   readonly AF_INET6: number;
   /** errno numbers to names, for errors. */
   readonly errnoNames: Readonly<Record<number, string>>;
-  /** `PIDFD_THREAD` (Linux 6.9): `pidfd_open` of a thread, which tells a thread's id from no process's. */
-  readonly PIDFD_THREAD?: number;
+  /** Where another process's descriptors can be taken (Linux 5.6: `pidfd_open`, `pidfd_getfd`); absent elsewhere. */
+  readonly pidfd?: {
+    /** `PIDFD_THREAD` (Linux 6.9): `pidfd_open` of a thread, which tells a thread's id from no process's. */
+    readonly PIDFD_THREAD: number;
+  };
   /** How the kernel reports a connection now. */
   readonly tcpInfo: TcpInfoLayout;
 }

@@ -21,7 +21,7 @@ const MAX_SECONDS = Math.floor(0xffffffff / 1000); // the ioctl's u_long millise
 /** Windows' keepalive options, limits and error names. */
 export const windows: Platform = {
   name: "Windows",
-  options: [
+  socketOptions: [
     // First: an old Windows refuses it, before the ioctl has changed anything.
     {
       field: "count",

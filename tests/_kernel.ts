@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { syscalls } from "../ffi/mod.ts";
 import type { KeepaliveTarget } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
-import { finderFor } from "../_targets.ts";
+import { finderFor } from "../targets/mod.ts";
 
 /** The kernel's values as getsockopt returns them: SO_KEEPALIVE, then seconds, seconds, probes, milliseconds. */
 export interface KernelValues {

@@ -1,7 +1,8 @@
 // Loopback connections made with each runtime's own API, so the same test runs
 // against Deno.TcpConn under Deno, Bun's Socket under Bun, and node:net under Node.
-import net from "node:net";
+import type net from "node:net";
 import type { KeepaliveTarget } from "../mod.ts";
+import { ending, loopbackPair } from "../cli/_net.ts";
 import { runtime } from "./_harness.ts";
 
 /** A listener, a client and the socket it accepted. */
@@ -93,32 +94,20 @@ async function bunPair(hostname: string): Promise<Pair> {
   };
 }
 
+/** The command line's node:net pair, with what the tests ask of every pair. */
 async function nodePair(hostname: string): Promise<Pair> {
-  const { promise: acceptedOnce, resolve: accept } = Promise.withResolvers<net.Socket>();
-  const listener = net.createServer(accept);
-  await new Promise<void>((resolve) => listener.listen(0, hostname, resolve));
-  const listenerPort = (listener.address() as net.AddressInfo).port;
-  const client = net.connect(listenerPort, hostname);
-  const { promise: ended, resolve: end } = Promise.withResolvers<string>();
-  client.on("data", () => {});
-  client.once("error", (error: ErrnoError) => end(error.code ?? error.message));
-  client.once("end", () => end("EOF"));
-  await new Promise((resolve) => client.once("connect", resolve));
-  const accepted = await acceptedOnce;
+  const { server, client, accepted, close } = await loopbackPair(hostname);
+  const ended = ending(client);
   return {
-    listener,
+    listener: server,
     client,
     accepted,
     clientPort: client.localPort!,
-    listenerPort,
+    listenerPort: (server.address() as net.AddressInfo).port,
     runtimeKeepAlive: () => void client.setKeepAlive(true),
     clientEnded: () => ended,
     send: (bytes) => void client.write(bytes),
-    close() {
-      client.destroy();
-      accepted.destroy();
-      listener.close();
-    },
+    close,
   };
 }
 

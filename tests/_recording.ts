@@ -1,6 +1,6 @@
 // A binding that records every call exactly and fails the calls it is told to,
 // around either the real kernel or an in-memory socket.
-import type { Syscalls } from "../_syscalls.ts";
+import type { Syscalls } from "../socket/mod.ts";
 
 /**
  * One call: name, fd, level (or ioctl code), option (or the ioctl's output size), the value written (setsockopt),

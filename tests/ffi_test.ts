@@ -2,11 +2,11 @@
 // recording: each symbol's exact arguments, typed arrays as the bytes they hold.
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { bind } from "../ffi/_bind.ts";
-import { darwinLibSystem as darwin } from "../ffi/_darwin.ts";
-import { freebsdLibc as freebsd } from "../ffi/_freebsd.ts";
-import { linuxLibc as linux } from "../ffi/_linux.ts";
-import type { Library, OpenedSymbols } from "../ffi/_types.ts";
-import { windowsWinsock as windows } from "../ffi/_windows.ts";
+import { darwinLibSystem as darwin } from "../ffi/_library_darwin.ts";
+import { freebsdLibc as freebsd } from "../ffi/_library_freebsd.ts";
+import { linuxLibc as linux } from "../ffi/_library_linux.ts";
+import type { Library, OpenedSymbols } from "../ffi/_library.ts";
+import { windowsWinsock as windows } from "../ffi/_library_windows.ts";
 import { test } from "./_harness.ts";
 
 type Reply = (...args: unknown[]) => unknown;

@@ -10,8 +10,8 @@ import tls from "node:tls";
 import { syscalls } from "../ffi/mod.ts";
 import { getKeepalive, KeepaliveError, setKeepalive } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
-import { readOptions, writeOptions } from "../_sockopt.ts";
-import { planWrites } from "../_options.ts";
+import { readValues, writeValues } from "../socket/mod.ts";
+import { planWrites } from "../options/mod.ts";
 import { ssKeepaliveTimer } from "./_ss.ts";
 import { fdOf, kernelValues, kernelValuesAt, procFds } from "./_kernel.ts";
 import { Bun, openPair } from "./_net.ts";
@@ -250,7 +250,7 @@ test("a write failing half-way restores the real socket's options (the kernel's 
     const before = kernelValues(fd);
     const sys = recording(syscalls(), { at: [3] });
     const writes = planWrites({ idleMs: 1000, intervalMs: 1000, count: 2, userTimeoutMs: 5000 }, linux);
-    throws(() => writeOptions(sys, linux, [{ fd, before: readOptions(sys, linux, fd) }], writes), {
+    throws(() => writeValues(sys, linux, [{ fd, before: readValues(sys, linux, fd) }], writes), {
       code: "EINVAL",
       option: "TCP_KEEPCNT",
       restored: true,

@@ -1,7 +1,7 @@
+// options/: planning, validation, units and terms, with no socket and no runtime.
 import { deepEqual, equal, throws } from "node:assert/strict";
-// _options.ts: planning, validation and units, with no socket and no runtime.
-import { checkPid, checkSweeps, planIn, planKeepalive, planWrites, textTerms, toSettings } from "../_options.ts";
-import { durationText, parseDuration } from "../_duration.ts";
+import { checkPid, checkSweeps, planIn, planKeepalive, planWrites, textTerms, toSettings } from "../options/mod.ts";
+import { durationText, parseDuration } from "../options/mod.ts";
 import { darwin } from "../platforms/_darwin.ts";
 import { linux } from "../platforms/_linux.ts";
 import { test } from "./_harness.ts";
@@ -289,13 +289,17 @@ test("checkSweeps() takes only everyMs, from 10 to 2147483647, and refuses a nea
 });
 
 test("checkPid() takes what a pid_t holds, above 0, and never wraps a larger number round", () => {
-  equal(checkPid(1), 1);
-  equal(checkPid(2 ** 31 - 1), 2 ** 31 - 1);
+  equal(checkPid(1, linux), 1);
+  equal(checkPid(2 ** 31 - 1, linux), 2 ** 31 - 1);
   for (const pid of [0, -1, 2 ** 32 + 1, 2 ** 31, 1.5, NaN]) {
-    throws(() => checkPid(pid), {
+    throws(() => checkPid(pid, linux), {
       name: "RangeError",
       message: `pid must be an integer from 1 to 2147483647 (a process id); got ${pid}`,
     });
   }
-  throws(() => checkPid("42"), { name: "RangeError", message: /got "42"$/ });
+  throws(() => checkPid("42", linux), { name: "RangeError", message: /got "42"$/ });
+  throws(() => checkPid(42, darwin), {
+    name: "Error",
+    message: /^setProcessKeepalive is Linux only \(pidfd_getfd\); this is macOS$/,
+  });
 });

@@ -1,12 +1,13 @@
 // Each OS's table in platforms/, exercised through a recording binding: the exact
 // getsockopt/setsockopt calls (level, option number, value) for each option set.
 import { deepEqual, equal, throws } from "node:assert/strict";
-import { planWrites, toSettings } from "../_options.ts";
-import { type OptionValues, readOptions, writeOptions } from "../_sockopt.ts";
+import { planWrites, toSettings } from "../options/mod.ts";
+import type { Values } from "../options/mod.ts";
+import { readValues, writeValues } from "../socket/mod.ts";
 import { platformFor } from "../platforms/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
-import { finderFor } from "../_targets.ts";
-import type { KeepaliveOptions } from "../_types.ts";
+import { finderFor } from "../targets/mod.ts";
+import type { KeepaliveOptions } from "../types/mod.ts";
 import { type Call, memorySocket, type Recording, recording } from "./_recording.ts";
 import { test } from "./_harness.ts";
 
@@ -76,11 +77,11 @@ const systems: Record<string, { socket: Record<string, number>; cases: Case[] }>
 const key = (level: number, option: number) => `${level}:${option}`;
 
 /** Reads the socket, then writes `options`, as setKeepalive does. */
-function configure(sys: Recording, platform: Platform, options: KeepaliveOptions): OptionValues {
-  const [after] = writeOptions(
+function configure(sys: Recording, platform: Platform, options: KeepaliveOptions): Values {
+  const [after] = writeValues(
     sys,
     platform,
-    [{ fd: FD, before: readOptions(sys, platform, FD) }],
+    [{ fd: FD, before: readValues(sys, platform, FD) }],
     planWrites(options, platform),
   );
   return after;
@@ -88,7 +89,7 @@ function configure(sys: Recording, platform: Platform, options: KeepaliveOptions
 
 for (const [system, { socket, cases }] of Object.entries(systems)) {
   const platform = platformFor(system.split(",")[0]);
-  const reads: Call[] = platform.options.map((o) => ["getsockopt", FD, o.level, o.option]);
+  const reads: Call[] = platform.socketOptions.map((o) => ["getsockopt", FD, o.level, o.option]);
 
   for (const { options, writes } of cases) {
     test(`${system}: ${JSON.stringify(options)} makes exactly the calls the table says`, () => {
@@ -105,11 +106,11 @@ for (const [system, { socket, cases }] of Object.entries(systems)) {
 for (const os of ["darwin", "freebsd"]) {
   const platform = platformFor(os);
   const { socket } = systems[os];
-  const reads: Call[] = platform.options.map((o) => ["getsockopt", FD, o.level, o.option]);
+  const reads: Call[] = platform.socketOptions.map((o) => ["getsockopt", FD, o.level, o.option]);
   test(`${platform.name}: a third write failing restores the first two, in reverse`, () => {
     const memory = memorySocket(FD, { ...socket });
     const sys = recording(memory, { at: [3] });
-    const [idle, interval, count] = platform.options;
+    const [idle, interval, count] = platform.socketOptions;
     throws(() => configure(sys, platform, { idleMs: 1000, intervalMs: 1000, count: 2 }), {
       code: "EINVAL",
       option: count.name,
@@ -335,7 +336,7 @@ test("Windows: a failing ioctl puts the count back", () => {
 
 test("Windows: getKeepalive's values before 1709 are unknown, the count is the fixed 10", () => {
   const sys = recording(windowsSocket({ "65535:8": 1 }));
-  deepEqual(toSettings(windows, readOptions(sys, windows, FD)), {
+  deepEqual(toSettings(windows, readValues(sys, windows, FD)), {
     enabled: true,
     idleMs: undefined,
     intervalMs: undefined,

@@ -3,7 +3,7 @@ import { equal, match } from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { VERSION } from "../_version.ts";
+import { VERSION } from "../mod.ts";
 import { test, testUnder } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

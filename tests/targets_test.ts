@@ -1,4 +1,4 @@
-// _targets.ts: a target to its descriptors. Shapes are refused before any system call; lookups run against the
+// targets/: a target to its descriptors. Shapes are refused before any system call; lookups run against the
 // real kernel, and each write is checked from outside the module (/proc, getsockopt by number, ss).
 import { deepEqual, equal, notEqual, throws } from "node:assert/strict";
 import dgram from "node:dgram";
@@ -7,8 +7,8 @@ import { syscalls } from "../ffi/mod.ts";
 import { getKeepalive, getTcpInfo, type KeepaliveTarget, setKeepalive } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import { windows } from "../platforms/_windows.ts";
-import { finderFor, parseIp } from "../_targets.ts";
-import type { Syscalls } from "../_syscalls.ts";
+import { finderFor, parseIp } from "../targets/mod.ts";
+import type { Syscalls } from "../socket/mod.ts";
 import { fdOf, kernelValuesAt, procFds } from "./_kernel.ts";
 import { Bun, openPair } from "./_net.ts";
 import { recording } from "./_recording.ts";
@@ -533,8 +533,10 @@ testUnder("deno", "two Deno.listen({ reusePort: true }) on one port: setting the
 
 test("windows: a new connection is looked for only where a socket closed lately, never at a non-handle value", async () => {
   // A module instance of its own: what it learns of this process's Linux descriptors is not Windows'.
-  const { finderFor: windowsFinder } = await import(`../_targets.ts?windows`) as typeof import("../_targets.ts");
-  const { windowsWinsock } = await import("../ffi/_windows.ts");
+  const { finderFor: windowsFinder } = await import(
+    `../targets/_find.ts?windows`
+  ) as typeof import("../targets/mod.ts");
+  const { windowsWinsock } = await import("../ffi/_library_windows.ts");
   const sockets = new Map<number, [local: number, peer: number]>([[200, [50001, 443]]]);
   const sockaddr = (into: Uint8Array, port: number) => (into.set([2, 0, port >> 8, port & 0xff, 127, 0, 0, 1]), 16);
   const WSAENOTSOCK = 10038;

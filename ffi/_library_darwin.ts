@@ -1,0 +1,38 @@
+/**
+ * macOS: libSystem; descriptors listed with `proc_pidinfo(PROC_PIDLISTFDS)`,
+ * keeping only sockets.
+ *
+ * @module
+ */
+import { posixLibrary } from "./_library_posix.ts";
+import type { Library } from "./_library.ts";
+
+const PROC_PIDLISTFDS = 1;
+const PROX_FDTYPE_SOCKET = 2;
+const PROC_FDINFO_BYTES = 8; // struct proc_fdinfo { int32_t proc_fd; uint32_t proc_fdtype; }
+
+/** libSystem on macOS. */
+export const darwinLibSystem: Library = {
+  paths: ["/usr/lib/libSystem.B.dylib"],
+  ...posixLibrary("__error"),
+  walkSymbols: {
+    // pid_t getpid(void)
+    getpid: { parameters: [], result: "i32" },
+    // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize)
+    proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
+  },
+  descriptors(walk, errno, _arch, pid = walk.getpid()) {
+    for (let size = 64 * PROC_FDINFO_BYTES;; size *= 4) {
+      const info = new Uint8Array(size);
+      const bytes = walk.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, info, size);
+      if (bytes <= 0) throw new Error(`cannot list descriptors: proc_pidinfo failed with errno ${errno()}`);
+      if (bytes >= size) continue; // maybe cut short: ask again with more room
+      const view = new DataView(info.buffer);
+      const fds: number[] = [];
+      for (let at = 0; at < bytes; at += PROC_FDINFO_BYTES) {
+        if (view.getUint32(at + 4, true) === PROX_FDTYPE_SOCKET) fds.push(view.getInt32(at, true));
+      }
+      return fds.sort((a, b) => a - b);
+    }
+  },
+};

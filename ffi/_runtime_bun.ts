@@ -1,0 +1,48 @@
+/**
+ * The Bun runtime: `bun:ffi`, taken with `process.getBuiltinModule` when the
+ * library is first opened, so that nothing here needs a top-level `await`
+ * and other runtimes never load it.
+ *
+ * @module
+ */
+import type { Runtime } from "./_bind.ts";
+import type { CType, OpenedSymbols } from "./_library.ts";
+
+/** The part of `bun:ffi` used here; its type names are strings. */
+interface BunFfi {
+  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): { symbols: unknown };
+}
+
+const BUN_TYPES: Record<CType, string> = {
+  i32: "i32",
+  u32: "u32",
+  i64: "i64_fast", // a number where it fits, as the other runtimes return it
+  u64: "u64",
+  usize: "u64", // size_t: every platform Bun runs on is 64-bit
+  isize: "i64_fast",
+  buffer: "ptr",
+  pointer: "ptr",
+};
+
+let ffi: BunFfi | undefined;
+const bunFfi = () =>
+  ffi ??= (globalThis as unknown as { process: { getBuiltinModule(id: string): BunFfi } }).process
+    .getBuiltinModule("bun:ffi");
+
+/** Opens libraries with `bun:ffi`. */
+export const bunRuntime: Runtime = {
+  ready: () => {},
+  dlopen(path, symbols) {
+    const bunSymbols = Object.fromEntries(
+      Object.entries(symbols).map((
+        [name, { parameters, result }],
+      ) => [name, { args: parameters.map((type) => BUN_TYPES[type]), returns: BUN_TYPES[result] }]),
+    );
+    return bunFfi().dlopen(path, bunSymbols).symbols as OpenedSymbols;
+  },
+  // Bun has no permissions to ask.
+  permitted: () => true,
+  isPermissionError: () => false,
+  // Its sockets hand out no descriptor, or one this module reads as `fd` (Bun's own).
+  descriptorOf: () => undefined,
+};

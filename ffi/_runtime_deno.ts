@@ -1,0 +1,23 @@
+/**
+ * The Deno runtime: `Deno.dlopen`. A path is opened only if `--allow-ffi`
+ * already grants it; otherwise the first path is asked for once, and Deno's
+ * `NotCapable` is rethrown unchanged.
+ *
+ * @module
+ */
+import type { Runtime } from "./_bind.ts";
+import type { OpenedSymbols } from "./_library.ts";
+
+/** Opens libraries with `Deno.dlopen`. */
+export const denoRuntime: Runtime = {
+  // Deno.dlopen is always there; --allow-ffi is asked for by the call itself.
+  ready: () => {},
+  // The C types of ffi/_types.ts are spelled as Deno spells them.
+  dlopen: (path, symbols) =>
+    Deno.dlopen(path, symbols as Deno.ForeignLibraryInterface).symbols as unknown as OpenedSymbols,
+  permitted: (path) => Deno.permissions.querySync({ name: "ffi", path }).state === "granted",
+  isPermissionError: (error) =>
+    error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied,
+  // Its sockets hand out no descriptor, or one this module reads as `fd` (Bun's own).
+  descriptorOf: () => undefined,
+};

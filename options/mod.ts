@@ -1,0 +1,16 @@
+/**
+ * Pure: options checked against a platform's limits, a deadline planned,
+ * units converted, the text forms (`TCP_KEEPALIVE`, and durations for the
+ * flags) read, and the rule of which values someone chose. No runtime
+ * globals, so it runs under any JavaScript runtime.
+ *
+ * @module
+ */
+export { checkKeys, checkPid, checkSweeps } from "./_checks.ts";
+export { isChosen, type Unchosen, unchosen } from "./_chosen.ts";
+export { describe } from "./_describe.ts";
+export { DURATION_FORM, durationText, parseDuration, unitHint } from "./_duration.ts";
+export { type KeepaliveVariable, parseVariable } from "./_environment.ts";
+export { planIn, planKeepalive } from "./_plan.ts";
+export { API_TERMS, type Field, type Terms, textTerms } from "./_terms.ts";
+export { planWrites, toSettings, type Values, type Write } from "./_writes.ts";

@@ -1,0 +1,96 @@
+/**
+ * A socket's addresses and identity, read from the kernel: the family and
+ * port of a `sockaddr` where the platform puts them, whether it is TCP or
+ * listening, its `SO_COOKIE`; and the one buffer they are read into.
+ *
+ * @module
+ */
+import type { Syscalls } from "./_syscalls.ts";
+import type { Platform } from "../platforms/mod.ts";
+
+/** The one buffer every `getsockname` and `getpeername` here fills: `sizeof(struct sockaddr_storage)`. */
+export const sockaddr = new Uint8Array(128);
+const cookieBytes = new Uint8Array(8);
+const cookieView = new DataView(cookieBytes.buffer);
+
+/**
+ * The address family of a `sockaddr`, where the platform puts it.
+ *
+ * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @returns `sa_family`.
+ */
+export function familyOf(platform: Platform, sockaddr: Uint8Array): number {
+  const { offset, bytes } = platform.sockaddrFamily;
+  return bytes === 1 ? sockaddr[offset] : sockaddr[offset] | sockaddr[offset + 1] << 8;
+}
+
+/**
+ * The port of a `sockaddr_in` or `sockaddr_in6`: at the same place in both, in network order.
+ *
+ * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @returns The port.
+ */
+export function portOf(sockaddr: Uint8Array): number {
+  return sockaddr[2] << 8 | sockaddr[3];
+}
+
+/**
+ * Whether a descriptor is a TCP socket over IPv4 or IPv6: not Unix-domain, not UDP, not another descriptor.
+ *
+ * @param fd The descriptor.
+ * @param into Receives its local address, for the caller to read.
+ * @returns The local port of a TCP socket; `undefined` for anything else.
+ */
+export function tcpPort(sys: Syscalls, platform: Platform, fd: number, into: Uint8Array): number | undefined {
+  if (sys.getsockname(fd, into) < 0) return undefined;
+  const family = familyOf(platform, into);
+  if (family !== platform.AF_INET && family !== platform.AF_INET6) return undefined;
+  const { level, option } = platform.SO_TYPE;
+  return sys.getsockoptInt(fd, level, option) === platform.SOCK_STREAM ? portOf(into) : undefined;
+}
+
+/**
+ * A `sockaddr` of IPv4 or IPv6 as text: `127.0.0.1:80`, `[::1]:80`.
+ *
+ * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @returns The text; `undefined` for another family.
+ */
+export function sockaddrText(platform: Platform, sockaddr: Uint8Array): string | undefined {
+  const family = familyOf(platform, sockaddr);
+  const port = portOf(sockaddr);
+  if (family === platform.AF_INET) return `${sockaddr.subarray(4, 8).join(".")}:${port}`;
+  if (family !== platform.AF_INET6) return undefined;
+  const words = Array.from({ length: 8 }, (_, i) => sockaddr[8 + 2 * i] << 8 | sockaddr[9 + 2 * i]);
+  // RFC 5952: the first longest run of two or more zero words becomes "::".
+  let [start, length] = [-1, 1];
+  for (let i = 0, run = 0; i < 8; i++) {
+    run = words[i] === 0 ? run + 1 : 0;
+    if (run > length) [start, length] = [i - run + 1, run];
+  }
+  const hex = (part: number[]) => part.map((word) => word.toString(16)).join(":");
+  const text = start < 0 ? hex(words) : `${hex(words.slice(0, start))}::${hex(words.slice(start + length))}`;
+  return `[${text}]:${port}`;
+}
+
+/**
+ * Whether the socket is listening (`SO_ACCEPTCONN`).
+ *
+ * @param fd The socket.
+ * @returns `true` for a listener.
+ */
+export function listening(sys: Syscalls, platform: Platform, fd: number): boolean {
+  const { level, option } = platform.SO_ACCEPTCONN;
+  return sys.getsockoptInt(fd, level, option) > 0;
+}
+
+/**
+ * A socket's `SO_COOKIE`, where the OS has one.
+ *
+ * @param fd The descriptor.
+ * @returns The cookie; `undefined` where the OS has none, or `fd` is no socket.
+ */
+export function cookieOf(sys: Syscalls, platform: Platform, fd: number): number | undefined {
+  const cookie = platform.SO_COOKIE;
+  if (!cookie || sys.getsockopt(fd, cookie.level, cookie.option, cookieBytes) !== 8) return undefined;
+  return cookieView.getUint32(0, true) + cookieView.getUint32(4, true) * 2 ** 32;
+}

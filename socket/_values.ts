@@ -1,0 +1,138 @@
+/**
+ * A platform table as system calls: read the value of every option, write the
+ * changed ones, and put them back if one fails, so that no socket is left
+ * half-configured. Each option is one `setsockopt`, except where the platform
+ * writes several in one ioctl (Windows).
+ *
+ * @module
+ */
+import type { Syscalls } from "./_syscalls.ts";
+import { syscallError } from "./_errors.ts";
+import type { Values, Write } from "../options/mod.ts";
+import type { Platform, SocketOption } from "../platforms/mod.ts";
+
+/** A socket and the values {@linkcode readValues} found on it. */
+export interface SocketValues {
+  readonly fd: number;
+  readonly before: Values;
+}
+
+/** Whether `result` says the OS lacks the option, rather than that the call failed. */
+function lacked(platform: Platform, result: number): boolean {
+  return -result === platform.keepaliveIoctl?.lackedOptionErrno;
+}
+
+/**
+ * Reads every option of the platform. A boolean reads as 0 or 1 whatever the
+ * kernel returns (the BSDs return the flag's bit, 8 for `SO_KEEPALIVE`).
+ *
+ * @param fd The socket.
+ * @returns The kernel's values, in the platform's option order.
+ * @throws {KeepaliveError} If a read fails.
+ */
+export function readValues(sys: Syscalls, platform: Platform, fd: number): Values {
+  return platform.socketOptions.map((option) => {
+    const value = sys.getsockoptInt(fd, option.level, option.option);
+    if (value >= 0) return option.unit === "bool" ? Number(value !== 0) : value;
+    if (lacked(platform, value)) return option.fallback;
+    throw syscallError(platform, value, { syscall: "getsockopt", option: option.name, fd });
+  });
+}
+
+/** The ioctl's struct for `values`, unknown times filled with the system's defaults. */
+function keepaliveStruct(platform: Platform, values: Values): Uint8Array {
+  const ioctl = platform.keepaliveIoctl!;
+  const valueOf = (field: string) => values[platform.socketOptions.findIndex((option) => option.field === field)];
+  const idle = valueOf("idleMs");
+  const interval = valueOf("intervalMs");
+  // Idle and interval are whole seconds in the table, so read-back agrees with what was sent.
+  return ioctl.encode({
+    enabled: valueOf("enabled") ?? 0,
+    idleMs: idle === undefined ? ioctl.defaultsMs.idleMs : idle * 1000,
+    intervalMs: interval === undefined ? ioctl.defaultsMs.intervalMs : interval * 1000,
+  });
+}
+
+/** One call on one socket: one option, or all of the ioctl's. */
+interface Step {
+  readonly fd: number;
+  readonly call: SocketOption | "ioctl";
+  readonly before: Values;
+  readonly after: Values;
+}
+
+/** Makes one step with `values`: 0, or `-errno`. */
+function apply(sys: Syscalls, platform: Platform, step: Step, values: Values): number {
+  const { fd, call } = step;
+  if (call === "ioctl") return sys.ioctl(fd, platform.keepaliveIoctl!.code, keepaliveStruct(platform, values));
+  return sys.setsockoptInt(fd, call.level, call.option, values[platform.socketOptions.indexOf(call)]!);
+}
+
+/**
+ * Writes each changed value on each socket; if one write fails, writes back
+ * every earlier one, on every socket, last first.
+ *
+ * @param sockets The sockets, with what {@linkcode readValues} returned for each.
+ * @param writes What to write, in the platform's order.
+ * @returns The values each socket now has, in the platform's option order.
+ * @throws {KeepaliveError} If a write fails; `restored` says whether the earlier ones were put back.
+ */
+export function writeValues(
+  sys: Syscalls,
+  platform: Platform,
+  sockets: readonly SocketValues[],
+  writes: readonly Write[],
+): Values[] {
+  const steps: Step[] = [];
+  const afters = sockets.map(({ fd, before }) => {
+    const after = [...before];
+    const calls = new Set<Step["call"]>();
+    for (const { option, value } of writes) {
+      const i = platform.socketOptions.indexOf(option);
+      if (before[i] === value) continue;
+      after[i] = value;
+      calls.add(option.ioctl ? "ioctl" : option);
+    }
+    for (const call of calls) steps.push({ fd, call, before, after });
+    return after;
+  });
+  for (const [n, step] of steps.entries()) {
+    const result = apply(sys, platform, step, step.after);
+    if (result < 0) {
+      const done = steps.slice(0, n).reverse();
+      const restored = done.length === 0
+        ? undefined
+        : done.map((earlier) => apply(sys, platform, earlier, earlier.before)).every((back) => back === 0);
+      const { fd, call } = step;
+      throw call === "ioctl"
+        ? syscallError(platform, result, { syscall: "WSAIoctl", option: platform.keepaliveIoctl!.name, fd, restored })
+        : syscallError(platform, result, {
+          syscall: "setsockopt",
+          option: call.name,
+          fd,
+          restored,
+          lacked: lacked(platform, result) ? { fixed: call.fallback } : undefined,
+        });
+    }
+  }
+  return afters;
+}
+
+/**
+ * Reads one socket's options and writes what differs from `writes`, putting them back if a write fails.
+ *
+ * @param fd The socket.
+ * @param writes What to write, in the platform's order.
+ * @returns What it held before, and what it holds now, in the platform's option order.
+ * @throws {KeepaliveError} If a read or a write fails.
+ */
+export function rewriteValues(
+  sys: Syscalls,
+  platform: Platform,
+  fd: number,
+  writes: readonly Write[],
+): { before: Values; after: Values } {
+  const before = readValues(sys, platform, fd);
+  const [after] = writeValues(sys, platform, [{ fd, before }], writes);
+  return { before, after };
+}

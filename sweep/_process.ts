@@ -1,0 +1,113 @@
+/**
+ * Another process's TCP sockets (Linux): `pidfd_open` and `pidfd_getfd` give
+ * this process a descriptor for each of them, with the same rights as
+ * `ptrace`; options set on it are the socket's.
+ *
+ * @module
+ */
+import { checkPid, planWrites, toSettings } from "../options/mod.ts";
+import {
+  errnoName,
+  KeepaliveError,
+  rewriteValues,
+  sockaddr,
+  sockaddrText,
+  type Syscalls,
+  tcpPort,
+} from "../socket/mod.ts";
+import type { KeepaliveOptions, KeepaliveSettings } from "../types/mod.ts";
+import type { Platform } from "../platforms/mod.ts";
+
+/** One socket of another process, and what it held before and after. */
+export interface ProcessSocket {
+  /** Its descriptor in that process. */
+  fd: number;
+  /** Its local address, such as `127.0.0.1:5432` or `[::1]:6379`. */
+  local: string;
+  /** Its peer's address; `undefined` for a listener or a socket not connected. */
+  peer: string | undefined;
+  /** What it held before. */
+  before: KeepaliveSettings;
+  /** What it holds now. */
+  after: KeepaliveSettings;
+}
+
+function processError(
+  platform: Platform,
+  result: number,
+  pid: number,
+  syscall: string,
+  thread = false,
+): KeepaliveError {
+  const errno = -result;
+  const code = errnoName(platform, errno);
+  const why = thread
+    ? `${pid} is a thread, not a process: give the id of its process (the Tgid line of /proc/${pid}/status)`
+    : code === "EPERM" || code === "EACCES"
+    ? `not allowed to take process ${pid}'s sockets: that needs the rights of ptrace over it (the same user and ptrace_scope 0, or CAP_SYS_PTRACE)`
+    : code === "ENOSYS"
+    ? `this kernel cannot take another process's sockets: pidfd_getfd needs Linux 5.6 or later`
+    : code === "ESRCH"
+    ? `no process ${pid}`
+    : `${syscall} failed for process ${pid}`;
+  return new KeepaliveError(why, { code, errno, syscall });
+}
+
+/** A descriptor for the process; a thread's id is refused as one (Linux 6.9 tells it apart, with `PIDFD_THREAD`). */
+function openProcess(sys: Syscalls, platform: Platform, pid: number): number {
+  const pidfd = sys.pidfdOpen(pid, 0);
+  if (pidfd >= 0) return pidfd;
+  const thread = sys.pidfdOpen(pid, platform.pidfd!.PIDFD_THREAD);
+  if (thread >= 0) sys.close(thread);
+  throw processError(platform, pidfd, pid, "pidfd_open", thread >= 0);
+}
+
+/**
+ * Sets keepalive on every TCP socket (IPv4 and IPv6) of another process.
+ *
+ * @param open Opens the binding; called only once the input is valid.
+ * @param pid The process.
+ * @param options What to set, validated first.
+ * @returns Each TCP socket, before and after.
+ * @throws {TypeError | RangeError} On bad options or pid, before any call.
+ * @throws {Error} On an OS other than Linux.
+ * @throws {KeepaliveError} `EPERM` without the rights, `ENOSYS` on a kernel before 5.6, `ESRCH` with no such process.
+ */
+export function applyToProcess(
+  open: () => Syscalls,
+  platform: Platform,
+  pid: number,
+  options: KeepaliveOptions,
+): ProcessSocket[] {
+  const writes = planWrites(options, platform);
+  checkPid(pid, platform);
+  const calls = open();
+  const pidfd = openProcess(calls, platform, pid);
+  const sockets: ProcessSocket[] = [];
+  try {
+    let fds: number[];
+    try {
+      fds = calls.descriptors(pid);
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno;
+      throw errno === undefined ? error : processError(platform, -errno, pid, `open /proc/${pid}/fd`);
+    }
+    for (const fd of fds) {
+      const own = calls.pidfdGetfd(pidfd, fd);
+      if (errnoName(platform, -own) === "EBADF") continue; // closed since the listing
+      if (own < 0) throw processError(platform, own, pid, "pidfd_getfd");
+      try {
+        if (tcpPort(calls, platform, own, sockaddr) === undefined) continue; // not TCP, or no socket at all
+        const local = sockaddrText(platform, sockaddr)!;
+        const peer = calls.getpeername(own, sockaddr) < 0 ? undefined : sockaddrText(platform, sockaddr);
+        const { before, after } = rewriteValues(calls, platform, own, writes);
+        sockets.push({ fd, local, peer, before: toSettings(platform, before), after: toSettings(platform, after) });
+      } finally {
+        calls.close(own);
+      }
+    }
+  } finally {
+    calls.close(pidfd);
+  }
+  return sockets;
+}

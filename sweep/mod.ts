@@ -1,0 +1,8 @@
+/**
+ * Every TCP socket of this process, swept on a timer, and of another process,
+ * taken through `pidfd_getfd` (Linux).
+ *
+ * @module
+ */
+export { startSweeps, type Sweeper, type SweepResult } from "./_sweeps.ts";
+export { applyToProcess, type ProcessSocket } from "./_process.ts";

@@ -1,0 +1,327 @@
+/**
+ * Turns a target (a descriptor, a Deno, Bun or `node:net` socket, listener or
+ * server) into the descriptors it names. Deno hands none out, so its sockets
+ * are found by matching `getsockname`/`getpeername` against their addresses:
+ * a connection is the one socket with both addresses, and is remembered; a
+ * listener is every listening socket at its address (`SO_REUSEPORT` lets
+ * several share one, in this process or its Workers, and nothing the runtimes
+ * hand out tells them apart), looked up on every call, and where the OS has
+ * `SO_COOKIE`, known again by the cookies it was first found with.
+ *
+ * @module
+ */
+import { parseIp, unmapped } from "./_ip.ts";
+import { describe } from "../options/mod.ts";
+import { cookieOf, familyOf, KeepaliveError, listening, portOf, sockaddr, type Syscalls } from "../socket/mod.ts";
+import type { Platform } from "../platforms/mod.ts";
+import type { KeepaliveTarget, NetAddrLike } from "../types/mod.ts";
+
+/** An address to match: `ip` undefined matches any address (a name such as `localhost`). */
+interface Endpoint {
+  readonly ip: Uint8Array | undefined;
+  readonly port: number;
+}
+
+/** A socket known by its addresses: `peer` null for a listener. */
+interface Lookup {
+  readonly local: Endpoint;
+  readonly peer: Endpoint | null;
+  readonly label: string;
+}
+
+/** The addresses an object reports, as it reports them: cheap to read, compared to see whether they changed. */
+interface Reported {
+  readonly local: readonly [host: unknown, port: unknown];
+  readonly peer: readonly [host: unknown, port: unknown] | null;
+  readonly label: string;
+  /** A runtime's own listener, which never listens again once closed: its sockets' cookies are remembered. */
+  readonly once?: true;
+}
+
+/** Where a connection was found: its descriptor, its `SO_COOKIE` where the OS has one, and what it was found by. */
+interface Found {
+  readonly key: string;
+  readonly lookup: Lookup;
+  readonly fd: number;
+  readonly cookie: number | undefined;
+}
+
+/** Finds the descriptors of a target: one for a connection, every listening socket at a listener's address. */
+export type Finder = (sys: Syscalls) => readonly number[];
+
+type AnyTarget = Record<string, unknown>;
+
+/** Each connection object's socket, once found. */
+const remembered = new WeakMap<object, Found>();
+/** Each runtime listener's sockets, by `SO_COOKIE`, as first found: none of them there means it closed. */
+const listenerCookies = new WeakMap<object, readonly number[]>();
+const GUESSES = 8;
+
+function sameEndpoint(platform: Platform, bytes: Uint8Array, want: Endpoint): boolean {
+  if (portOf(bytes) !== want.port) return false;
+  const family = familyOf(platform, bytes);
+  let ip: Uint8Array;
+  if (family === platform.AF_INET) ip = bytes.subarray(4, 8);
+  else if (family === platform.AF_INET6) ip = unmapped(bytes.subarray(8, 24));
+  else return false;
+  return want.ip === undefined || (want.ip.length === ip.length && want.ip.every((b, i) => b === ip[i]));
+}
+
+function atLocal(sys: Syscalls, platform: Platform, fd: number, lookup: Lookup): boolean {
+  return sys.getsockname(fd, sockaddr) >= 0 && sameEndpoint(platform, sockaddr, lookup.local);
+}
+
+/** A connection matches by both addresses (a listening socket has no peer); a listener must be listening. */
+function matches(sys: Syscalls, platform: Platform, fd: number, lookup: Lookup): boolean {
+  if (!atLocal(sys, platform, fd, lookup)) return false;
+  if (lookup.peer === null) return listening(sys, platform, fd);
+  return sys.getpeername(fd, sockaddr) >= 0 && sameEndpoint(platform, sockaddr, lookup.peer);
+}
+
+/** Whether the socket found before is still there: by its cookie where the OS has one, else by its addresses. */
+function stillThere(sys: Syscalls, platform: Platform, found: Found): boolean {
+  return found.cookie === undefined
+    ? matches(sys, platform, found.fd, found.lookup)
+    : cookieOf(sys, platform, found.fd) === found.cookie;
+}
+
+function notTcp(label: string, transport: unknown): KeepaliveError {
+  return new KeepaliveError(`${label} is a ${String(transport)} socket; keepalive needs TCP`, { code: "EOPNOTSUPP" });
+}
+
+function closed(label: string): KeepaliveError {
+  return new KeepaliveError(`${label} is closed`, { code: "EBADF" });
+}
+
+function notASocket(got: unknown): TypeError {
+  return new TypeError(
+    `target must be a descriptor or a Deno, Bun or node:net socket, listener or server; got ${describe(got)}`,
+  );
+}
+
+function checkDescriptor(platform: Platform, fd: unknown, label: string): number {
+  if (typeof fd !== "number") throw notASocket(fd);
+  if (!Number.isInteger(fd) || fd < 0 || fd > platform.descriptorMax) {
+    throw new RangeError(
+      `${label} must be an integer from 0 to ${platform.descriptorMax} (a ${platform.name} ${
+        platform.name === "Windows" ? "SOCKET" : "descriptor"
+      }); got ${describe(fd)}`,
+    );
+  }
+  return fd;
+}
+
+function hostText(host: unknown): string {
+  return typeof host === "string" && host.includes(":") ? `[${host}]` : String(host);
+}
+
+/** Deno's `NetAddr`: `transport` is "tcp", or absent on a `Deno.startTls` connection. */
+function denoAddr(addr: NetAddrLike, label: string): readonly [unknown, unknown] {
+  if (addr.transport !== undefined && addr.transport !== "tcp") throw notTcp(label, addr.transport);
+  return [addr.hostname, addr.port];
+}
+
+/** What an object reports, before any system call; `number` for a descriptor it hands out. */
+function reported(platform: Platform, t: AnyTarget): number | Reported {
+  if (typeof t.fd === "number") { // Bun Socket, Bun.listen
+    if (t.fd === -1) throw closed("Bun socket");
+    return checkDescriptor(platform, t.fd, "the socket's fd");
+  }
+  if (typeof t.localAddr === "object" && typeof t.remoteAddr === "object") { // Deno.TcpConn, Deno.TlsConn
+    const label = "Deno connection";
+    return {
+      local: denoAddr(t.localAddr as NetAddrLike, label),
+      peer: denoAddr(t.remoteAddr as NetAddrLike, label),
+      label,
+    };
+  }
+  if (typeof t.addr === "object" && t.addr !== null) { // Deno.Listener, Deno.serve
+    const label = "Deno listener";
+    return { local: denoAddr(t.addr as NetAddrLike, label), peer: null, label, once: true };
+  }
+  const url = t.url as { protocol?: unknown } | null | undefined;
+  if (typeof url?.protocol === "string") { // Bun.serve: a URL
+    if (url.protocol === "unix:") throw notTcp("Bun server", "unix");
+    return { local: [t.hostname, t.port], peer: null, label: "Bun server", once: true };
+  }
+  if ("remotePort" in t) { // node:net Socket
+    const label = "node:net socket";
+    // Before its addresses: node:net keeps the peer's after destroy(), once it was read, but not its own.
+    if (t.destroyed) throw closed(label);
+    if (t.remotePort === undefined) {
+      if (t.connecting) {
+        throw new KeepaliveError(`${label} is still connecting; call this once it has emitted 'connect'`, {
+          code: "ENOTCONN",
+        });
+      }
+      throw notTcp(label, "Unix-domain");
+    }
+    return { local: [t.localAddress, t.localPort], peer: [t.remoteAddress, t.remotePort], label };
+  }
+  if (typeof t.send === "function" && /^udp/.test(String(t.type))) throw notTcp("node:dgram socket", "UDP");
+  if (typeof t.address === "function") { // node:net Server
+    const label = "node:net server";
+    const info = (t.address as () => unknown)() as { address?: string; port?: number } | string | null;
+    if (info === null) throw new KeepaliveError(`${label} is not listening`, { code: "EBADF" });
+    if (typeof info === "string") throw notTcp(label, "Unix-domain");
+    return { local: [info.address, info.port], peer: null, label };
+  }
+  if (typeof t.port === "number" && typeof t.hostname === "string") { // a listener known by its address
+    return { local: [t.hostname, t.port], peer: null, label: "listener" };
+  }
+  throw notASocket(t);
+}
+
+function endpoint([host, port]: readonly [unknown, unknown], label: string): Endpoint {
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new TypeError(`${label} has no TCP port: its address is ${describe(host)} port ${describe(port)}`);
+  }
+  return { ip: typeof host === "string" ? parseIp(host) : undefined, port };
+}
+
+function toLookup({ local, peer, label }: Reported): Lookup {
+  const where = peer
+    ? `${hostText(local[0])}:${local[1]} -> ${hostText(peer[0])}:${peer[1]}`
+    : `${hostText(local[0])}:${local[1]}`;
+  return { local: endpoint(local, label), peer: peer && endpoint(peer, label), label: `${label} ${where}` };
+}
+
+/**
+ * Checks a target's shape against the platform, before any system call.
+ *
+ * @param target What the caller passed.
+ * @param platform The OS's table, for the descriptor range and the address layout.
+ * @returns A function that finds its descriptors.
+ * @throws {TypeError | RangeError} If it names no socket, or a descriptor out of the OS's range.
+ * @throws {KeepaliveError} `EBADF` if it is closed, `EOPNOTSUPP` if it is not TCP, `ENOTCONN` if not yet connected.
+ */
+export function finderFor(target: KeepaliveTarget, platform: Platform): Finder {
+  if (typeof target !== "object" || target === null) {
+    const fd = checkDescriptor(platform, target, "target");
+    return () => [fd];
+  }
+  const what = reported(platform, target as AnyTarget);
+  if (typeof what === "number") return () => [what];
+  if (what.peer === null) {
+    const lookup = toLookup(what);
+    return (sys) =>
+      handed(sys, platform, target) ??
+        (what.once ? sameListener(sys, platform, target, lookup) : listeners(sys, platform, lookup));
+  }
+  // A node:net socket may connect again: what it was found by must be what it reports now.
+  const key = `${what.local[0]}|${what.local[1]}|${what.peer[0]}|${what.peer[1]}`;
+  const known = remembered.get(target);
+  const lookup = known?.key === key ? known.lookup : toLookup(what);
+  return (sys) => handed(sys, platform, target) ?? [connection(sys, platform, target, key, lookup)];
+}
+
+/** The descriptor the runtime hands out for its own object (Node's `node:net`), checked like a number given. */
+function handed(sys: Syscalls, platform: Platform, target: object): number[] | undefined {
+  const fd = sys.descriptorOf(target);
+  return fd === undefined ? undefined : [checkDescriptor(platform, fd, "the runtime's descriptor")];
+}
+
+/** Every listening socket at the listener's address, found by a walk. */
+function listeners(sys: Syscalls, platform: Platform, lookup: Lookup): number[] {
+  const fds = sys.descriptors();
+  guesses.learn(platform, fds);
+  const found = fds.filter((fd) => matches(sys, platform, fd, lookup));
+  if (found.length === 0) {
+    throw new KeepaliveError(`no socket of this process is listening as ${lookup.label}; is it closed?`, {
+      code: "EBADF",
+      syscall: "getsockname",
+    });
+  }
+  return found;
+}
+
+/**
+ * A runtime listener's sockets, checked against the cookies they were first found with: a Deno listener keeps its
+ * address once closed, and a new listener may take the port.
+ */
+function sameListener(sys: Syscalls, platform: Platform, target: object, lookup: Lookup): number[] {
+  const fds = listeners(sys, platform, lookup);
+  const cookies = fds.map((fd) => cookieOf(sys, platform, fd));
+  if (!cookies.every((cookie) => cookie !== undefined)) return fds; // no SO_COOKIE here (not Linux, or before 4.12)
+  const first = listenerCookies.get(target);
+  if (!first) listenerCookies.set(target, cookies);
+  else if (!cookies.some((cookie) => first.includes(cookie))) throw closed(lookup.label);
+  return fds;
+}
+
+/** The one socket with the connection's addresses: the remembered one, a guess, or a walk. */
+function connection(sys: Syscalls, platform: Platform, target: object, key: string, lookup: Lookup): number {
+  const known = remembered.get(target);
+  if (known?.key === key) {
+    if (stillThere(sys, platform, known)) return known.fd;
+    // A socket keeps its descriptor while it is open: another socket there means this one closed.
+    guesses.lookFirstAt(known.fd);
+    throw closed(lookup.label);
+  }
+  const fd = guesses.find(sys, platform, lookup) ?? walk(sys, platform, lookup);
+  remembered.set(target, { key, lookup, fd, cookie: cookieOf(sys, platform, fd) });
+  return fd;
+}
+
+/** Checks every descriptor, and learns from them where new sockets will land. */
+function walk(sys: Syscalls, platform: Platform, lookup: Lookup): number {
+  const fds = sys.descriptors();
+  guesses.learn(platform, fds);
+  let peerless = false;
+  for (const fd of fds) {
+    if (!atLocal(sys, platform, fd, lookup)) continue;
+    if (sys.getpeername(fd, sockaddr) < 0) peerless ||= !listening(sys, platform, fd);
+    else if (sameEndpoint(platform, sockaddr, lookup.peer!)) {
+      guesses.lookFirstAt(fd);
+      return fd;
+    }
+  }
+  if (peerless) {
+    // A connection reset by its peer keeps its local address and loses its peer.
+    throw new KeepaliveError(
+      `${lookup.label} has no peer any more: it was reset by its peer or shut down, so there is nothing to probe`,
+      { code: "ENOTCONN", syscall: "getpeername" },
+    );
+  }
+  throw new KeepaliveError(`no open socket of this process is ${lookup.label}; is it closed?`, {
+    code: "EBADF",
+    syscall: "getsockname",
+  });
+}
+
+/**
+ * Where a connection not yet known is likely to be, so that it is found with
+ * a few calls instead of a walk: the kernel hands out the lowest free
+ * descriptor, so a new socket lands in a gap the last walk saw, or where a
+ * recent one closed. A guess is only a place to look first: it is taken only
+ * if both addresses match.
+ */
+const guesses = {
+  /** Descriptors of sockets found or seen closed lately, newest first. */
+  recent: [] as number[],
+  /** The lowest descriptors the last walk did not see. */
+  gaps: [] as number[],
+
+  find(sys: Syscalls, platform: Platform, lookup: Lookup): number | undefined {
+    for (const fd of [...this.recent, ...this.gaps]) {
+      if (matches(sys, platform, fd, lookup)) {
+        this.lookFirstAt(fd);
+        return fd;
+      }
+    }
+    return undefined;
+  },
+  /** A socket was found at `fd`, or closed there: the next one may land there too. */
+  lookFirstAt(fd: number): void {
+    this.recent = [fd, ...this.recent.filter((other) => other !== fd)].slice(0, GUESSES);
+    this.gaps = this.gaps.filter((gap) => gap !== fd);
+  },
+  learn(platform: Platform, fds: readonly number[]): void {
+    const gaps: number[] = [];
+    for (let fd = 0, i = 0; platform.newDescriptor.lowestFree && gaps.length < GUESSES; fd++) {
+      if (fds[i] === fd) i++;
+      else gaps.push(fd);
+    }
+    this.gaps = gaps;
+  },
+};

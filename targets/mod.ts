@@ -1,0 +1,9 @@
+/**
+ * A descriptor, or a Deno, Bun or `node:net` socket, listener or server, to
+ * the descriptors it names; and the calls on one such target.
+ *
+ * @module
+ */
+export { type Finder, finderFor } from "./_find.ts";
+export { applyKeepalive, readKeepalive, tcpInfoOf } from "./_keepalive.ts";
+export { parseIp } from "./_ip.ts";

@@ -1,0 +1,129 @@
+// The layout: the import graph of every entry point, read with `deno info --json`, has no cycle, and each import goes
+// the one way the layers allow, through a folder's door (its mod.ts); the README's layout section is what `ls` shows;
+// every file with examples has them run.
+import { deepEqual, equal } from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { runtime, test, testUnder } from "./_harness.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ENTRY_POINTS = ["mod.ts", "plan.ts", "auto.ts", "cli.ts"];
+
+/**
+ * What each folder may import besides itself: down the layers (targets and sweep -> socket -> options -> platforms
+ * -> types), ffi the binding's contract only, cli the public API and the options' text forms. An entry point (a file
+ * at the root) may import anything.
+ */
+export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
+  types: [],
+  platforms: ["types"],
+  options: ["platforms", "types"],
+  socket: ["options", "platforms", "types"],
+  targets: ["socket", "options", "platforms", "types"],
+  sweep: ["socket", "options", "platforms", "types"],
+  ffi: ["socket"],
+  cli: ["mod.ts", "options", "types"],
+};
+
+/** The folder of a file (`"socket"`), or the file itself at the root (`"mod.ts"`). */
+const roomOf = (file: string) => file.split("/")[0];
+
+/** Every import between the package's files, as [from, to], relative to the root. */
+function importGraph(): [string, string][] {
+  const deno = runtime === "deno" ? process.execPath : `${ROOT}node_modules/.bin/deno`;
+  const modules: { specifier: string; dependencies?: Record<string, { specifier: string }>[] }[] = ENTRY_POINTS
+    .flatMap((entry) =>
+      JSON.parse(execFileSync(deno, ["info", "--json", entry], { cwd: ROOT, encoding: "utf8" })).modules
+    );
+  const local = (specifier: string) =>
+    specifier.startsWith("file://") ? relative(ROOT, fileURLToPath(specifier)) : undefined;
+  const edges = new Map<string, [string, string]>();
+  for (const module of modules) {
+    const from = local(module.specifier);
+    for (const dependency of module.dependencies ?? []) {
+      for (const kind of ["code", "type"]) {
+        const to = dependency[kind] && local(dependency[kind].specifier);
+        if (from && to) edges.set(`${from} ${to}`, [from, to]);
+      }
+    }
+  }
+  return [...edges.values()];
+}
+
+/** The imports that break a rule, each said: against the layers' direction, past a folder's door, in a cycle. */
+export function breaches(edges: readonly [string, string][]): string[] {
+  const said: string[] = [];
+  for (const [from, to] of edges) {
+    const [a, b] = [roomOf(from), roomOf(to)];
+    if (a === b || ENTRY_POINTS.includes(from)) continue;
+    if (!(ALLOWED[a] ?? []).includes(b)) said.push(`${from} imports ${to}: ${a}/ may not import ${b}`);
+    else if (to.includes("/") && !to.endsWith("/mod.ts")) said.push(`${from} imports ${to}, past ${b}/mod.ts`);
+  }
+  const next = new Map<string, string[]>();
+  for (const [from, to] of edges) next.set(from, [...next.get(from) ?? [], to]);
+  const state = new Map<string, "open" | "done">();
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === "done") return;
+    if (state.get(file) === "open") {
+      said.push(`a cycle: ${[...path.slice(path.indexOf(file)), file].join(" -> ")}`);
+      return;
+    }
+    state.set(file, "open");
+    for (const to of next.get(file) ?? []) visit(to, [...path, file]);
+    state.set(file, "done");
+  };
+  for (const file of next.keys()) visit(file, []);
+  return said;
+}
+
+testUnder("deno", "the import graph has no cycle, and every import goes down the layers through a door", () => {
+  const edges = importGraph();
+  equal(edges.length > 50, true, `the graph was read: ${edges.length} imports`);
+  deepEqual(breaches(edges), []);
+});
+
+test("the import check says each kind of breach: upward, past a door, a cycle", () => {
+  deepEqual(breaches([["options/_plan.ts", "socket/mod.ts"]]), [
+    "options/_plan.ts imports socket/mod.ts: options/ may not import socket",
+  ]);
+  deepEqual(breaches([["targets/_find.ts", "socket/_address.ts"]]), [
+    "targets/_find.ts imports socket/_address.ts, past socket/mod.ts",
+  ]);
+  deepEqual(breaches([["sweep/_sweeps.ts", "targets/mod.ts"]]), [
+    "sweep/_sweeps.ts imports targets/mod.ts: sweep/ may not import targets",
+  ]);
+  deepEqual(breaches([["options/_a.ts", "options/_b.ts"], ["options/_b.ts", "options/_a.ts"]]), [
+    "a cycle: options/_a.ts -> options/_b.ts -> options/_a.ts",
+  ]);
+  deepEqual(breaches([["mod.ts", "ffi/_bind.ts"], ["cli/_plan.ts", "options/mod.ts"]]), []);
+});
+
+test("the README's layout section names each folder and file at the root, and nothing else", () => {
+  const readme = readFileSync(`${ROOT}README.md`, "utf8");
+  const section = /^## Layout\n[\s\S]*?```\n([\s\S]*?)```/m.exec(readme)?.[1] ?? "";
+  const named = section.trim().split("\n").flatMap((line) => line.split(/\s{2,}/)[0].split(" "));
+  const tracked = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).trim().split("\n");
+  const root = [...new Set(tracked.map((file) => file.split("/")[0]))]
+    .filter((name) => !name.startsWith(".") && /\.(ts|json|toml)$|^[^.]+$/.test(name) && name !== "LICENSE")
+    .map((name) => statSync(`${ROOT}${name}`).isDirectory() ? `${name}/` : name)
+    .filter((name) => !/^(package-lock|deno\.lock)/.test(name));
+  deepEqual(named.toSorted(), root.toSorted());
+});
+
+test("every file with an example has it run: the deno test task names it", () => {
+  const task: string = JSON.parse(readFileSync(`${ROOT}deno.json`, "utf8")).tasks.test;
+  const withExamples = [
+    "",
+    ...readdirSync(ROOT, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name),
+  ]
+    .filter((folder) => !["node_modules", "tests", "bench", "dist", ".git"].includes(folder))
+    .flatMap((folder) =>
+      readdirSync(`${ROOT}${folder}`).filter((name) => name.endsWith(".ts")).map((name) =>
+        folder ? `${folder}/${name}` : name
+      )
+    )
+    .filter((file) => /^ \* ```ts$/m.test(readFileSync(`${ROOT}${file}`, "utf8")));
+  deepEqual(withExamples.filter((file) => !task.split(" ").includes(file)), []);
+});
