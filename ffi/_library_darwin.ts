@@ -7,9 +7,16 @@
 import { posixLibrary } from "./_library_posix.ts";
 import type { Library } from "./_library.ts";
 
-const PROC_PIDLISTFDS = 1;
-const PROX_FDTYPE_SOCKET = 2;
-const PROC_FDINFO_BYTES = 8; // struct proc_fdinfo { int32_t proc_fd; uint32_t proc_fdtype; }
+/** The C numbers used here, by their names in the headers (which tests/headers_test.ts checks them against). */
+export const DARWIN_NUMBERS = {
+  PROC_PIDLISTFDS: 1,
+  PROX_FDTYPE_SOCKET: 2,
+  // struct proc_fdinfo { int32_t proc_fd; uint32_t proc_fdtype; }
+  "sizeof(struct proc_fdinfo)": 8,
+  proc_fdtype: 4,
+} as const;
+const { PROC_PIDLISTFDS, PROX_FDTYPE_SOCKET, "sizeof(struct proc_fdinfo)": PROC_FDINFO_BYTES, proc_fdtype: FDTYPE } =
+  DARWIN_NUMBERS;
 
 /** libSystem on macOS. */
 export const darwinLibSystem: Library = {
@@ -30,7 +37,7 @@ export const darwinLibSystem: Library = {
       const view = new DataView(info.buffer);
       const fds: number[] = [];
       for (let at = 0; at < bytes; at += PROC_FDINFO_BYTES) {
-        if (view.getUint32(at + 4, true) === PROX_FDTYPE_SOCKET) fds.push(view.getInt32(at, true));
+        if (view.getUint32(at + FDTYPE, true) === PROX_FDTYPE_SOCKET) fds.push(view.getInt32(at, true));
       }
       return fds.sort((a, b) => a - b);
     }

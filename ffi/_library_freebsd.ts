@@ -7,14 +7,19 @@
 import { posixLibrary } from "./_library_posix.ts";
 import type { Library } from "./_library.ts";
 
-const CTL_KERN = 1;
-const KERN_PROC = 14;
-const KERN_PROC_FILEDESC = 33;
-const KF_TYPE_SOCKET = 2;
-const ENOMEM = 12;
-// struct kinfo_file { int kf_structsize; int kf_type; int kf_fd; ... }, packed one after another.
-const KF_TYPE = 4;
-const KF_FD = 8;
+/** The C numbers used here, by their names in the headers (checked against Go's and Rust's generated tables). */
+export const FREEBSD_NUMBERS = {
+  CTL_KERN: 1,
+  KERN_PROC: 14,
+  KERN_PROC_FILEDESC: 33,
+  KF_TYPE_SOCKET: 2,
+  ENOMEM: 12,
+  // struct kinfo_file { int kf_structsize; int kf_type; int kf_fd; ... }, packed one after another.
+  kf_type: 4,
+  kf_fd: 8,
+} as const;
+const { CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, KF_TYPE_SOCKET, ENOMEM, kf_type: KF_TYPE, kf_fd: KF_FD } =
+  FREEBSD_NUMBERS;
 
 /** libc on FreeBSD. */
 export const freebsdLibc: Library = {

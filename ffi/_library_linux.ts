@@ -13,16 +13,21 @@ import type { Library } from "./_library.ts";
 
 const cString = (text: string) => Uint8Array.from(`${text}\0`, (c) => c.charCodeAt(0));
 const OWN_DESCRIPTORS = cString("/proc/self/fd");
-const O_CLOEXEC = 0o2000000; // O_RDONLY is 0; O_DIRECTORY differs between x86-64 and arm64, and is not needed
-// System call numbers per CPU: x86-64 has its own table; arm64 uses asm-generic's, which also numbers pidfd_*.
-const SYS_GETDENTS64: Readonly<Record<string, bigint>> = { x86_64: 217n, aarch64: 61n };
-const SYS_PIDFD_OPEN: Readonly<Record<string, bigint>> = { x86_64: 434n, aarch64: 434n };
-const SYS_PIDFD_GETFD: Readonly<Record<string, bigint>> = { x86_64: 438n, aarch64: 438n };
+/** The C numbers used here, by their names in the headers (which tests/headers_test.ts checks them against). */
+export const LINUX_NUMBERS = {
+  O_CLOEXEC: 0o2000000, // O_RDONLY is 0; O_DIRECTORY differs between x86-64 and arm64, and is not needed
+  // System call numbers per CPU: x86-64 has its own table; arm64 uses asm-generic's, which also numbers pidfd_*.
+  SYS_getdents64: { x86_64: 217, aarch64: 61 },
+  SYS_pidfd_open: { x86_64: 434, aarch64: 434 },
+  SYS_pidfd_getfd: { x86_64: 438, aarch64: 438 },
+  // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+  d_reclen: 16,
+  d_name: 19,
+} as const;
+const { O_CLOEXEC, SYS_getdents64, SYS_pidfd_open, SYS_pidfd_getfd, d_reclen: D_RECLEN, d_name: D_NAME } =
+  LINUX_NUMBERS;
 const entries = new Uint8Array(32 * 1024);
 const view = new DataView(entries.buffer);
-// struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
-const D_RECLEN = 16;
-const D_NAME = 19;
 
 /** libc on Linux. */
 export const linuxLibc: Library = {
@@ -56,12 +61,12 @@ export const linuxLibc: Library = {
       syscall: { parameters: ["i64", "i32", "i32", "u32"], result: "i64" },
     },
     pidfdOpen: (process, arch, pid, flags) =>
-      Number(process.syscall(numberFor(SYS_PIDFD_OPEN, "pidfd_open", arch), pid, flags, 0)),
+      Number(process.syscall(numberFor(SYS_pidfd_open, "pidfd_open", arch), pid, flags, 0)),
     pidfdGetfd: (process, arch, pidfd, fd) =>
-      Number(process.syscall(numberFor(SYS_PIDFD_GETFD, "pidfd_getfd", arch), pidfd, fd, 0)),
+      Number(process.syscall(numberFor(SYS_pidfd_getfd, "pidfd_getfd", arch), pidfd, fd, 0)),
   },
   descriptors(walk, errno, arch, pid) {
-    const getdents64 = numberFor(SYS_GETDENTS64, "getdents64", arch);
+    const getdents64 = numberFor(SYS_getdents64, "getdents64", arch);
     const path = pid === undefined ? OWN_DESCRIPTORS : cString(`/proc/${pid}/fd`);
     const dir = walk.open(path, O_CLOEXEC);
     if (dir < 0) {
@@ -90,8 +95,8 @@ export const linuxLibc: Library = {
 };
 
 /** A system call's number on this CPU. */
-function numberFor(numbers: Readonly<Record<string, bigint>>, name: string, arch: string): bigint {
+function numberFor(numbers: Readonly<Record<string, number>>, name: string, arch: string): bigint {
   const number = numbers[arch];
   if (number === undefined) throw new Error(`no ${name} number known for ${arch}`);
-  return number;
+  return BigInt(number);
 }

@@ -46,12 +46,13 @@ export const darwin: Platform = {
   tcpInfo: {
     name: "TCP_CONNECTION_INFO",
     option: { name: "TCP_CONNECTION_INFO", level: IPPROTO_TCP, option: 0x106 },
+    struct: "struct tcp_connection_info",
     size: 112, // through tcpi_txretransmitpackets
-    state: { offset: 0, bytes: 1, names: TCPS_NAMES },
+    state: { member: "tcpi_state", offset: 0, bytes: 1, names: TCPS_NAMES },
     fields: {
-      rttMs: { offset: 44, bytes: 4, perMs: 1 }, // tcpi_srtt
-      rttVarianceMs: { offset: 48, bytes: 4, perMs: 1 }, // tcpi_rttvar
-      totalRetransmits: { offset: 104, bytes: 8 }, // tcpi_txretransmitpackets
+      rttMs: { member: "tcpi_srtt", offset: 44, bytes: 4, perMs: 1 },
+      rttVarianceMs: { member: "tcpi_rttvar", offset: 48, bytes: 4, perMs: 1 },
+      totalRetransmits: { member: "tcpi_txretransmitpackets", offset: 104, bytes: 8 },
     },
     listening: {},
   },

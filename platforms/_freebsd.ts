@@ -35,13 +35,14 @@ export const freebsd: Platform = {
   tcpInfo: {
     name: "TCP_INFO",
     option: { name: "TCP_INFO", level: IPPROTO_TCP, option: 32 },
+    struct: "struct tcp_info",
     size: 124, // through tcpi_snd_rexmitpack
-    state: { offset: 0, bytes: 1, names: TCPS_NAMES },
+    state: { member: "tcpi_state", offset: 0, bytes: 1, names: TCPS_NAMES },
     fields: {
-      sinceDataReceivedMs: { offset: 52, bytes: 4, perMs: 1000 }, // tcpi_last_data_recv
-      rttMs: { offset: 68, bytes: 4, perMs: 1000 }, // tcpi_rtt, microseconds
-      rttVarianceMs: { offset: 72, bytes: 4, perMs: 1000 }, // tcpi_rttvar
-      totalRetransmits: { offset: 120, bytes: 4 }, // tcpi_snd_rexmitpack, a FreeBSD extension
+      sinceDataReceivedMs: { member: "tcpi_last_data_recv", offset: 52, bytes: 4, perMs: 1000 },
+      rttMs: { member: "tcpi_rtt", offset: 68, bytes: 4, perMs: 1000 }, // microseconds
+      rttVarianceMs: { member: "tcpi_rttvar", offset: 72, bytes: 4, perMs: 1000 },
+      totalRetransmits: { member: "tcpi_snd_rexmitpack", offset: 120, bytes: 4 }, // a FreeBSD extension
     },
     listening: {},
   },

@@ -60,9 +60,11 @@ export const linux: Platform = {
   tcpInfo: {
     name: "TCP_INFO",
     option: { name: "TCP_INFO", level: IPPROTO_TCP, option: 11 },
+    struct: "struct tcp_info",
     size: 104, // through tcpi_total_retrans; the kernel writes min(asked, its own size) and says how much
     state: {
-      offset: 0, // tcpi_state: TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11, as <net/tcp_states.h> numbers them
+      member: "tcpi_state", // TCP_ESTABLISHED = 1 ... TCP_CLOSING = 11, as <net/tcp_states.h> numbers them
+      offset: 0,
       bytes: 1,
       names: {
         1: "established",
@@ -79,18 +81,18 @@ export const linux: Platform = {
       },
     },
     fields: {
-      keepaliveProbes: { offset: 3, bytes: 1 }, // tcpi_probes
-      unackedSegments: { offset: 24, bytes: 4 }, // tcpi_unacked
-      sinceDataSentMs: { offset: 44, bytes: 4, perMs: 1 }, // tcpi_last_data_sent
-      sinceDataReceivedMs: { offset: 52, bytes: 4, perMs: 1 }, // tcpi_last_data_recv
-      sinceAckReceivedMs: { offset: 56, bytes: 4, perMs: 1 }, // tcpi_last_ack_recv
-      rttMs: { offset: 68, bytes: 4, perMs: 1000 }, // tcpi_rtt, microseconds
-      rttVarianceMs: { offset: 72, bytes: 4, perMs: 1000 }, // tcpi_rttvar
-      totalRetransmits: { offset: 100, bytes: 4 }, // tcpi_total_retrans
+      keepaliveProbes: { member: "tcpi_probes", offset: 3, bytes: 1 },
+      unackedSegments: { member: "tcpi_unacked", offset: 24, bytes: 4 },
+      sinceDataSentMs: { member: "tcpi_last_data_sent", offset: 44, bytes: 4, perMs: 1 },
+      sinceDataReceivedMs: { member: "tcpi_last_data_recv", offset: 52, bytes: 4, perMs: 1 },
+      sinceAckReceivedMs: { member: "tcpi_last_ack_recv", offset: 56, bytes: 4, perMs: 1 },
+      rttMs: { member: "tcpi_rtt", offset: 68, bytes: 4, perMs: 1000 }, // microseconds
+      rttVarianceMs: { member: "tcpi_rttvar", offset: 72, bytes: 4, perMs: 1000 },
+      totalRetransmits: { member: "tcpi_total_retrans", offset: 100, bytes: 4 },
     },
     // On a listener tcp_get_info() fills only these, and returns.
     listening: {
-      acceptQueue: { offset: 24, bytes: 4 }, // tcpi_unacked: sk_ack_backlog
+      acceptQueue: { member: "tcpi_unacked", offset: 24, bytes: 4 }, // sk_ack_backlog there
     },
   },
 };

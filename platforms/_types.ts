@@ -60,6 +60,8 @@ export interface KeepaliveIoctl {
 
 /** One field of the OS's connection-info struct: an unsigned little-endian integer. */
 export interface InfoField {
+  /** Its name in the OS's header. */
+  readonly member: string;
   /** Its byte offset. */
   readonly offset: number;
   /** Its width in bytes. */
@@ -76,7 +78,9 @@ export interface TcpInfoLayout {
   readonly option?: OptionNumbers;
   /** `WSAIoctl(code)` with `input` (the struct's version), where it is an ioctl (Windows); `lackedErrno` says the OS has none. */
   readonly ioctl?: { readonly code: number; readonly input: Uint8Array; readonly lackedErrno: number };
-  /** The bytes to ask for: up to the last field read. */
+  /** The struct, as its header names it. */
+  readonly struct: string;
+  /** The bytes to ask for: up to the last field read (all of it, for an ioctl). */
   readonly size: number;
   /** The state field, and what its values mean. */
   readonly state: InfoField & { readonly names: Readonly<Record<number, TcpState>> };

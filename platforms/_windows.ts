@@ -109,9 +109,11 @@ export const windows: Platform = {
     name: "SIO_TCP_INFO",
     // _WSAIORW(IOC_VENDOR, 39); before 1703, and under Wine, WSAEOPNOTSUPP.
     ioctl: { code: 0xd8000027, input: new Uint8Array(4), lackedErrno: 10045 },
-    size: 88, // sizeof(TCP_INFO_v0)
+    struct: "TCP_INFO_v0",
+    size: 88, // all of it
     state: {
-      offset: 0, // TCPSTATE, an enum: TCPSTATE_CLOSED = 0 ... TCPSTATE_TIME_WAIT = 10
+      member: "State", // TCPSTATE, an enum: TCPSTATE_CLOSED = 0 ... TCPSTATE_TIME_WAIT = 10
+      offset: 0,
       bytes: 4,
       names: {
         0: "closed",
@@ -128,7 +130,7 @@ export const windows: Platform = {
       },
     },
     fields: {
-      rttMs: { offset: 20, bytes: 4, perMs: 1000 }, // RttUs
+      rttMs: { member: "RttUs", offset: 20, bytes: 4, perMs: 1000 },
     },
     listening: {},
   },

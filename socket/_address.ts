@@ -8,30 +8,55 @@
 import type { Syscalls } from "./_syscalls.ts";
 import type { Platform } from "../platforms/mod.ts";
 
-/** The one buffer every `getsockname` and `getpeername` here fills: `sizeof(struct sockaddr_storage)`. */
-export const sockaddr = new Uint8Array(128);
+/**
+ * Where a `sockaddr_in` and a `sockaddr_in6` keep their port and address: the same on every OS here, after a 16-bit
+ * family (Linux, Windows) or an 8-bit length and family (the BSDs).
+ */
+export const SOCKADDR = {
+  sin_port: 2,
+  sin_addr: 4,
+  sin6_port: 2,
+  sin6_addr: 8,
+  "sizeof(struct sockaddr_storage)": 128,
+};
+
+/** The one buffer every `getsockname` and `getpeername` here fills. */
+export const sockaddr = new Uint8Array(SOCKADDR["sizeof(struct sockaddr_storage)"]);
 const cookieBytes = new Uint8Array(8);
 const cookieView = new DataView(cookieBytes.buffer);
 
 /**
  * The address family of a `sockaddr`, where the platform puts it.
  *
- * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @param bytes What `getsockname` or `getpeername` filled.
  * @returns `sa_family`.
  */
-export function familyOf(platform: Platform, sockaddr: Uint8Array): number {
-  const { offset, bytes } = platform.sockaddrFamily;
-  return bytes === 1 ? sockaddr[offset] : sockaddr[offset] | sockaddr[offset + 1] << 8;
+export function familyOf(platform: Platform, bytes: Uint8Array): number {
+  const { offset, bytes: width } = platform.sockaddrFamily;
+  return width === 1 ? bytes[offset] : bytes[offset] | bytes[offset + 1] << 8;
 }
 
 /**
  * The port of a `sockaddr_in` or `sockaddr_in6`: at the same place in both, in network order.
  *
- * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @param bytes What `getsockname` or `getpeername` filled.
  * @returns The port.
  */
-export function portOf(sockaddr: Uint8Array): number {
-  return sockaddr[2] << 8 | sockaddr[3];
+export function portOf(bytes: Uint8Array): number {
+  return bytes[SOCKADDR.sin_port] << 8 | bytes[SOCKADDR.sin_port + 1];
+}
+
+/**
+ * The IP address of a `sockaddr_in` or `sockaddr_in6`, as the bytes it holds.
+ *
+ * @param bytes What `getsockname` or `getpeername` filled.
+ * @returns 4 bytes, or 16; `undefined` for another family.
+ */
+export function ipOf(platform: Platform, bytes: Uint8Array): Uint8Array | undefined {
+  const family = familyOf(platform, bytes);
+  if (family === platform.AF_INET) return bytes.subarray(SOCKADDR.sin_addr, SOCKADDR.sin_addr + 4);
+  if (family === platform.AF_INET6) return bytes.subarray(SOCKADDR.sin6_addr, SOCKADDR.sin6_addr + 16);
+  return undefined;
 }
 
 /**
@@ -52,15 +77,15 @@ export function tcpPort(sys: Syscalls, platform: Platform, fd: number, into: Uin
 /**
  * A `sockaddr` of IPv4 or IPv6 as text: `127.0.0.1:80`, `[::1]:80`.
  *
- * @param sockaddr What `getsockname` or `getpeername` filled.
+ * @param bytes What `getsockname` or `getpeername` filled.
  * @returns The text; `undefined` for another family.
  */
-export function sockaddrText(platform: Platform, sockaddr: Uint8Array): string | undefined {
-  const family = familyOf(platform, sockaddr);
-  const port = portOf(sockaddr);
-  if (family === platform.AF_INET) return `${sockaddr.subarray(4, 8).join(".")}:${port}`;
-  if (family !== platform.AF_INET6) return undefined;
-  const words = Array.from({ length: 8 }, (_, i) => sockaddr[8 + 2 * i] << 8 | sockaddr[9 + 2 * i]);
+export function sockaddrText(platform: Platform, bytes: Uint8Array): string | undefined {
+  const ip = ipOf(platform, bytes);
+  const port = portOf(bytes);
+  if (ip?.length === 4) return `${ip.join(".")}:${port}`;
+  if (ip === undefined) return undefined;
+  const words = Array.from({ length: 8 }, (_, i) => ip[2 * i] << 8 | ip[2 * i + 1]);
   // RFC 5952: the first longest run of two or more zero words becomes "::".
   let [start, length] = [-1, 1];
   for (let i = 0, run = 0; i < 8; i++) {
@@ -71,7 +96,6 @@ export function sockaddrText(platform: Platform, sockaddr: Uint8Array): string |
   const text = start < 0 ? hex(words) : `${hex(words.slice(0, start))}::${hex(words.slice(start + length))}`;
   return `[${text}]:${port}`;
 }
-
 /**
  * Whether the socket is listening (`SO_ACCEPTCONN`).
  *

@@ -9,4 +9,4 @@ export type { Syscalls } from "./_syscalls.ts";
 export { errnoName, KeepaliveError, type KeepaliveErrorInit, syscallError } from "./_errors.ts";
 export { readValues, rewriteValues, type SocketValues, writeValues } from "./_values.ts";
 export { readTcpInfo } from "./_tcpinfo.ts";
-export { cookieOf, familyOf, listening, portOf, sockaddr, sockaddrText, tcpPort } from "./_address.ts";
+export { cookieOf, ipOf, listening, portOf, SOCKADDR, sockaddr, sockaddrText, tcpPort } from "./_address.ts";

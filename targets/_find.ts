@@ -12,7 +12,7 @@
  */
 import { parseIp, unmapped } from "./_ip.ts";
 import { describe } from "../options/mod.ts";
-import { cookieOf, familyOf, KeepaliveError, listening, portOf, sockaddr, type Syscalls } from "../socket/mod.ts";
+import { cookieOf, ipOf, KeepaliveError, listening, portOf, sockaddr, type Syscalls } from "../socket/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
 import type { KeepaliveTarget, NetAddrLike } from "../types/mod.ts";
 
@@ -59,11 +59,9 @@ const GUESSES = 8;
 
 function sameEndpoint(platform: Platform, bytes: Uint8Array, want: Endpoint): boolean {
   if (portOf(bytes) !== want.port) return false;
-  const family = familyOf(platform, bytes);
-  let ip: Uint8Array;
-  if (family === platform.AF_INET) ip = bytes.subarray(4, 8);
-  else if (family === platform.AF_INET6) ip = unmapped(bytes.subarray(8, 24));
-  else return false;
+  const found = ipOf(platform, bytes);
+  if (!found) return false;
+  const ip = unmapped(found);
   return want.ip === undefined || (want.ip.length === ip.length && want.ip.every((b, i) => b === ip[i]));
 }
 

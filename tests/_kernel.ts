@@ -49,19 +49,44 @@ export function kernelValues(target: KeepaliveTarget): KernelValues {
 }
 
 /**
- * This process's descriptors of the sockets with local port `port` in `/proc/net/<table>`, found without the
- * module: `/proc/net` gives each socket's inode, `/proc/self/fd` links each descriptor to one.
+ * A process's descriptors of the sockets with local port `port` in `/proc/net/<table>`, found without the
+ * module: `/proc/net` gives each socket's inode, `/proc/PID/fd` links each descriptor to one.
  *
  * @param table `"tcp"`, `"tcp6"`, `"udp"`, `"udp6"`.
  * @param port The local port.
  * @param state The kernel's state in hex (`"0A"` is LISTEN, `"01"` ESTABLISHED), or any.
+ * @param pid Another process; this one by default.
  */
-export function procFds(table: string, port: number, state?: string): number[] {
+export function procFds(table: string, port: number, state?: string, pid: number | "self" = "self"): number[] {
   return fdsOfInodes(
-    readFileSync(`/proc/net/${table}`, "utf8").trim().split("\n").slice(1).map((line) => line.trim().split(/\s+/))
+    readFileSync(`/proc/${pid}/net/${table}`, "utf8").trim().split("\n").slice(1).map((line) =>
+      line.trim().split(/\s+/)
+    )
       .filter(([, local, , st]) => parseInt(local.split(":")[1], 16) === port && (state === undefined || st === state))
       .map((fields) => fields[9]),
+    pid,
   );
+}
+
+/** This process's own descriptor for descriptor `fd` of process `pid` (pidfd_getfd); the caller closes it. */
+export function takenFd(pid: number, fd: number): number {
+  const sys = syscalls();
+  const pidfd = sys.pidfdOpen(pid, 0);
+  if (pidfd < 0) throw new Error(`pidfd_open(${pid}) failed: errno ${-pidfd}`);
+  const own = sys.pidfdGetfd(pidfd, fd);
+  sys.close(pidfd);
+  if (own < 0) throw new Error(`pidfd_getfd(${pid}, ${fd}) failed: errno ${-own}`);
+  return own;
+}
+
+/** The five options of another process's descriptor, read from outside it. */
+export function kernelValuesOf(pid: number, fd: number): KernelValues {
+  const own = takenFd(pid, fd);
+  try {
+    return kernelValuesAt(own);
+  } finally {
+    syscalls().close(own);
+  }
 }
 
 /** This process's descriptors of the Unix-domain sockets bound to `path`, through `/proc/net/unix`. */
@@ -72,12 +97,12 @@ export function procUnixFds(path: string): number[] {
   );
 }
 
-/** The descriptors whose `/proc/self/fd` link names one of `inodes`. */
-function fdsOfInodes(list: string[]): number[] {
+/** The descriptors whose `/proc/PID/fd` link names one of `inodes`. */
+function fdsOfInodes(list: string[], pid: number | "self" = "self"): number[] {
   const inodes = new Set(list);
-  return readdirSync("/proc/self/fd").map(Number).filter((fd) => {
+  return readdirSync(`/proc/${pid}/fd`).map(Number).filter((fd) => {
     try {
-      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1] ?? "");
+      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? "");
     } catch {
       return false; // closed since the listing
     }

@@ -16,7 +16,8 @@ import { ssKeepaliveTimer } from "./_ss.ts";
 import { fdOf, kernelValues, kernelValuesAt, procFds } from "./_kernel.ts";
 import { Bun, openPair } from "./_net.ts";
 import { recording } from "./_recording.ts";
-import { test, testUnder } from "./_harness.ts";
+import { prove } from "./_evidence.ts";
+import { runtime, test, testUnder } from "./_harness.ts";
 
 const LINUX_DEFAULTS = { SO_KEEPALIVE: 0, TCP_KEEPIDLE: 7200, TCP_KEEPINTVL: 75, TCP_KEEPCNT: 9, TCP_USER_TIMEOUT: 0 };
 
@@ -39,6 +40,7 @@ for (const host of ["127.0.0.1", "::1"]) {
       ok(timer && timer.remainingMs > 3000 && timer.remainingMs <= 5000, `ss timer ${JSON.stringify(timer)}`);
       equal(timer.probes, 0);
       deepEqual(kernelValues(pair.accepted), LINUX_DEFAULTS, "the other end is untouched");
+      prove("Linux x86-64 glibc", runtime, "real kernel");
     } finally {
       pair.close();
     }

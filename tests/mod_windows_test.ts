@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ssKeepaliveTimer } from "./_ss.ts";
+import { prove } from "./_evidence.ts";
 import { runtime, testUnder } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -81,6 +82,7 @@ function checkCommon(report: Report, fd: unknown): void {
   const timer = ssKeepaliveTimer(report.port);
   ok(timer && timer.remainingMs > 2000 && timer.remainingMs <= 5000, `ss timer ${JSON.stringify(timer)}`);
   console.log(`${report.runtime} under Wine: ss shows timer:(keepalive,${timer.remainingMs}ms,${timer.probes})`);
+  prove("Windows x86-64", report.runtime, "Wine");
 }
 
 /** Wine 10, as Windows 1709 and later: idle, interval and count read back, the count settable. */

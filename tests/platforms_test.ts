@@ -9,7 +9,8 @@ import type { Platform } from "../platforms/mod.ts";
 import { finderFor } from "../targets/mod.ts";
 import type { KeepaliveOptions } from "../types/mod.ts";
 import { type Call, memorySocket, type Recording, recording } from "./_recording.ts";
-import { test } from "./_harness.ts";
+import { prove, ROWS } from "./_evidence.ts";
+import { runtime, test } from "./_harness.ts";
 
 const FD = 9;
 const TCP = 6;
@@ -98,6 +99,7 @@ for (const [system, { socket, cases }] of Object.entries(systems)) {
       configure(sys, platform, options);
       deepEqual(sys.calls, [...reads, ...writes.map(([l, o, v]): Call => ["setsockopt", FD, l, o, v])]);
       for (const [level, option, value] of writes) equal(memory.values[key(level, option)], value);
+      for (const row of ROWS[system.split(",")[0]] ?? []) prove(row, runtime, "recorded");
     });
   }
 }
@@ -293,6 +295,7 @@ for (const [what, start, options, writes, settings] of windowsCases) {
     const after = configure(sys, windows, options);
     deepEqual(sys.calls, [...WINDOWS_READS, ...writes]);
     deepEqual(toSettings(windows, after), settings);
+    for (const row of ROWS.windows) prove(row, runtime, "recorded");
   });
 }
 

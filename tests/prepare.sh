@@ -2,8 +2,10 @@
 # What the tests need beyond npm, run by `npm test` before the tests:
 # - Debian's iproute2 (ip netns for the dead peer, ss as an independent reader),
 #   wine64 and mingw-w64, PostgreSQL, redis-server and python3 (real servers and
-#   a process that knows nothing of this module), installed when missing (as
-#   root, with apt-get);
+#   a process that knows nothing of this module), qemu-user-static with arm64's
+#   glibc, musl, and Go's and Rust's generated FreeBSD tables, installed when
+#   missing (as root, with apt-get);
+# - arm64 Deno, Bun and Node and Bun for musl (tests/cross/prepare.sh);
 # - for tests/mod_windows_test.ts: Bun's Windows package from npm, the
 #   bcryptprimitives.dll stand-in, and a Wine prefix (Wine 8); and Wine 10 in a
 #   Debian 13 chroot with Deno's and Bun's Windows builds (tests/wine/trixie.sh,
@@ -24,6 +26,12 @@ command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64-w
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3) # Debian's, which another user can run too
+# arm64 under qemu, musl, and FreeBSD's numbers as Go and Rust generated them (tests/cross_test.ts, headers_test.ts)
+command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
+for package in libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross libatomic1-arm64-cross musl \
+  golang-golang-x-sys-dev librust-libc-dev; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "prepare: ${missing[*]} missing, and no root apt-get to install them" >&2
@@ -48,6 +56,10 @@ if [ ! -f "$dll" ]; then
   x86_64-w64-mingw32-gcc -shared -O2 -o "$dll" "$here/bcryptprimitives.c" "$here/bcryptprimitives.def" -lbcrypt
 fi
 echo "prepare: $(wine "$out/bun-$bun_version/bun.exe" --version 2>/dev/null | tr -d '\r') (Bun for Windows) ready" >&2
+
+bash "$here/../cross/prepare.sh"
+# What the tests prove, cell by cell, for the README's matrix (tests/matrix.ts): nothing yet.
+rm -rf "$root/node_modules/.cache/tcp-keepalive-evidence"
 
 if [ "$(id -u)" = 0 ]; then
   bash "$here/trixie.sh" prepare

@@ -9,6 +9,7 @@ import { getKeepalive, getTcpInfo, type TcpInfo } from "../mod.ts";
 import { readTcpInfo } from "../socket/mod.ts";
 import type { Syscalls } from "../socket/mod.ts";
 import { platformFor } from "../platforms/mod.ts";
+import { takenFd } from "./_kernel.ts";
 import { openPair } from "./_net.ts";
 import { type Call, recording } from "./_recording.ts";
 import { test } from "./_harness.ts";
@@ -204,16 +205,6 @@ test("a listener reports listen; a closed target gets the errors getKeepalive gi
   }
 });
 
-/** This process's own descriptor for descriptor `fd` of process `pid` (pidfd_getfd), closed by the caller. */
-function taken(pid: number, fd: number): number {
-  const sys = syscalls();
-  const pidfd = sys.pidfdOpen(pid, 0);
-  const own = sys.pidfdGetfd(pidfd, fd);
-  sys.close(pidfd);
-  if (own < 0) throw new Error(`pidfd_getfd failed: errno ${-own}`);
-  return own;
-}
-
 test("a listener with connections waiting: its accept queue, as ss shows it, and no connection's fields", async () => {
   // python3 listens and is connected to 3 times, and accepts none of them.
   const script = `import socket, sys
@@ -225,7 +216,7 @@ sys.stdin.readline()`;
   try {
     const [line] = await once(createInterface({ input: python.stdout }), "line");
     const [fd, port] = String(line).split(" ").map(Number);
-    const own = taken(python.pid!, fd);
+    const own = takenFd(python.pid!, fd);
     try {
       const info = getTcpInfo(own);
       deepEqual(info, { ...NOTHING, state: "listen", acceptQueue: 3 });
