@@ -17,8 +17,10 @@ import { type KeepaliveOptions, VERSION } from "./mod.ts";
 import { checkPid, type Field, planWrites, type Terms } from "./options/mod.ts";
 import { os } from "./ffi/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
-import { apply } from "./cli/_apply.ts";
+import { apply, applyToCgroup } from "./cli/_apply.ts";
 import { check } from "./cli/_check.ts";
+import { detach } from "./cli/_detach.ts";
+import { inspectPath, inspectPid } from "./cli/_inspect.ts";
 import { cut, demo } from "./cli/_demo.ts";
 import { asUsage, flagTerms, parseCount, parseDurationFlag, parseHostPort, UsageError } from "./cli/_format.ts";
 import { plan } from "./cli/_plan.ts";
@@ -40,6 +42,9 @@ commands:
   watch <host:port>   hold a connection idle and show the keepalive timer until it dies or Ctrl-C
   demo                a loopback connection configured and read back; as root, a cut peer found
   apply --pid PID     every TCP socket of another running process (Linux), configured and read back
+  apply --cgroup PATH every connection of a cgroup, in any language, set by the kernel (Linux 5.9)
+  detach --cgroup PATH  this module's programs taken off a cgroup
+  inspect --pid PID | --cgroup PATH   read-only: every TCP socket, its keepalive, its peer last heard
 
 Durations take a unit: 1500ms, 10s, 2m, 1h. Every command takes --json and --help;
 --version prints the version.
@@ -49,7 +54,9 @@ examples:
   keepalive check db.internal:5432 --timeout 30s
   keepalive watch [::1]:6379 --idle 10s --interval 2s --count 3 --for 5m
   keepalive demo --json
-  keepalive apply --pid 4242 --timeout 30s`,
+  keepalive apply --pid 4242 --timeout 30s
+  keepalive apply --cgroup /sys/fs/cgroup/system.slice/api.service --timeout 30s --enforce
+  keepalive inspect --cgroup /sys/fs/cgroup/system.slice/api.service`,
   plan: `usage: keepalive plan <deadline> [--count N] [--json]
 
 The settings planKeepalive derives from one dead-peer deadline on each OS, and
@@ -84,18 +91,49 @@ ${SETTING_FLAGS}
 
 example:
   keepalive watch redis.internal:6379 --idle 5s --interval 1s --count 3 --for 1m`,
-  apply: `usage: keepalive apply --pid PID [options] [--json]
+  apply: `usage: keepalive apply --pid PID | --cgroup PATH [options] [--enforce] [--json]
 
-Sets keepalive on every TCP socket (IPv4 and IPv6) of another running process,
-in any language, and prints each socket's addresses with what it held before
-and holds after. Linux 5.6 and later (pidfd_getfd), with the rights of ptrace
-over the process: the same user (and kernel.yama.ptrace_scope 0), or root.
+--pid: sets keepalive on every TCP socket (IPv4 and IPv6) of another running
+process, in any language, and prints each socket's addresses with what it held
+before and holds after. Linux 5.6 and later (pidfd_getfd), with the rights of
+ptrace over the process: the same user (and kernel.yama.ptrace_scope 0), or root.
+
+--cgroup: attaches a BPF program to the cgroup v2 directory PATH, in place of
+this module's earlier one there, which sets every TCP connection made in PATH
+or below from now on, in any language, as it is established; and sets the
+sockets its processes already hold, as --pid does. The program stays attached
+after this command exits, until keepalive detach --cgroup PATH. Linux 5.9 and
+later, with CAP_BPF and CAP_NET_ADMIN (or CAP_SYS_ADMIN), and CAP_SYS_ADMIN to
+find the earlier program; root has them all.
 
   --pid PID                the process
+  --cgroup PATH            the cgroup v2 directory
+  --enforce                with --cgroup: hold the policy over the applications'
+                           own setsockopt of these options (their call succeeds)
 ${SETTING_FLAGS.split("\n").slice(0, -1).join("\n")}
 
+examples:
+  keepalive apply --pid 4242 --idle 10s --interval 2s --count 3
+  keepalive apply --cgroup /sys/fs/cgroup/kubepods.slice --timeout 30s --enforce`,
+  detach: `usage: keepalive detach --cgroup PATH [--json]
+
+Takes this module's programs off the cgroup v2 directory PATH: connections made
+there from now on get the system's defaults; those that exist keep what they
+hold, and other programs stay.
+
 example:
-  keepalive apply --pid 4242 --idle 10s --interval 2s --count 3`,
+  keepalive detach --cgroup /sys/fs/cgroup/kubepods.slice`,
+  inspect: `usage: keepalive inspect --pid PID | --cgroup PATH [--json]
+
+Reads, and writes nothing: every TCP socket of the process (or of every process
+in the cgroup and below), with its keepalive settings, how soon an idle dead
+peer would be found, and how long ago the peer was last heard (TCP_INFO); for a
+cgroup, also the programs that run for its connections, and what this module's
+set.
+
+examples:
+  keepalive inspect --pid 4242
+  keepalive inspect --cgroup /sys/fs/cgroup/system.slice/api.service --json`,
   demo: `usage: keepalive demo [--timeout DURATION] [--json]
 
 Needs no network: opens a loopback connection, applies the deadline's settings
@@ -118,6 +156,8 @@ const FLAGS = {
   tls: { type: "boolean" },
   for: { type: "string" },
   pid: { type: "string" },
+  cgroup: { type: "string" },
+  enforce: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean" },
   version: { type: "boolean" },
@@ -131,7 +171,9 @@ const ALLOWED: Record<string, Flag[]> = {
   check: SETTINGS,
   watch: [...SETTINGS, "for"],
   demo: ["timeout"],
-  apply: ["idle", "interval", "count", "user-timeout", "timeout", "pid"],
+  apply: ["idle", "interval", "count", "user-timeout", "timeout", "pid", "cgroup", "enforce"],
+  detach: ["cgroup"],
+  inspect: ["pid", "cgroup"],
 };
 
 /** What was typed for each field, by its flag. */
@@ -173,6 +215,19 @@ function self(): string[] {
   return [process.execPath, fileURLToPath(import.meta.url)];
 }
 
+/** `--pid` or `--cgroup`: one of them, not both. */
+function oneTarget(command: string, values: FlagValues): "pid" | "cgroup" {
+  if ((values.pid === undefined) === (values.cgroup === undefined)) {
+    throw new UsageError(`${command} takes --pid PID or --cgroup PATH, one of them`);
+  }
+  return values.pid === undefined ? "cgroup" : "pid";
+}
+
+/** The `--pid` typed, checked. */
+function pidOf(values: FlagValues, terms: Terms): number {
+  return asUsage(() => checkPid(parseCount("--pid", values.pid!), platformFor(os), terms));
+}
+
 function arity(command: string, args: string[], names: string[]): void {
   if (args.length !== names.length) {
     const wanted = names.length ? names.map((name) => `<${name}>`).join(" ") : "no arguments";
@@ -189,7 +244,9 @@ async function run(args: string[]): Promise<number> {
     return 0;
   }
   if (!(command in HELP)) {
-    throw new UsageError(`unknown command "${command}"; commands are plan, check, watch, demo, apply`);
+    throw new UsageError(
+      `unknown command "${command}"; commands are plan, check, watch, demo, apply, detach, inspect`,
+    );
   }
   if (values.help || command === "") {
     console.log(HELP[command]);
@@ -221,10 +278,23 @@ async function run(args: string[]): Promise<number> {
       );
     case "apply": {
       arity(command, rest, []);
-      if (values.pid === undefined) throw new UsageError("apply takes --pid PID");
-      const pid = asUsage(() => checkPid(parseCount("--pid", values.pid!), platformFor(os), terms));
-      return apply(pid, keepaliveOptions(values, terms), json);
+      const target = oneTarget(command, values);
+      if (values.enforce && target !== "cgroup") throw new UsageError("--enforce goes with --cgroup");
+      const options = keepaliveOptions(values, terms);
+      if (target === "cgroup") {
+        return asUsage(() => applyToCgroup(values.cgroup!, options, values.enforce ?? false, json));
+      }
+      return apply(pidOf(values, terms), options, json);
     }
+    case "detach":
+      arity(command, rest, []);
+      if (values.cgroup === undefined) throw new UsageError("detach takes --cgroup PATH");
+      return asUsage(() => detach(values.cgroup!, json));
+    case "inspect":
+      arity(command, rest, []);
+      return oneTarget(command, values) === "cgroup"
+        ? asUsage(() => inspectPath(values.cgroup!, json))
+        : inspectPid(pidOf(values, terms), json);
     default: {
       arity(command, rest, []);
       const timeoutMs = parseDurationFlag("--timeout", values.timeout ?? "30s");

@@ -28,11 +28,34 @@
 import { everyUnref, os, syscalls } from "./ffi/mod.ts";
 import { checkSweeps, planWrites } from "./options/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
-import { applyToProcess, type ProcessSocket, startSweeps, type SweepResult } from "./sweep/mod.ts";
+import {
+  applyToCgroup,
+  type CgroupKeepalive,
+  type CgroupProgram,
+  clearCgroup,
+  inspectCgroupAt,
+  type InspectedCgroup,
+} from "./cgroup/mod.ts";
+import {
+  applyToProcess,
+  type InspectedSocket,
+  inspectProcessAt,
+  type ProcessSocket,
+  startSweeps,
+  type SweepResult,
+} from "./sweep/mod.ts";
 import { applyKeepalive, readKeepalive, tcpInfoOf } from "./targets/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } from "./types/mod.ts";
 
-export type { ProcessSocket, SweepResult } from "./sweep/mod.ts";
+export type { InspectedSocket, ProcessSocket, SweepResult } from "./sweep/mod.ts";
+export type {
+  CgroupKeepalive,
+  CgroupProcess,
+  CgroupProgram,
+  CgroupProgramInfo,
+  InspectedCgroup,
+  ProgramKind,
+} from "./cgroup/mod.ts";
 export { KeepaliveError, type KeepaliveErrorInit } from "./socket/mod.ts";
 export { planKeepalive } from "./options/mod.ts";
 export type {
@@ -244,6 +267,146 @@ export function setProcessKeepalive(pid: number, options: KeepaliveOptions): Pro
 }
 
 /**
+ * Reads every TCP socket of another running process, and writes nothing: its
+ * addresses, keepalive settings, how soon a dead peer would be found, and how
+ * long ago the peer was last heard (Linux 5.6 and later, through
+ * `pidfd_getfd`, with the rights of `ptrace` over it).
+ *
+ * @param pid The process.
+ * @returns Each of its TCP sockets, as it is.
+ * @throws {RangeError} On a bad pid, before any call.
+ * @throws {Error} On an OS other than Linux.
+ * @throws {KeepaliveError} As {@linkcode setProcessKeepalive}.
+ *
+ * @example This process's own listener, as another process would see it
+ * ```ts
+ * import { inspectProcess } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const mine = inspectProcess(Deno.pid).find((socket) => socket.local === `127.0.0.1:${listener.addr.port}`);
+ * equal(mine?.state, "listen");
+ * equal(mine?.settings.enabled, false);
+ * listener.close();
+ * ```
+ */
+export function inspectProcess(pid: number): InspectedSocket[] {
+  return inspectProcessAt(syscalls, platformFor(os), pid);
+}
+
+/**
+ * Keepalive for every connection made in a cgroup v2 directory or below, in
+ * any language, by the kernel itself (Linux 5.9 and later): a BPF program
+ * attached there sets the policy on each connection as it is established,
+ * opened or accepted, in place of this module's own earlier program and
+ * beside everyone else's. The TCP sockets its processes already hold are set
+ * in the same call, through `pidfd_getfd`. The program stays attached when
+ * this process exits, until {@linkcode clearCgroupKeepalive}. A socket belongs
+ * to the cgroup it was made in: one made before a process moved in is not
+ * the program's.
+ *
+ * With `enforce`, a second program (`cgroup/setsockopt`) holds the policy over
+ * the applications' own `setsockopt` of these options: the call succeeds, and
+ * the policy's value is what the socket gets (Node's and Bun's `fetch` set
+ * their own keepalive after connecting).
+ *
+ * Needs `CAP_BPF` and `CAP_NET_ADMIN`, or `CAP_SYS_ADMIN`, in the initial user
+ * namespace (and `CAP_SYS_ADMIN` to find its earlier program by id).
+ *
+ * @param path The cgroup v2 directory, such as `/sys/fs/cgroup/system.slice/app.service`.
+ * @param options The policy, as for {@linkcode setKeepalive}.
+ * @param settings `enforce`: hold the policy over the applications' own `setsockopt` too (default `false`).
+ * @returns The programs attached, and each process's sockets before and after.
+ * @throws {TypeError | RangeError} On bad options, before any call; a `TypeError` naming the path if it is no cgroup
+ *   v2 directory.
+ * @throws {Error} On an OS other than Linux, or a kernel before 5.9, whose program would set nothing.
+ * @throws {KeepaliveError} If the kernel refuses: `EPERM` names the capabilities, a verifier's refusal its log.
+ *
+ * @example Every connection of a new cgroup, found dead within 30 s (as root)
+ * ```ts
+ * import { clearCgroupKeepalive, setCgroupKeepalive } from "./mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const mounts = Deno.readTextFileSync("/proc/self/mounts").split("\n").map((line) => line.split(" "));
+ * const path = `${mounts.find((fields) => fields[2] === "cgroup2")![1]}/keepalive-example-${Deno.pid}`;
+ * Deno.mkdirSync(path);
+ * const done = setCgroupKeepalive(path, { timeoutMs: 30_000 });
+ * deepEqual(done.programs.map(({ kind }) => kind), ["sock_ops"]);
+ * deepEqual(done.processes, []); // no process there yet
+ * clearCgroupKeepalive(path);
+ * Deno.removeSync(path);
+ * ```
+ */
+export function setCgroupKeepalive(
+  path: string,
+  options: KeepaliveOptions,
+  settings: { enforce?: boolean } = {},
+): CgroupKeepalive {
+  return applyToCgroup(syscalls, platformFor(os), path, options, settings);
+}
+
+/**
+ * Takes this module's programs off a cgroup v2 directory: connections made
+ * there afterwards get the system's defaults; the sockets that exist keep what
+ * they hold, and others' programs stay.
+ *
+ * @param path The cgroup v2 directory.
+ * @returns The programs taken off.
+ * @throws {TypeError} Naming the path if it is no cgroup v2 directory.
+ * @throws {Error} On an OS other than Linux.
+ * @throws {KeepaliveError} If the kernel refuses (`EPERM` names the capabilities).
+ *
+ * @example On, and off again (as root)
+ * ```ts
+ * import { clearCgroupKeepalive, setCgroupKeepalive } from "./mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const mounts = Deno.readTextFileSync("/proc/self/mounts").split("\n").map((line) => line.split(" "));
+ * const path = `${mounts.find((fields) => fields[2] === "cgroup2")![1]}/keepalive-example-off-${Deno.pid}`;
+ * Deno.mkdirSync(path);
+ * const { programs: [attached] } = setCgroupKeepalive(path, { idleMs: 20_000, intervalMs: 5_000, count: 3 });
+ * equal(clearCgroupKeepalive(path)[0].id, attached.id);
+ * equal(clearCgroupKeepalive(path).length, 0); // nothing of this module's is left there
+ * Deno.removeSync(path);
+ * ```
+ */
+export function clearCgroupKeepalive(path: string): CgroupProgram[] {
+  return clearCgroup(syscalls, platformFor(os), path);
+}
+
+/**
+ * Reads a cgroup v2 directory, and writes nothing: the programs that run for
+ * its connections (its ancestors' too), what this module's among them set,
+ * and every TCP socket of its processes and those below, as
+ * {@linkcode inspectProcess} reads them.
+ *
+ * @param path The cgroup v2 directory.
+ * @returns What it holds now.
+ * @throws {TypeError} Naming the path if it is no cgroup v2 directory.
+ * @throws {Error} On an OS other than Linux.
+ * @throws {KeepaliveError} If the kernel refuses.
+ *
+ * @example What a cgroup's connections get (as root)
+ * ```ts
+ * import { clearCgroupKeepalive, inspectCgroup, setCgroupKeepalive } from "./mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const mounts = Deno.readTextFileSync("/proc/self/mounts").split("\n").map((line) => line.split(" "));
+ * const path = `${mounts.find((fields) => fields[2] === "cgroup2")![1]}/keepalive-example-seen-${Deno.pid}`;
+ * Deno.mkdirSync(path);
+ * setCgroupKeepalive(path, { idleMs: 20_000, count: 3 });
+ * deepEqual(inspectCgroup(path).programs.find((program) => program.kind === "sock_ops")?.settings, {
+ *   enabled: true, idleMs: 20_000, count: 3,
+ * });
+ * clearCgroupKeepalive(path);
+ * Deno.removeSync(path);
+ * ```
+ */
+export function inspectCgroup(path: string): InspectedCgroup {
+  return inspectCgroupAt(syscalls, platformFor(os), path);
+}
+
+/**
  * This module's version, which deno.json, package.json and CHANGELOG.md agree on (a test checks).
  *
  * @example Print it
@@ -254,4 +417,4 @@ export function setProcessKeepalive(pid: number, options: KeepaliveOptions): Pro
  * match(VERSION, /^\d+\.\d+\.\d+/);
  * ```
  */
-export const VERSION = "0.6.0";
+export const VERSION = "0.7.0";

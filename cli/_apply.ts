@@ -1,14 +1,33 @@
 /**
- * `keepalive apply --pid PID`: every TCP socket of another running process,
- * configured and read back, in a table of addresses, before and after.
+ * `keepalive apply --pid PID | --cgroup PATH`: every TCP socket of another
+ * running process, configured and read back, in a table of addresses, before
+ * and after; or a cgroup's, with this module's program attached there for
+ * every connection made from now on.
  *
  * @module
  */
-import { type KeepaliveOptions, setProcessKeepalive } from "../mod.ts";
-import { printJson, settingsCells, table } from "./_format.ts";
+import { type KeepaliveOptions, type ProcessSocket, setCgroupKeepalive, setProcessKeepalive } from "../mod.ts";
+import { printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+
+/** The sockets of one process, before and after, as rows. */
+function socketRows(pid: number | undefined, sockets: readonly ProcessSocket[]): string[][] {
+  return sockets.flatMap(({ fd, local, peer, before, after }, i) => [
+    [
+      i === 0 && pid !== undefined ? String(pid) : "",
+      String(fd),
+      local,
+      peer ?? "(listening)",
+      "before",
+      ...settingsCells(before),
+    ],
+    ["", "", "", "", "after", ...settingsCells(after)],
+  ]);
+}
+
+const HEADER = ["pid", "fd", "local", "peer", ...SETTINGS_HEADER];
 
 /**
- * Applies and prints.
+ * Applies to a process, and prints.
  *
  * @param pid The process.
  * @param options What to apply.
@@ -26,12 +45,43 @@ export function apply(pid: number, options: KeepaliveOptions, json: boolean): nu
     return 0;
   }
   console.log(`process ${pid}: ${sockets.length} TCP socket${sockets.length === 1 ? "" : "s"}\n`);
-  console.log(table([
-    ["fd", "local", "peer", "", "keepalive", "idle", "interval", "count", "user timeout", "idle dead peer found after"],
-    ...sockets.flatMap(({ fd, local, peer, before, after }) => [
-      [String(fd), local, peer ?? "(listening)", "before", ...settingsCells(before)],
-      ["", "", "", "after", ...settingsCells(after)],
-    ]),
-  ]));
+  console.log(table([HEADER.slice(1), ...socketRows(undefined, sockets).map((row) => row.slice(1))]));
   return 0;
+}
+
+/**
+ * Applies to a cgroup, and prints both parts: the programs attached, and the sockets its processes already held.
+ *
+ * @param path The cgroup v2 directory.
+ * @param options What to apply.
+ * @param enforce Whether to hold the policy over the applications' own setsockopt.
+ * @param json Whether to print JSON.
+ * @returns The exit code: 0, or 1 if a process's sockets could not be set.
+ */
+export function applyToCgroup(path: string, options: KeepaliveOptions, enforce: boolean, json: boolean): number {
+  const done = setCgroupKeepalive(path, options, { enforce });
+  const failed = done.processes.filter((process) => process.error !== undefined);
+  if (json) {
+    printJson(done);
+    return failed.length ? 1 : 0;
+  }
+  for (const { kind, id, replaced } of done.programs) {
+    const what = kind === "sock_ops"
+      ? "sets every connection established there from now on"
+      : "holds the policy over the applications' own setsockopt";
+    console.log(
+      `${path}: ${kind} program ${id} attached${replaced ? " in place of this module's earlier one" : ""}; it ${what}`,
+    );
+  }
+  const sockets = done.processes.reduce((sum, { sockets }) => sum + sockets.length, 0);
+  console.log(
+    `\n${done.processes.length} process${done.processes.length === 1 ? "" : "es"} there, with ${sockets} TCP socket${
+      sockets === 1 ? "" : "s"
+    } already open:`,
+  );
+  if (sockets > 0) {
+    console.log(`\n${table([HEADER, ...done.processes.flatMap(({ pid, sockets }) => socketRows(pid, sockets))])}`);
+  }
+  for (const { pid, error } of failed) console.error(`keepalive: process ${pid}: ${error}`);
+  return failed.length ? 1 : 0;
 }

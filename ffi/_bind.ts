@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Syscalls } from "../socket/mod.ts";
+import type { CgroupSyscalls, Syscalls } from "../socket/mod.ts";
 import type { CSymbol, Library, OpenedSymbols } from "./_library.ts";
 
 /** How a runtime opens a library. */
@@ -49,6 +49,7 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
     }
     let walk: OpenedSymbols | undefined;
     let process: OpenedSymbols | undefined;
+    let cgroup: OpenedSymbols | undefined;
     return bind(
       library,
       symbols,
@@ -68,6 +69,14 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
             library.process?.symbols ?? {},
             "take another process's sockets",
             "which taking them through syscall(2) needs",
+          ),
+        cgroup: () =>
+          cgroup ??= openApart(
+            runtime,
+            path,
+            library.cgroup?.symbols ?? {},
+            "load BPF programs or read cgroups",
+            "which cgroup-wide keepalive needs",
           ),
       },
       arch,
@@ -100,7 +109,7 @@ function openApart(
  *
  * @param library The OS's library.
  * @param symbols Its socket symbols, opened (or recorded, in tests).
- * @param apart Opens the walk's symbols, on the first walk, and those for another process's sockets.
+ * @param apart Opens the walk's symbols, on the first walk, those for another process's sockets, and cgroup BPF's.
  * @param arch The CPU, as `Deno.build.arch` names it.
  * @param descriptorOf The runtime's {@linkcode Runtime.descriptorOf}.
  * @returns The binding.
@@ -108,7 +117,7 @@ function openApart(
 export function bind(
   library: Library,
   symbols: OpenedSymbols,
-  apart: { walk(): OpenedSymbols; process(): OpenedSymbols },
+  apart: { walk(): OpenedSymbols; process(): OpenedSymbols; cgroup(): OpenedSymbols },
   arch: string,
   descriptorOf: Runtime["descriptorOf"],
 ): Syscalls {
@@ -116,8 +125,9 @@ export function bind(
   const result = (value: number) => value < 0 ? -errno() : value;
   // The walk's symbols with every call's (close), opened on the first walk.
   let listing: OpenedSymbols | undefined;
-  // Only Linux has them; the public call refuses every other OS first.
+  // Only Linux has them; the public calls refuse every other OS first.
   const processCalls = () => library.process!;
+  let cgroupCalls: CgroupSyscalls | undefined;
   const value = new Int32Array(1);
   const length = new Uint32Array(1);
   const returned = new Uint32Array(1);
@@ -162,6 +172,7 @@ export function bind(
     pidfdOpen: (pid, flags) => result(processCalls().pidfdOpen(apart.process(), arch, pid, flags)),
     pidfdGetfd: (pidfd, fd) => result(processCalls().pidfdGetfd(apart.process(), arch, pidfd, fd)),
     close: (fd) => result(symbols[library.close](fd)),
+    cgroup: () => cgroupCalls ??= library.cgroup!.calls(apart.cgroup(), errno, arch),
     descriptorOf,
   };
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { CgroupSyscalls } from "../socket/mod.ts";
 
 /** A C type: `buffer` is a typed array passed as a pointer, `pointer` a returned or null pointer. */
 export type CType = "i32" | "u32" | "i64" | "u64" | "usize" | "isize" | "buffer" | "pointer";
@@ -31,6 +32,12 @@ export interface Library {
   readonly walkSymbols: Readonly<Record<string, CSymbol>>;
   /** How to take another process's descriptors (Linux), with symbols opened on first use. */
   readonly process?: ProcessCalls;
+  /** cgroup BPF and the cgroup filesystem (Linux), with symbols opened on first use. */
+  readonly cgroup?: {
+    readonly symbols: Readonly<Record<string, CSymbol>>;
+    /** The calls, on the opened symbols. */
+    calls(symbols: OpenedSymbols, errno: () => number, arch: string): CgroupSyscalls;
+  };
   /** Reads the error of the call that just failed; call it before any other. */
   errno(symbols: OpenedSymbols): number;
   /**

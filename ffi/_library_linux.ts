@@ -9,9 +9,9 @@
  * @module
  */
 import { posixLibrary } from "./_library_posix.ts";
+import { cString, cText } from "../socket/mod.ts";
 import type { Library } from "./_library.ts";
 
-const cString = (text: string) => Uint8Array.from(`${text}\0`, (c) => c.charCodeAt(0));
 const OWN_DESCRIPTORS = cString("/proc/self/fd");
 /** The C numbers used here, by their names in the headers (which tests/headers_test.ts checks them against). */
 export const LINUX_NUMBERS = {
@@ -20,14 +20,28 @@ export const LINUX_NUMBERS = {
   SYS_getdents64: { x86_64: 217, aarch64: 61 },
   SYS_pidfd_open: { x86_64: 434, aarch64: 434 },
   SYS_pidfd_getfd: { x86_64: 438, aarch64: 438 },
+  SYS_bpf: { x86_64: 321, aarch64: 280 },
+  O_DIRECTORY: { x86_64: 0o200000, aarch64: 0o40000 },
   // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
   d_reclen: 16,
+  d_type: 18,
   d_name: 19,
+  DT_DIR: 4,
+  // struct statfs { __fsword_t f_type; ... }; struct utsname { char sysname[65]; char nodename[65]; char release[65]; ... }
+  "sizeof(struct statfs)": 120,
+  f_type: 0,
+  "sizeof(struct utsname)": 390,
+  release: 130,
 } as const;
 const { O_CLOEXEC, SYS_getdents64, SYS_pidfd_open, SYS_pidfd_getfd, d_reclen: D_RECLEN, d_name: D_NAME } =
   LINUX_NUMBERS;
 const entries = new Uint8Array(32 * 1024);
 const view = new DataView(entries.buffer);
+
+/** Visits each record `getdents64` wrote into `entries`, by its offset. */
+function eachRecord(bytes: number, visit: (at: number) => void): void {
+  for (let at = 0; at < bytes; at += view.getUint16(at + D_RECLEN, true)) visit(at);
+}
 
 /** libc on Linux. */
 export const linuxLibc: Library = {
@@ -65,6 +79,62 @@ export const linuxLibc: Library = {
     pidfdGetfd: (process, arch, pidfd, fd) =>
       Number(process.syscall(numberFor(SYS_pidfd_getfd, "pidfd_getfd", arch), pidfd, fd, 0)),
   },
+  cgroup: {
+    symbols: {
+      // long syscall(long number, ...): here (SYS_bpf, int cmd, union bpf_attr *attr, unsigned int size) or
+      // (SYS_getdents64, int fd, void *dirp, size_t count): one signature for both
+      syscall: { parameters: ["i64", "i64", "buffer", "u64"], result: "i64" },
+      // void *memcpy(void *dest, const void *src, size_t n): of 0 bytes, it returns dest, a buffer's address
+      memcpy: { parameters: ["buffer", "buffer", "u64"], result: "u64" },
+      // int open(const char *path, int flags)
+      open: { parameters: ["buffer", "i32"], result: "i32" },
+      // ssize_t read(int fd, void *buf, size_t count)
+      read: { parameters: ["i32", "buffer", "u64"], result: "i64" },
+      // int fstatfs(int fd, struct statfs *buf)
+      fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
+      // int uname(struct utsname *buf)
+      uname: { parameters: ["buffer"], result: "i32" },
+    },
+    calls(symbols, errno, arch) {
+      const bpf = numberFor(LINUX_NUMBERS.SYS_bpf, "bpf", arch);
+      const getdents64 = numberFor(SYS_getdents64, "getdents64", arch);
+      const directory = Number(numberFor(LINUX_NUMBERS.O_DIRECTORY, "O_DIRECTORY", arch));
+      const result = (value: number | bigint) => Number(value) < 0 ? -errno() : Number(value);
+      const statfs = new DataView(new ArrayBuffer(LINUX_NUMBERS["sizeof(struct statfs)"]));
+      const utsname = new Uint8Array(LINUX_NUMBERS["sizeof(struct utsname)"]);
+      return {
+        bpf: (command, attr) => result(symbols.syscall(bpf, BigInt(command), attr, BigInt(attr.byteLength))),
+        addressOf: (buffer) => BigInt(symbols.memcpy(buffer, buffer, 0n)),
+        openDirectory: (path) => result(symbols.open(cString(path), O_CLOEXEC | directory)),
+        openFile: (path) => result(symbols.open(cString(path), O_CLOEXEC)),
+        read: (fd, into) => result(symbols.read(fd, into, BigInt(into.byteLength))),
+        filesystemType(fd) {
+          if (symbols.fstatfs(fd, new Uint8Array(statfs.buffer)) !== 0) return -errno();
+          return Number(statfs.getBigInt64(LINUX_NUMBERS.f_type, true));
+        },
+        kernelRelease() {
+          if (symbols.uname(utsname) !== 0) throw new Error(`uname failed with errno ${errno()}`);
+          return cText(utsname.subarray(LINUX_NUMBERS.release));
+        },
+        entries(fd) {
+          const found: { name: string; directory: boolean }[] = [];
+          for (
+            let n;
+            (n = Number(symbols.syscall(getdents64, BigInt(fd), entries, BigInt(entries.byteLength)))) !== 0;
+          ) {
+            if (n < 0) return -errno();
+            eachRecord(n, (at) => {
+              const name = cText(entries.subarray(at + D_NAME));
+              if (name !== "." && name !== "..") {
+                found.push({ name, directory: entries[at + LINUX_NUMBERS.d_type] === LINUX_NUMBERS.DT_DIR });
+              }
+            });
+          }
+          return found;
+        },
+      };
+    },
+  },
   descriptors(walk, errno, arch, pid) {
     const getdents64 = numberFor(SYS_getdents64, "getdents64", arch);
     const path = pid === undefined ? OWN_DESCRIPTORS : cString(`/proc/${pid}/fd`);
@@ -80,12 +150,12 @@ export const linuxLibc: Library = {
     try {
       for (let n; (n = Number(walk.syscall(getdents64, dir, entries, BigInt(entries.byteLength)))) !== 0;) {
         if (n < 0) throw new Error(`cannot list descriptors: getdents64 failed with errno ${errno()}`);
-        for (let at = 0; at < n; at += view.getUint16(at + D_RECLEN, true)) {
+        eachRecord(n, (at) => {
           let fd = 0;
           for (let i = at + D_NAME, c; (c = entries[i]) !== 0; i++) fd = c === 0x2e ? -1 : fd * 10 + c - 0x30;
           // Skips "." and "..", and in this process's own listing the listing's descriptor.
           if (fd >= 0 && (fd !== dir || pid !== undefined)) fds.push(fd);
-        }
+        });
       }
     } finally {
       walk.close(dir);

@@ -5,6 +5,7 @@
  * @module
  */
 import { INT_DESCRIPTOR_MAX, LOWEST_FREE, V7_ERRNO_NAMES } from "./_unix.ts";
+import { linuxBpf } from "./_linux_bpf.ts";
 import type { Platform } from "./_types.ts";
 
 const SOL_SOCKET = 1;
@@ -56,6 +57,7 @@ export const linux: Platform = {
   },
   // <linux/pidfd.h>; PIDFD_THREAD since 6.9: pidfd_open of a thread, not only of a process (it is O_EXCL).
   pidfd: { PIDFD_THREAD: 0o200 },
+  bpf: linuxBpf,
   // struct tcp_info of <linux/tcp.h>, as on every architecture: u8 fields, then u32s, naturally aligned.
   tcpInfo: {
     name: "TCP_INFO",

@@ -90,6 +90,46 @@ export interface TcpInfoLayout {
   readonly listening: Readonly<Partial<Record<"acceptQueue", InfoField>>>;
 }
 
+/** The numbers and layouts cgroup BPF takes (Linux): each named as `<linux/bpf.h>` names it. */
+export interface BpfTable {
+  /** The first kernel whose `bpf_setsockopt` takes the keepalive options, `[major, minor]`. */
+  readonly since: readonly [number, number];
+  /** `statfs`'s `f_type` of a cgroup v2 directory. */
+  readonly CGROUP2_SUPER_MAGIC: number;
+  /** Other filesystems' `f_type`, by their `<linux/magic.h>` names, with what to call them. */
+  readonly filesystems: Readonly<Record<string, readonly [magic: number, label: string]>>;
+  /** The `bpf(2)` commands used. */
+  readonly commands: Readonly<
+    Record<
+      | "BPF_PROG_LOAD"
+      | "BPF_PROG_ATTACH"
+      | "BPF_PROG_DETACH"
+      | "BPF_PROG_GET_FD_BY_ID"
+      | "BPF_OBJ_GET_INFO_BY_FD"
+      | "BPF_PROG_QUERY",
+      number
+    >
+  >;
+  readonly programTypes: Readonly<Record<"BPF_PROG_TYPE_SOCK_OPS" | "BPF_PROG_TYPE_CGROUP_SOCKOPT", number>>;
+  readonly attachTypes: Readonly<Record<"BPF_CGROUP_SOCK_OPS" | "BPF_CGROUP_SETSOCKOPT", number>>;
+  readonly BPF_F_ALLOW_MULTI: number;
+  readonly BPF_F_REPLACE: number;
+  readonly BPF_F_QUERY_EFFECTIVE: number;
+  readonly BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: number;
+  readonly BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: number;
+  readonly BPF_FUNC_setsockopt: number;
+  /** `union bpf_attr`: the bytes passed, and where each member used lies. */
+  readonly attr: Readonly<Record<string, number>> & { readonly size: number };
+  /** `struct bpf_prog_info`: the bytes asked for, and where each member used lies. */
+  readonly progInfo: Readonly<Record<string, number>> & { readonly size: number };
+  /** The length of `bpf_prog_info.name`, with its NUL. */
+  readonly BPF_OBJ_NAME_LEN: number;
+  /** Where the programs' contexts keep what they read: `struct.member` to its offset. */
+  readonly context: Readonly<Record<string, number>>;
+  /** The instruction set's opcode parts (`<linux/bpf_common.h>`, `<linux/bpf.h>`). */
+  readonly opcodes: Readonly<Record<string, number>>;
+}
+
 /** One operating system's keepalive options, as data. */
 export interface Platform {
   /** The name used in errors, such as `"Linux"`. */
@@ -130,6 +170,8 @@ export interface Platform {
     /** `PIDFD_THREAD` (Linux 6.9): `pidfd_open` of a thread, which tells a thread's id from no process's. */
     readonly PIDFD_THREAD: number;
   };
+  /** cgroup BPF, where the OS has it (Linux); absent elsewhere. */
+  readonly bpf?: BpfTable;
   /** How the kernel reports a connection now. */
   readonly tcpInfo: TcpInfoLayout;
 }

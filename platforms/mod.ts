@@ -11,6 +11,7 @@ import { windows } from "./_windows.ts";
 import type { Platform } from "./_types.ts";
 
 export type {
+  BpfTable,
   InfoField,
   KeepaliveIoctl,
   KeepaliveVals,

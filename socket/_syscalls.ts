@@ -30,6 +30,28 @@ export interface Syscalls {
   pidfdGetfd(pidfd: number, fd: number): number;
   /** `close(fd)`: 0, or `-errno`. */
   close(fd: number): number;
+  /** The calls cgroup BPF needs (Linux; the public calls refuse every other OS first), opened on first use. */
+  cgroup(): CgroupSyscalls;
   /** The descriptor a runtime's own socket object holds (Node's `node:net` handles); `undefined` where it has none. */
   descriptorOf(target: object): number | undefined;
+}
+
+/** What cgroup BPF and the cgroup filesystem take (Linux), each returning a result or `-errno`. */
+export interface CgroupSyscalls {
+  /** `bpf(command, attr, attr.byteLength)`: a new descriptor, or 0. */
+  bpf(command: number, attr: Uint8Array): number;
+  /** Where a buffer's bytes are, for a pointer in a `bpf` attribute: an `ArrayBuffer`'s bytes never move. */
+  addressOf(buffer: Uint8Array): bigint;
+  /** `open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)`. */
+  openDirectory(path: string): number;
+  /** `open(path, O_RDONLY | O_CLOEXEC)`. */
+  openFile(path: string): number;
+  /** `read(fd, into)`: the bytes read. */
+  read(fd: number, into: Uint8Array): number;
+  /** `fstatfs(fd)`'s `f_type`: what filesystem an open descriptor is on. */
+  filesystemType(fd: number): number;
+  /** `uname(2)`'s release, such as `6.18.44`; throws if it fails. */
+  kernelRelease(): string;
+  /** An open directory's entries, but `.` and `..`: each name, and whether it is a directory. */
+  entries(fd: number): { name: string; directory: boolean }[] | number;
 }

@@ -9,14 +9,34 @@ import { checkPid, planWrites, toSettings } from "../options/mod.ts";
 import {
   errnoName,
   KeepaliveError,
+  readTcpInfo,
+  readValues,
   rewriteValues,
   sockaddr,
   sockaddrText,
   type Syscalls,
   tcpPort,
 } from "../socket/mod.ts";
-import type { KeepaliveOptions, KeepaliveSettings } from "../types/mod.ts";
+import type { KeepaliveOptions, KeepaliveSettings, TcpState } from "../types/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
+
+/** One TCP socket of another process, read and not written. */
+export interface InspectedSocket {
+  /** Its descriptor in that process. */
+  fd: number;
+  /** Its local address, such as `127.0.0.1:5432` or `[::1]:6379`. */
+  local: string;
+  /** Its peer's address; `undefined` for a listener or a socket not connected. */
+  peer: string | undefined;
+  /** Its state. */
+  state: TcpState;
+  /** Its keepalive settings. */
+  settings: KeepaliveSettings;
+  /** How soon an idle dead peer would be found (`idleMs + intervalMs * count`); `undefined` with keepalive off. */
+  deadPeerMs: number | undefined;
+  /** How long ago the peer was last heard (data or an acknowledgement); `undefined` on a listener. */
+  sinceHeardMs: number | undefined;
+}
 
 /** One socket of another process, and what it held before and after. */
 export interface ProcessSocket {
@@ -62,6 +82,50 @@ function openProcess(sys: Syscalls, platform: Platform, pid: number): number {
   throw processError(platform, pidfd, pid, "pidfd_open", thread >= 0);
 }
 
+/** One TCP socket of another process, as this process holds it for a moment. */
+interface Taken {
+  /** This process's descriptor for it. */
+  readonly own: number;
+  /** Its descriptor in that process. */
+  readonly fd: number;
+  readonly local: string;
+  readonly peer: string | undefined;
+}
+
+/**
+ * Visits every TCP socket (IPv4 and IPv6) of another process, each through a descriptor of this process's own,
+ * closed once visited.
+ *
+ * @throws {KeepaliveError} `EPERM` without the rights, `ENOSYS` on a kernel before 5.6, `ESRCH` with no such process.
+ */
+function eachSocket(calls: Syscalls, platform: Platform, pid: number, visit: (socket: Taken) => void): void {
+  const pidfd = openProcess(calls, platform, pid);
+  try {
+    let fds: number[];
+    try {
+      fds = calls.descriptors(pid);
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno;
+      throw errno === undefined ? error : processError(platform, -errno, pid, `open /proc/${pid}/fd`);
+    }
+    for (const fd of fds) {
+      const own = calls.pidfdGetfd(pidfd, fd);
+      if (errnoName(platform, -own) === "EBADF") continue; // closed since the listing
+      if (own < 0) throw processError(platform, own, pid, "pidfd_getfd");
+      try {
+        if (tcpPort(calls, platform, own, sockaddr) === undefined) continue; // not TCP, or no socket at all
+        const local = sockaddrText(platform, sockaddr)!;
+        const peer = calls.getpeername(own, sockaddr) < 0 ? undefined : sockaddrText(platform, sockaddr);
+        visit({ own, fd, local, peer });
+      } finally {
+        calls.close(own);
+      }
+    }
+  } finally {
+    calls.close(pidfd);
+  }
+}
+
 /**
  * Sets keepalive on every TCP socket (IPv4 and IPv6) of another process.
  *
@@ -82,32 +146,45 @@ export function applyToProcess(
   const writes = planWrites(options, platform);
   checkPid(pid, platform);
   const calls = open();
-  const pidfd = openProcess(calls, platform, pid);
   const sockets: ProcessSocket[] = [];
-  try {
-    let fds: number[];
-    try {
-      fds = calls.descriptors(pid);
-    } catch (error) {
-      const errno = (error as { errno?: number }).errno;
-      throw errno === undefined ? error : processError(platform, -errno, pid, `open /proc/${pid}/fd`);
-    }
-    for (const fd of fds) {
-      const own = calls.pidfdGetfd(pidfd, fd);
-      if (errnoName(platform, -own) === "EBADF") continue; // closed since the listing
-      if (own < 0) throw processError(platform, own, pid, "pidfd_getfd");
-      try {
-        if (tcpPort(calls, platform, own, sockaddr) === undefined) continue; // not TCP, or no socket at all
-        const local = sockaddrText(platform, sockaddr)!;
-        const peer = calls.getpeername(own, sockaddr) < 0 ? undefined : sockaddrText(platform, sockaddr);
-        const { before, after } = rewriteValues(calls, platform, own, writes);
-        sockets.push({ fd, local, peer, before: toSettings(platform, before), after: toSettings(platform, after) });
-      } finally {
-        calls.close(own);
-      }
-    }
-  } finally {
-    calls.close(pidfd);
-  }
+  eachSocket(calls, platform, pid, ({ own, fd, local, peer }) => {
+    const { before, after } = rewriteValues(calls, platform, own, writes);
+    sockets.push({ fd, local, peer, before: toSettings(platform, before), after: toSettings(platform, after) });
+  });
+  return sockets;
+}
+
+/**
+ * Reads every TCP socket of another process, and writes nothing: its keepalive settings, how soon a dead peer would
+ * be found, and how long ago the peer was last heard.
+ *
+ * @param open Opens the binding; called only once the pid is valid.
+ * @param pid The process.
+ * @returns Each TCP socket, as it is.
+ * @throws {RangeError} On a bad pid, before any call.
+ * @throws {Error} On an OS other than Linux.
+ * @throws {KeepaliveError} As {@linkcode applyToProcess}.
+ */
+export function inspectProcessAt(open: () => Syscalls, platform: Platform, pid: number): InspectedSocket[] {
+  checkPid(pid, platform);
+  const calls = open();
+  const sockets: InspectedSocket[] = [];
+  eachSocket(calls, platform, pid, ({ own, fd, local, peer }) => {
+    const settings = toSettings(platform, readValues(calls, platform, own));
+    const info = readTcpInfo(calls, platform, own);
+    const { enabled, idleMs, intervalMs, count } = settings;
+    const heard = [info.sinceDataReceivedMs, info.sinceAckReceivedMs].filter((ms) => ms !== undefined);
+    sockets.push({
+      fd,
+      local,
+      peer,
+      state: info.state,
+      settings,
+      deadPeerMs: enabled && idleMs !== undefined && intervalMs !== undefined && count !== undefined
+        ? idleMs + intervalMs * count
+        : undefined,
+      sinceHeardMs: heard.length ? Math.min(...heard) : undefined,
+    });
+  });
   return sockets;
 }

@@ -5,4 +5,4 @@
  * @module
  */
 export { startSweeps, type Sweeper, type SweepResult } from "./_sweeps.ts";
-export { applyToProcess, type ProcessSocket } from "./_process.ts";
+export { applyToProcess, type InspectedSocket, inspectProcessAt, type ProcessSocket } from "./_process.ts";

@@ -9,7 +9,7 @@ import { DARWIN_NUMBERS } from "../ffi/_library_darwin.ts";
 import { FREEBSD_NUMBERS } from "../ffi/_library_freebsd.ts";
 import { LINUX_NUMBERS } from "../ffi/_library_linux.ts";
 import { SOCKADDR } from "../socket/mod.ts";
-import { type Platform, platformFor } from "../platforms/mod.ts";
+import { type BpfTable, type Platform, platformFor } from "../platforms/mod.ts";
 import type { TcpState } from "../types/mod.ts";
 
 /** One number of ours, and the C expression the header gives it by. */
@@ -149,6 +149,53 @@ function keepaliveIoctlChecks(platform: Platform): Check[] {
   ];
 }
 
+/** The cgroup BPF table, spelled as `<linux/bpf.h>` and `<linux/magic.h>` spell it. */
+function bpfChecks(bpf: BpfTable): Check[] {
+  const file = "platforms/_linux_bpf.ts";
+  const named = (group: string, numbers: Readonly<Record<string, number>>) =>
+    Object.entries(numbers).map(([name, ours]) => ({ entry: `${file} ${group}${name}`, expr: name, ours }));
+  const { size: attrSize, ...attr } = bpf.attr;
+  const { size: infoSize, ...info } = bpf.progInfo;
+  return [
+    ...named("", {
+      CGROUP2_SUPER_MAGIC: bpf.CGROUP2_SUPER_MAGIC,
+      BPF_F_ALLOW_MULTI: bpf.BPF_F_ALLOW_MULTI,
+      BPF_F_REPLACE: bpf.BPF_F_REPLACE,
+      BPF_F_QUERY_EFFECTIVE: bpf.BPF_F_QUERY_EFFECTIVE,
+      BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: bpf.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB,
+      BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: bpf.BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB,
+      BPF_FUNC_setsockopt: bpf.BPF_FUNC_setsockopt,
+      BPF_OBJ_NAME_LEN: bpf.BPF_OBJ_NAME_LEN,
+    }),
+    ...Object.entries(bpf.filesystems).map(([name, [ours]]) => ({
+      entry: `${file} filesystems ${name}`,
+      expr: name,
+      ours,
+    })),
+    ...named("commands ", bpf.commands),
+    ...named("programTypes ", bpf.programTypes),
+    ...named("attachTypes ", bpf.attachTypes),
+    ...named("opcodes ", bpf.opcodes),
+    { entry: `${file} attr.size`, expr: `sizeof(union bpf_attr) >= ${attrSize}`, ours: 1 },
+    ...Object.entries(attr).map(([member, ours]) => ({
+      entry: `${file} attr ${member}`,
+      expr: `offsetof(union bpf_attr, ${member})`,
+      ours,
+    })),
+    { entry: `${file} progInfo.size`, expr: `sizeof(struct bpf_prog_info) >= ${infoSize}`, ours: 1 },
+    ...Object.entries(info).map(([member, ours]) => ({
+      entry: `${file} progInfo ${member}`,
+      expr: `offsetof(struct bpf_prog_info, ${member})`,
+      ours,
+    })),
+    ...Object.entries(bpf.context).map(([path, ours]) => ({
+      entry: `${file} context ${path}`,
+      expr: `offsetof(struct ${path.split(".")[0]}, ${path.split(".")[1]})`,
+      ours,
+    })),
+  ];
+}
+
 function linuxTarget(
   platform: Platform,
   zig: string,
@@ -166,33 +213,47 @@ function linuxTarget(
       {
         prelude: [
           "#define _GNU_SOURCE",
-          ...["sys/socket.h", "netinet/in.h", "netinet/tcp.h", "errno.h", "fcntl.h", "dirent.h", "sys/syscall.h"]
-            .map((header) => `#include <${header}>`),
+          ...[
+            "sys/socket.h",
+            "netinet/in.h",
+            "netinet/tcp.h",
+            "errno.h",
+            "fcntl.h",
+            "dirent.h",
+            "sys/syscall.h",
+            "sys/statfs.h",
+            "sys/utsname.h",
+          ].map((header) => `#include <${header}>`),
           "#include <stddef.h>",
         ].join("\n"),
         checks: [
           ...tableChecks(platform),
           { entry: `${file} O_CLOEXEC`, expr: "O_CLOEXEC", ours: LINUX_NUMBERS.O_CLOEXEC },
-          ...(["SYS_getdents64", "SYS_pidfd_open", "SYS_pidfd_getfd"] as const).map((name) => ({
-            entry: `${file} ${name}.${arch}`,
-            expr: name,
-            ours: LINUX_NUMBERS[name][arch],
-          })),
-          ...(["d_reclen", "d_name"] as const).map((member) => ({
+          ...(["SYS_getdents64", "SYS_pidfd_open", "SYS_pidfd_getfd", "SYS_bpf", "O_DIRECTORY"] as const).map((
+            name,
+          ) => ({ entry: `${file} ${name}.${arch}`, expr: name, ours: LINUX_NUMBERS[name][arch] })),
+          ...(["d_reclen", "d_type", "d_name"] as const).map((member) => ({
             entry: `${file} ${member}`,
             expr: `offsetof(${dirent}, ${member})`,
             ours: LINUX_NUMBERS[member],
           })),
+          { entry: `${file} DT_DIR`, expr: "DT_DIR", ours: LINUX_NUMBERS.DT_DIR },
+          ...(["sizeof(struct statfs)", "sizeof(struct utsname)"] as const).map((name) => ({
+            entry: `${file} ${name}`,
+            expr: name,
+            ours: LINUX_NUMBERS[name],
+          })),
+          { entry: `${file} f_type`, expr: "offsetof(struct statfs, f_type)", ours: LINUX_NUMBERS.f_type },
+          { entry: `${file} release`, expr: "offsetof(struct utsname, release)", ours: LINUX_NUMBERS.release },
         ],
       },
       {
-        // The kernel's own header: it and <fcntl.h> cannot share a unit.
-        prelude: "#include <linux/pidfd.h>",
-        checks: [{
-          entry: `${FILES.Linux} pidfd.PIDFD_THREAD`,
-          expr: "PIDFD_THREAD",
-          ours: platform.pidfd!.PIDFD_THREAD,
-        }],
+        // The kernel's own headers: they and <fcntl.h> cannot share a unit.
+        prelude: ["linux/pidfd.h", "linux/bpf.h", "linux/magic.h", "stddef.h"].map((h) => `#include <${h}>`).join("\n"),
+        checks: [
+          { entry: `${FILES.Linux} pidfd.PIDFD_THREAD`, expr: "PIDFD_THREAD", ours: platform.pidfd!.PIDFD_THREAD },
+          ...bpfChecks(platform.bpf!),
+        ],
       },
     ],
   };

@@ -56,6 +56,7 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
     pidfdOpen: (pid, flags) => inner.pidfdOpen(pid, flags),
     pidfdGetfd: (pidfd, fd) => inner.pidfdGetfd(pidfd, fd),
     close: (fd) => inner.close(fd),
+    cgroup: () => inner.cgroup(),
     descriptorOf: (target) => inner.descriptorOf(target),
   };
 }
@@ -91,6 +92,9 @@ export function memorySocket(
     pidfdOpen: () => -38,
     pidfdGetfd: () => -38,
     close: () => 0,
+    cgroup: () => {
+      throw new Error("no cgroup BPF in memory");
+    },
     descriptorOf: () => undefined,
   };
 }

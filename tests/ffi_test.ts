@@ -31,7 +31,13 @@ function recordingLibrary(library: Library, replies: Record<string, Reply> = {},
   replies.memcpy ??= (into, from) => ((into as Int32Array)[0] = from === ERRNO_POINTER ? errno : NaN, 0);
   return {
     calls,
-    sys: bind(library, symbols, { walk: () => symbols, process: () => symbols }, "x86_64", () => undefined),
+    sys: bind(
+      library,
+      symbols,
+      { walk: () => symbols, process: () => symbols, cgroup: () => symbols },
+      "x86_64",
+      () => undefined,
+    ),
   };
 }
 

@@ -12,8 +12,8 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ENTRY_POINTS = ["mod.ts", "plan.ts", "auto.ts", "cli.ts"];
 
 /**
- * What each folder may import besides itself: down the layers (targets and sweep -> socket -> options -> platforms
- * -> types), ffi the binding's contract only, cli the public API and the options' text forms. An entry point (a file
+ * What each folder may import besides itself: down the layers (cgroup -> sweep; targets and sweep -> socket ->
+ * options -> platforms -> types), ffi the binding's contract only, cli the public API and the options' text forms. An entry point (a file
  * at the root) may import anything.
  */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
@@ -23,6 +23,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   socket: ["options", "platforms", "types"],
   targets: ["socket", "options", "platforms", "types"],
   sweep: ["socket", "options", "platforms", "types"],
+  cgroup: ["sweep", "socket", "options", "platforms", "types"],
   ffi: ["socket"],
   cli: ["mod.ts", "options", "types"],
 };

@@ -118,6 +118,9 @@ function twoSockets(): Syscalls & { values: Record<number, Record<string, number
     pidfdOpen: () => -38,
     pidfdGetfd: () => -38,
     close: () => 0,
+    cgroup: () => {
+      throw new Error("no cgroup BPF in memory");
+    },
     descriptorOf: () => undefined,
   };
 }

@@ -1,0 +1,69 @@
+/**
+ * `keepalive inspect --pid PID | --cgroup PATH`: read-only. Every TCP socket,
+ * with its keepalive settings, how soon a dead peer would be found and how
+ * long ago the peer was last heard; for a cgroup, also the programs that run
+ * for its connections.
+ *
+ * @module
+ */
+import { inspectCgroup, type InspectedSocket, inspectProcess } from "../mod.ts";
+import { formatDuration, printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+
+const HEADER = ["pid", "fd", "local", "peer", "state", ...SETTINGS_HEADER.slice(1), "peer last heard"];
+
+function rows(pid: number, sockets: readonly InspectedSocket[]): string[][] {
+  return sockets.map(({ fd, local, peer, state, settings, sinceHeardMs }, i) => [
+    i === 0 ? String(pid) : "",
+    String(fd),
+    local,
+    peer ?? "(listening)",
+    state,
+    ...settingsCells(settings).slice(0, 5),
+    settings.enabled ? settingsCells(settings)[5] : "never (keepalive off)",
+    sinceHeardMs === undefined ? "-" : `${formatDuration(sinceHeardMs)} ago`,
+  ]);
+}
+
+/**
+ * Inspects a process, and prints.
+ *
+ * @param pid The process.
+ * @param json Whether to print JSON.
+ * @returns The exit code: 0.
+ */
+export function inspectPid(pid: number, json: boolean): number {
+  const sockets = inspectProcess(pid);
+  if (json) {
+    printJson({ pid, sockets });
+    return 0;
+  }
+  console.log(sockets.length === 0 ? `process ${pid} has no TCP socket` : table([HEADER, ...rows(pid, sockets)]));
+  return 0;
+}
+
+/**
+ * Inspects a cgroup, and prints.
+ *
+ * @param path The cgroup v2 directory.
+ * @param json Whether to print JSON.
+ * @returns The exit code: 0.
+ */
+export function inspectPath(path: string, json: boolean): number {
+  const seen = inspectCgroup(path);
+  if (json) {
+    printJson(seen);
+    return 0;
+  }
+  if (seen.programs.length === 0) console.log(`${path}: no program runs for its connections`);
+  for (const { id, name, kind, settings } of seen.programs) {
+    const sets = settings
+      ? `: sets ${Object.entries(settings).map(([field, value]) => `${field} ${value}`).join(", ")}`
+      : " (not this module's)";
+    console.log(`${path}: program ${id} ${name}${kind ? ` (${kind})` : ""}${sets}`);
+  }
+  const sockets = seen.processes.flatMap(({ pid, sockets }) => rows(pid, sockets));
+  console.log(`\n${seen.processes.length} process${seen.processes.length === 1 ? "" : "es"} there`);
+  if (sockets.length > 0) console.log(`\n${table([HEADER, ...sockets])}`);
+  for (const { pid, error } of seen.processes) if (error) console.error(`keepalive: process ${pid}: ${error}`);
+  return 0;
+}
