@@ -11,7 +11,8 @@
  *
  * `TCP_KEEPALIVE` is written as the command line's flags are: `30s` (a
  * dead-peer deadline, planned), or `idle=10s,interval=2s,count=3,user-timeout=30s`,
- * either with `every=500ms` for the period of the sweeps. A malformed value
+ * either with `every=500ms` for the period of the sweeps and `cpu=0.5%` for
+ * the most of one core they may take. A malformed value
  * fails at start, naming the variable and the part that is wrong in its own
  * spelling and units; an unset or empty one (`TCP_KEEPALIVE=`, common in
  * compose files) does nothing, and says so once.
@@ -54,6 +55,6 @@ if (text === undefined) {
  * ```
  */
 export const auto: AutoKeepalive | undefined = text === undefined ? undefined : (() => {
-  const { options, everyMs } = parseVariable(VARIABLE, text, platformFor(os));
-  return autoKeepalive(options, { everyMs });
+  const { options, sweeps } = parseVariable(VARIABLE, text, platformFor(os));
+  return autoKeepalive(options, sweeps);
 })();

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { everyUnref, os, syscalls } from "./ffi/mod.ts";
+import { afterUnref, announcedSockets, os, syscalls } from "./ffi/mod.ts";
 import { checkSweeps, planWrites } from "./options/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
 import {
@@ -44,8 +44,8 @@ import {
   startSweeps,
   type SweepResult,
 } from "./sweep/mod.ts";
-import { applyKeepalive, readKeepalive, tcpInfoOf } from "./targets/mod.ts";
-import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } from "./types/mod.ts";
+import { applyKeepalive, finderFor, readKeepalive, tcpInfoOf } from "./targets/mod.ts";
+import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, SweepOptions, TcpInfo } from "./types/mod.ts";
 
 export type { InspectedSocket, ProcessSocket, SweepResult } from "./sweep/mod.ts";
 export type {
@@ -65,6 +65,7 @@ export type {
   KeepaliveSettings,
   KeepaliveTarget,
   NetAddrLike,
+  SweepOptions,
   TcpInfo,
   TcpState,
 } from "./types/mod.ts";
@@ -184,7 +185,17 @@ export interface AutoKeepalive {
  * they accept. Sweeps now (connected, connecting and listening sockets, IPv4
  * and IPv6; never Unix-domain, UDP or other descriptors), then every
  * `everyMs` on a timer that never keeps the process alive, so that a socket
- * opened later is configured within `everyMs`.
+ * opened later is configured within about `everyMs`. A sweep on the timer
+ * runs in slices of about a millisecond, so that it never holds the event
+ * loop longer; where its measured work would take more than `cpuPercent` of
+ * one core at `everyMs`, the sweeps come less often (at 10,000 sockets, a
+ * sweep costs a few milliseconds).
+ *
+ * Sockets of `node:net` (under Node: `fetch`, `http`, `https`, `tls`,
+ * `http2`, most drivers) need no sweep: the runtime announces them on
+ * `diagnostics_channel`, and each is configured in the turn of the event
+ * loop in which it connects or is accepted, after its `'connect'` listeners
+ * and any `setKeepAlive` of the runtime's own at connect.
  *
  * The kernel is the record of who chose what: a sweep writes only a socket
  * whose probe interval and count are the system's defaults, the runtimes' own
@@ -196,17 +207,18 @@ export interface AutoKeepalive {
  * `enable` alone, looks like a runtime's own and is swept over.
  *
  * One policy per copy of the module: called again while sweeps run, with the
- * same options and period it shares them (they stop when every handle has
+ * same options and pace it shares them (they stop when every handle has
  * stopped); with others it throws. Workers share their process's descriptors:
  * one call sweeps the sockets of every Worker; sweeps started in two Workers
  * with different options do not fight, each socket keeping the first policy
  * that configured it.
  *
  * @param options What to give each socket, as for {@linkcode setKeepalive}; checked before anything is swept.
- * @param sweeps `everyMs`: the period, 10 ms or more (default 1000).
+ * @param sweeps `everyMs`: the period, 10 ms or more (default 1000); `cpuPercent`: the most of one core the sweeps
+ *   may take, from 0.01 to 100 (default 0.8).
  * @returns The running sweeps.
- * @throws {TypeError | RangeError} On bad options or period; nothing is swept then.
- * @throws {Error} If sweeps with other options or another period already run in this copy of the module.
+ * @throws {TypeError | RangeError} On bad options or pace; nothing is swept then.
+ * @throws {Error} If sweeps with other options or another pace already run in this copy of the module.
  * @throws {KeepaliveError} If the descriptors cannot be listed, or no socket can be made to read the defaults.
  *
  * @example Find a dead peer of any connection within 30 seconds
@@ -224,11 +236,23 @@ export interface AutoKeepalive {
  * listener.close();
  * ```
  */
-export function autoKeepalive(options: KeepaliveOptions, sweeps: { everyMs?: number } = {}): AutoKeepalive {
+export function autoKeepalive(options: KeepaliveOptions, sweeps: SweepOptions = {}): AutoKeepalive {
   const platform = platformFor(os);
   const writes = planWrites(options, platform);
-  const everyMs = checkSweeps(sweeps);
-  const sweeper = startSweeps(syscalls(), platform, writes, everyMs, everyUnref);
+  const pace = checkSweeps(sweeps);
+  const sys = syscalls();
+  const clock = { now: () => performance.now(), after: afterUnref };
+  const announced = (configure: (fds: readonly number[]) => void) =>
+    announcedSockets((socket) => {
+      let fds;
+      try {
+        fds = finderFor(socket as KeepaliveTarget, platform)(sys);
+      } catch {
+        return; // not TCP (a Unix-domain socket), or closed already: the sweeps look at whatever is there
+      }
+      configure(fds);
+    });
+  const sweeper = startSweeps(sys, platform, writes, pace, clock, announced);
   return {
     sweep: sweeper.sweep,
     stop: sweeper.stop,
@@ -417,4 +441,4 @@ export function inspectCgroup(path: string): InspectedCgroup {
  * match(VERSION, /^\d+\.\d+\.\d+/);
  * ```
  */
-export const VERSION = "0.7.0";
+export const VERSION = "0.8.0";

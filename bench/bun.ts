@@ -7,6 +7,7 @@
 import { dlopen, FFIType } from "bun:ffi";
 import net from "node:net";
 import { getTcpInfo, setKeepalive } from "../mod.ts";
+import { group } from "./_group.ts";
 import { loopbackServer } from "./_loopback.ts";
 
 const { i32, u32, ptr } = FFIType;
@@ -20,27 +21,6 @@ const value = new Int32Array(1);
 const length = new Uint32Array(1);
 const address = new Uint8Array(128);
 const OPTIONS = [[6, 4], [6, 5], [6, 6], [6, 18], [1, 9]];
-
-/** Nanoseconds per call: the median of 7 rounds of `n` calls. */
-async function measure(fn: () => unknown, n = 20_000): Promise<number> {
-  const rounds: number[] = [];
-  for (let round = 0; round < 8; round++) {
-    const start = Bun.nanoseconds();
-    for (let i = 0; i < n; i++) await fn();
-    if (round > 0) rounds.push((Bun.nanoseconds() - start) / n); // the first round warms up
-  }
-  return rounds.sort((a, b) => a - b)[3];
-}
-
-async function group(title: string, target: string, cases: [string, () => unknown][], n?: number): Promise<void> {
-  const times: number[] = [];
-  for (const [, fn] of cases) times.push(await measure(fn, n));
-  console.log(`\n${title} (target: ${target})`);
-  cases.forEach(([name], i) => {
-    const ratio = i === 0 ? "baseline" : `${(times[i] / times[0]).toFixed(2)}x`;
-    console.log(`  ${name.padEnd(58)} ${(times[i] / 1000).toFixed(2).padStart(8)} µs  ${ratio}`);
-  });
-}
 
 const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {}, open() {} } });
 const socket = await Bun.connect({ hostname: "127.0.0.1", port: listener.port, socket: { data() {} } });
@@ -134,10 +114,16 @@ const acceptOne = (port: number) =>
   new Promise<void>((resolve) => {
     Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {}, close: () => resolve() } });
   });
-await group("servers: connect and accept", "within 5%", [
-  ["listener not configured", () => acceptOne(plain.port)],
-  ["listener configured once", () => acceptOne(configured.port)],
-], 500);
+await group(
+  "servers: connect and accept",
+  "within 5%",
+  [
+    ["listener not configured", () => acceptOne(plain.port)],
+    ["listener configured once", () => acceptOne(configured.port)],
+  ],
+  21,
+  200,
+);
 
 socket.end();
 listener.stop(true);

@@ -6,40 +6,24 @@ import ffi from "node:ffi";
 import type net from "node:net";
 import NetKeepAlive from "net-keepalive";
 import { setKeepalive } from "../mod.ts";
+import { group } from "./_group.ts";
 import { loopbackServer } from "./_loopback.ts";
 
+// The fastest bare form node:ffi has: buffers passed as their addresses, which it takes faster than typed arrays.
 const { functions: libc } = ffi.dlopen("libc.so.6", {
-  getsockopt: { arguments: ["i32", "i32", "i32", "pointer", "pointer"], return: "i32" },
-  setsockopt: { arguments: ["i32", "i32", "i32", "pointer", "u32"], return: "i32" },
+  getsockopt: { arguments: ["i32", "i32", "i32", "u64", "u64"], return: "i32" },
+  setsockopt: { arguments: ["i32", "i32", "i32", "u64", "u32"], return: "i32" },
 });
 const value = new Int32Array(1);
 const length = new Uint32Array(1);
+const valueAt = ffi.getRawPointer(value);
+const lengthAt = ffi.getRawPointer(length);
 const OPTIONS = [[6, 4], [6, 5], [6, 6], [6, 18], [1, 9]];
-
-/** Nanoseconds per call: the median of 7 rounds of `n` calls, after one to warm up. */
-function measure(fn: () => unknown, n = 20_000): number {
-  const rounds: number[] = [];
-  for (let round = 0; round < 8; round++) {
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) fn();
-    if (round > 0) rounds.push(Number(process.hrtime.bigint() - start) / n);
-  }
-  return rounds.sort((a, b) => a - b)[3];
-}
-
-function group(title: string, target: string, cases: [string, () => unknown][]): void {
-  const times = cases.map(([, fn]) => measure(fn));
-  console.log(`\n${title} (target: ${target})`);
-  cases.forEach(([name], i) => {
-    const ratio = i === 0 ? "baseline" : `${(times[i] / times[0]).toFixed(2)}x`;
-    console.log(`  ${name.padEnd(66)} ${(times[i] / 1000).toFixed(2).padStart(8)} µs  ${ratio}`);
-  });
-}
 
 /** Refuses to time a call that does not write: two calls in a row must leave different interval and count. */
 function writesEveryTime(name: string, call: () => unknown): void {
   const held = () =>
-    [5, 6].map((option) => (length[0] = 4, libc.getsockopt(fd, 6, option, value, length), value[0])).join("/");
+    [5, 6].map((option) => (length[0] = 4, libc.getsockopt(fd, 6, option, valueAt, lengthAt), value[0])).join("/");
   call();
   const first = held();
   call();
@@ -55,11 +39,11 @@ const all = () =>
     ? { idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 9000 }
     : { idleMs: 6000, intervalMs: 3000, count: 5, userTimeoutMs: 8000 };
 
-group("all options on a node:net socket", "<= 1.3x", [
+await group("all options on a node:net socket", "<= 1.3x", [
   ["bare through node:ffi: 5 getsockopt + 5 setsockopt", () => {
     const values = flip++ % 2 ? [5, 2, 4, 9000, 1] : [6, 3, 5, 8000, 1];
-    for (const [level, option] of OPTIONS) (length[0] = 4, libc.getsockopt(fd, level, option, value, length));
-    OPTIONS.forEach(([level, option], i) => (value[0] = values[i], libc.setsockopt(fd, level, option, value, 4)));
+    for (const [level, option] of OPTIONS) (length[0] = 4, libc.getsockopt(fd, level, option, valueAt, lengthAt));
+    OPTIONS.forEach(([level, option], i) => (value[0] = values[i], libc.setsockopt(fd, level, option, valueAt, 4)));
   }],
   ["setKeepalive(socket, all options)", () => setKeepalive(socket, all())],
 ]);
@@ -73,7 +57,7 @@ const netKeepalive = () => {
 };
 writesEveryTime("setKeepalive", () => setKeepalive(socket, all()));
 writesEveryTime("net-keepalive", netKeepalive);
-group("idle, interval, count and user timeout, against net-keepalive", "net-keepalive >= 2x", [
+await group("idle, interval, count and user timeout, against net-keepalive", "net-keepalive >= 2x", [
   ["setKeepalive(socket, all options)", () => setKeepalive(socket, all())],
   ["net-keepalive: setKeepAlive + 3 of its setters", netKeepalive],
 ]);
@@ -85,7 +69,7 @@ const nodeOwn = () => {
   (socket.setKeepAlive as (...args: unknown[]) => net.Socket)(true, odd ? 5000 : 6000, odd ? 2000 : 3000, odd ? 4 : 5);
 };
 writesEveryTime("Node's own setKeepAlive", nodeOwn);
-group("idle, interval and count, against Node's own", "<= 2x; this one reads back too", [
+await group("idle, interval and count, against Node's own", "<= 2x; this one reads back too", [
   ["Node: socket.setKeepAlive(true, idle, interval, count)", nodeOwn],
   ["setKeepalive(socket, { idleMs, intervalMs, count })", () => {
     const odd = flip++ % 2;

@@ -5,7 +5,7 @@
  * @module
  */
 import type { CgroupSyscalls, Syscalls } from "../socket/mod.ts";
-import type { CSymbol, Library, OpenedSymbols } from "./_library.ts";
+import { allListed, type CSymbol, type Library, type OpenedSymbols } from "./_library.ts";
 
 /** How a runtime opens a library. */
 export interface Runtime {
@@ -124,7 +124,8 @@ export function bind(
   const errno = () => library.errno(symbols);
   const result = (value: number) => value < 0 ? -errno() : value;
   // The walk's symbols with every call's (close), opened on the first walk.
-  let listing: OpenedSymbols | undefined;
+  let walk: OpenedSymbols | undefined;
+  const listed = () => walk ??= { ...symbols, ...apart.walk() };
   // Only Linux has them; the public calls refuse every other OS first.
   const processCalls = () => library.process!;
   let cgroupCalls: CgroupSyscalls | undefined;
@@ -168,7 +169,8 @@ export function bind(
       // Winsock's SOCKET comes back as a 64-bit integer, a bigint under Node.
       return result(Number(symbols.socket(family, type, 0)));
     },
-    descriptors: (pid) => library.descriptors(listing ??= { ...symbols, ...apart.walk() }, errno, arch, pid),
+    descriptors: (pid) => allListed(library.listing(listed(), errno, arch, pid)),
+    listing: () => library.listing(listed(), errno, arch),
     pidfdOpen: (pid, flags) => result(processCalls().pidfdOpen(apart.process(), arch, pid, flags)),
     pidfdGetfd: (pidfd, fd) => result(processCalls().pidfdGetfd(apart.process(), arch, pidfd, fd)),
     close: (fd) => result(symbols[library.close](fd)),

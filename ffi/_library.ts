@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CgroupSyscalls } from "../socket/mod.ts";
+import type { CgroupSyscalls, Listing } from "../socket/mod.ts";
 
 /** A C type: `buffer` is a typed array passed as a pointer, `pointer` a returned or null pointer. */
 export type CType = "i32" | "u32" | "i64" | "u64" | "usize" | "isize" | "buffer" | "pointer";
@@ -41,14 +41,14 @@ export interface Library {
   /** Reads the error of the call that just failed; call it before any other. */
   errno(symbols: OpenedSymbols): number;
   /**
-   * Lists the descriptors (or handles) that may be sockets, lowest first.
+   * Lists the descriptors (or handles) that may be sockets, a chunk at a time.
    *
    * @param walk The walk symbols, opened, with those of every call.
    * @param errno Reads the error of the call that just failed.
    * @param arch The CPU, as `Deno.build.arch` names it: system call numbers differ.
    * @param pid Another process, whose descriptors to list instead (Linux); this one by default.
    */
-  descriptors(walk: OpenedSymbols, errno: () => number, arch: string, pid?: number): number[];
+  listing(walk: OpenedSymbols, errno: () => number, arch: string, pid?: number): Listing;
 }
 
 /** `pidfd_open` and `pidfd_getfd` (Linux), each -1 with errno set on failure. */
@@ -59,4 +59,36 @@ export interface ProcessCalls {
   pidfdOpen(symbols: OpenedSymbols, arch: string, pid: number, flags: number): number;
   /** `pidfd_getfd(pidfd, fd, 0)`: this process's own descriptor for that process's `fd`. */
   pidfdGetfd(symbols: OpenedSymbols, arch: string, pidfd: number, fd: number): number;
+}
+
+/**
+ * A listing of one chunk: what an OS lists in one call.
+ *
+ * @param fds The descriptors.
+ * @returns Them, as a listing.
+ */
+export function wholeListing(fds: number[]): Listing {
+  let left: number[] | undefined = fds;
+  return {
+    next() {
+      const chunk = left;
+      left = undefined;
+      return chunk;
+    },
+    close() {
+      left = undefined;
+    },
+  };
+}
+
+/**
+ * Every descriptor of a listing, lowest first.
+ *
+ * @param listing The listing, read to its end.
+ * @returns Its descriptors, sorted.
+ */
+export function allListed(listing: Listing): number[] {
+  const fds: number[] = [];
+  for (let chunk; (chunk = listing.next()) !== undefined;) fds.push(...chunk);
+  return fds.sort((a, b) => a - b);
 }

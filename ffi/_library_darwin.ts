@@ -5,7 +5,7 @@
  * @module
  */
 import { posixLibrary } from "./_library_posix.ts";
-import type { Library } from "./_library.ts";
+import { type Library, wholeListing } from "./_library.ts";
 
 /** The C numbers used here, by their names in the headers (which tests/headers_test.ts checks them against). */
 export const DARWIN_NUMBERS = {
@@ -28,7 +28,7 @@ export const darwinLibSystem: Library = {
     // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize)
     proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
   },
-  descriptors(walk, errno, _arch, pid = walk.getpid()) {
+  listing(walk, errno, _arch, pid = walk.getpid()) {
     for (let size = 64 * PROC_FDINFO_BYTES;; size *= 4) {
       const info = new Uint8Array(size);
       const bytes = walk.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, info, size);
@@ -39,7 +39,7 @@ export const darwinLibSystem: Library = {
       for (let at = 0; at < bytes; at += PROC_FDINFO_BYTES) {
         if (view.getUint32(at + FDTYPE, true) === PROX_FDTYPE_SOCKET) fds.push(view.getInt32(at, true));
       }
-      return fds.sort((a, b) => a - b);
+      return wholeListing(fds);
     }
   },
 };

@@ -5,7 +5,7 @@
  * @module
  */
 import { posixLibrary } from "./_library_posix.ts";
-import type { Library } from "./_library.ts";
+import { type Library, wholeListing } from "./_library.ts";
 
 /** The C numbers used here, by their names in the headers (checked against Go's and Rust's generated tables). */
 export const FREEBSD_NUMBERS = {
@@ -31,7 +31,7 @@ export const freebsdLibc: Library = {
     // int sysctl(const int *name, u_int namelen, void *oldp, size_t *oldlenp, const void *newp, size_t newlen)
     sysctl: { parameters: ["buffer", "u32", "buffer", "buffer", "pointer", "usize"], result: "i32" },
   },
-  descriptors(walk, errno, _arch, pid = walk.getpid()) {
+  listing(walk, errno, _arch, pid = walk.getpid()) {
     const mib = Int32Array.of(CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, pid);
     const length = new BigUint64Array(1);
     for (let size = 64 * 1024;; size *= 4) {
@@ -50,7 +50,7 @@ export const freebsdLibc: Library = {
         if (view.getInt32(at + KF_TYPE, true) === KF_TYPE_SOCKET) fds.push(view.getInt32(at + KF_FD, true));
         at += structSize;
       }
-      return fds.sort((a, b) => a - b);
+      return wholeListing(fds);
     }
   },
 };

@@ -36,6 +36,8 @@ export const LINUX_NUMBERS = {
 const { O_CLOEXEC, SYS_getdents64, SYS_pidfd_open, SYS_pidfd_getfd, d_reclen: D_RECLEN, d_name: D_NAME } =
   LINUX_NUMBERS;
 const entries = new Uint8Array(32 * 1024);
+/** What one getdents64 of a listing fills: some 340 descriptors, a small part of a sweep's millisecond slice. */
+const LISTING_CHUNK_BYTES = 8n * 1024n;
 const view = new DataView(entries.buffer);
 
 /** Visits each record `getdents64` wrote into `entries`, by its offset. */
@@ -135,10 +137,10 @@ export const linuxLibc: Library = {
       };
     },
   },
-  descriptors(walk, errno, arch, pid) {
+  listing(walk, errno, arch, pid) {
     const getdents64 = numberFor(SYS_getdents64, "getdents64", arch);
     const path = pid === undefined ? OWN_DESCRIPTORS : cString(`/proc/${pid}/fd`);
-    const dir = walk.open(path, O_CLOEXEC);
+    let dir = walk.open(path, O_CLOEXEC);
     if (dir < 0) {
       const error = errno();
       throw Object.assign(
@@ -146,21 +148,31 @@ export const linuxLibc: Library = {
         { errno: error },
       );
     }
-    const fds: number[] = [];
-    try {
-      for (let n; (n = Number(walk.syscall(getdents64, dir, entries, BigInt(entries.byteLength)))) !== 0;) {
-        if (n < 0) throw new Error(`cannot list descriptors: getdents64 failed with errno ${errno()}`);
+    const close = () => {
+      if (dir >= 0) walk.close(dir);
+      dir = -1;
+    };
+    return {
+      next() {
+        if (dir < 0) return undefined;
+        const n = Number(walk.syscall(getdents64, dir, entries, LISTING_CHUNK_BYTES));
+        if (n <= 0) {
+          const error = n < 0 ? errno() : 0;
+          close();
+          if (error) throw new Error(`cannot list descriptors: getdents64 failed with errno ${error}`);
+          return undefined;
+        }
+        const fds: number[] = [];
         eachRecord(n, (at) => {
           let fd = 0;
           for (let i = at + D_NAME, c; (c = entries[i]) !== 0; i++) fd = c === 0x2e ? -1 : fd * 10 + c - 0x30;
           // Skips "." and "..", and in this process's own listing the listing's descriptor.
           if (fd >= 0 && (fd !== dir || pid !== undefined)) fds.push(fd);
         });
-      }
-    } finally {
-      walk.close(dir);
-    }
-    return fds.sort((a, b) => a - b);
+        return fds;
+      },
+      close,
+    };
   },
 };
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Library } from "./_library.ts";
+import { type Library, wholeListing } from "./_library.ts";
 
 // Windows lists no socket handles; a handle value is a multiple of 4, so these are the candidates.
 const HANDLE_CANDIDATES = 16_384;
@@ -37,5 +37,5 @@ export const windowsWinsock: Library = {
   close: "closesocket",
   walkSymbols: {},
   errno: (symbols) => symbols.WSAGetLastError(),
-  descriptors: () => Array.from({ length: HANDLE_CANDIDATES }, (_, i) => 4 * (i + 1)),
+  listing: () => wholeListing(Array.from({ length: HANDLE_CANDIDATES }, (_, i) => 4 * (i + 1))),
 };

@@ -25,7 +25,13 @@ const g = globalThis as {
     env: { get(name: string): string | undefined };
   };
   Bun?: unknown;
-  process?: { platform: string; arch: string; versions?: { node?: string }; env: Record<string, string | undefined> };
+  process?: {
+    platform: string;
+    arch: string;
+    versions?: { node?: string };
+    env: Record<string, string | undefined>;
+    getBuiltinModule?(name: string): unknown;
+  };
 };
 
 // Bun and Deno say they are Node too (process.versions.node), so they are asked first.
@@ -72,18 +78,59 @@ export function syscalls(): Syscalls {
 }
 
 /**
- * Runs `run` every `ms` on a timer that does not keep the process alive.
+ * Runs `run` once after `ms`, on a timer that does not keep the process alive.
  *
- * @param ms The period.
+ * @param ms The delay.
  * @param run What to run.
- * @returns Stops the timer.
+ * @returns Cancels the timer.
  */
-export function everyUnref(ms: number, run: () => void): () => void {
-  const timer = setInterval(run, ms);
+export function afterUnref(ms: number, run: () => void): () => void {
+  const timer = setTimeout(run, ms);
   // Deno's timers are numbers, unreferenced through Deno; Bun's and Node's are objects with unref().
   if (typeof timer === "number") g.Deno?.unrefTimer(timer);
   else (timer as { unref(): void }).unref();
-  return () => clearInterval(timer);
+  return () => clearTimeout(timer);
+}
+
+/** The part of `node:diagnostics_channel` used here. */
+interface Channels {
+  subscribe(name: string, onMessage: (message: unknown) => void): void;
+  unsubscribe(name: string, onMessage: (message: unknown) => void): void;
+}
+
+/** A `node:net` socket, as its announcement carries it. */
+interface AnnouncedSocket {
+  once(event: "connect", listener: () => void): void;
+}
+
+/**
+ * Hands each `node:net` socket the runtime announces on `diagnostics_channel` to `onSocket` once it is connected,
+ * in the same turn of the event loop: a client's after every listener of its `'connect'` (the caller's callback,
+ * and the runtime's own `setKeepAlive` applied at connect, come first), an accepted one's after its server's
+ * `'connection'` listeners. Node announces every socket `node:net` makes (undici's `fetch`, `http`, `https`, `tls`,
+ * `http2`, drivers), Deno those of `node:http` servers and `node:net` clients, Bun none.
+ *
+ * @param onSocket Given each socket, connected.
+ * @returns Stops the announcements.
+ */
+export function announcedSockets(onSocket: (socket: object) => void): () => void {
+  const channels = g.process?.getBuiltinModule?.("node:diagnostics_channel") as Channels | undefined;
+  if (!channels) return () => {};
+  // A microtask runs once the emit that queued it has called every listener.
+  const connected = (message: unknown) => {
+    const { socket } = message as { socket: AnnouncedSocket };
+    socket.once("connect", () => queueMicrotask(() => onSocket(socket)));
+  };
+  const accepted = (message: unknown) => {
+    const { socket } = message as { socket: object };
+    queueMicrotask(() => onSocket(socket));
+  };
+  channels.subscribe("net.client.socket", connected);
+  channels.subscribe("net.server.socket", accepted);
+  return () => {
+    channels.unsubscribe("net.client.socket", connected);
+    channels.unsubscribe("net.server.socket", accepted);
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * The checks of input that is not keepalive options: the shape of an options
- * object, the sweeps' period, a process id, and whether this OS can reach
+ * object, the sweeps' period and budget, a process id, and whether this OS can reach
  * another process's sockets.
  *
  * @module
@@ -8,10 +8,13 @@
 import { describe, isPlainObject } from "./_describe.ts";
 import { API_TERMS, given, nameOf, type Terms } from "./_terms.ts";
 import type { Platform } from "../platforms/mod.ts";
+import type { SweepOptions } from "../types/mod.ts";
 
-const SWEEP_KEYS = ["everyMs"];
+const SWEEP_KEYS = ["everyMs", "cpuPercent"];
 /** The sweeps' period: often enough to matter, at most what a timer takes (a 32-bit signed count of ms). */
 const EVERY_MS_RANGE = [10, 2 ** 31 - 1] as const;
+/** The sweeps' budget, in percent of one core: a hundredth of a percent is a sweep of 10 ms every 100 s. */
+const CPU_PERCENT_RANGE = [0.01, 100] as const;
 /** A `pid_t`: a C `int`, so nothing past 32 bits is wrapped round to another process. */
 const PID_RANGE = [1, 2 ** 31 - 1] as const;
 
@@ -41,17 +44,17 @@ export function checkKeys(what: string, options: unknown, known: readonly string
 }
 
 /**
- * Checks the sweeps' options: `everyMs`, their period.
+ * Checks the sweeps' options: `everyMs`, their period, and `cpuPercent`, their budget.
  *
  * @param sweeps What the caller passed.
- * @param terms How the caller names the period.
- * @returns The period, 1000 ms if not given.
- * @throws {TypeError} If they are not a plain object of `everyMs`.
- * @throws {RangeError} If the period is not a whole number of milliseconds in range.
+ * @param terms How the caller names them.
+ * @returns Both, with their defaults (1000 ms, 0.8%) where not given.
+ * @throws {TypeError} If they are not a plain object of `everyMs` and `cpuPercent`.
+ * @throws {RangeError} If the period is not a whole number of milliseconds in range, or the budget not in range.
  */
-export function checkSweeps(sweeps: unknown, terms: Terms = API_TERMS): number {
+export function checkSweeps(sweeps: unknown, terms: Terms = API_TERMS): Required<SweepOptions> {
   checkKeys("autoKeepalive's sweeps", sweeps, SWEEP_KEYS);
-  const { everyMs = 1000 } = sweeps as { everyMs?: unknown };
+  const { everyMs = 1000, cpuPercent = 0.8 } = sweeps as { everyMs?: unknown; cpuPercent?: unknown };
   const [low, high] = EVERY_MS_RANGE;
   if (typeof everyMs !== "number" || !Number.isInteger(everyMs) || everyMs < low || everyMs > high) {
     throw new RangeError(
@@ -60,7 +63,16 @@ export function checkSweeps(sweeps: unknown, terms: Terms = API_TERMS): number {
       }; got ${given(terms, "everyMs", everyMs, true)}`,
     );
   }
-  return everyMs;
+  const [least, most] = CPU_PERCENT_RANGE;
+  // `!(a >= b)` is true of NaN too.
+  if (typeof cpuPercent !== "number" || !(cpuPercent >= least) || !(cpuPercent <= most)) {
+    throw new RangeError(
+      `${nameOf(terms, "cpuPercent")} must be ${terms.percent} from ${terms.percentOf(least)} to ${
+        terms.percentOf(most)
+      }; got ${given(terms, "cpuPercent", cpuPercent, false)}`,
+    );
+  }
+  return { everyMs, cpuPercent };
 }
 
 /**

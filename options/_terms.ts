@@ -7,10 +7,10 @@
  */
 import { describe } from "./_describe.ts";
 import { durationText } from "./_duration.ts";
-import type { KeepaliveOptions } from "../types/mod.ts";
+import type { KeepaliveOptions, SweepOptions } from "../types/mod.ts";
 
 /** Everything a caller can get wrong, by its API name. */
-export type Field = keyof KeepaliveOptions | "probes" | "everyMs" | "pid";
+export type Field = keyof KeepaliveOptions | "probes" | keyof SweepOptions | "pid";
 
 /** How a caller spells fields and values. */
 export interface Terms {
@@ -26,6 +26,10 @@ export interface Terms {
   readonly finiteTime: string;
   /** A time in the caller's units: `1500`, or `1500ms`. */
   duration(ms: number): string;
+  /** What a share in percent is to the caller: `"a number"`, or `"a percentage"`. */
+  readonly percent: string;
+  /** A share in the caller's units: `0.5`, or `0.5%`. */
+  percentOf(percent: number): string;
 }
 
 /** The API's terms: its option names, times as numbers of milliseconds. */
@@ -36,6 +40,8 @@ export const API_TERMS: Terms = {
   wholeMs: "an integer",
   finiteTime: "a finite number",
   duration: String,
+  percent: "a number",
+  percentOf: String,
 };
 
 /**
@@ -56,6 +62,8 @@ export function textTerms(
     wholeMs: "a duration, in whole milliseconds,",
     finiteTime: "a duration",
     duration: durationText,
+    percent: "a percentage",
+    percentOf: (percent) => `${percent}%`,
   };
 }
 

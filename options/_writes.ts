@@ -8,7 +8,7 @@
 import { checkKeys } from "./_checks.ts";
 import { describe } from "./_describe.ts";
 import { DEFAULT_PROBES, planDeadline } from "./_deadline.ts";
-import { API_TERMS, type Field, given, nameOf, type Terms } from "./_terms.ts";
+import { API_TERMS, given, nameOf, type Terms } from "./_terms.ts";
 import type { KeepaliveOptions, KeepaliveSettings } from "../types/mod.ts";
 import type { Platform, SocketOption, Unit } from "../platforms/mod.ts";
 
@@ -31,13 +31,8 @@ const OPTION_KEYS: readonly (keyof KeepaliveOptions)[] = [
   "userTimeoutMs",
   "timeoutMs",
 ];
-const SETTING_FIELDS: readonly (keyof KeepaliveSettings)[] = [
-  "enabled",
-  "idleMs",
-  "intervalMs",
-  "count",
-  "userTimeoutMs",
-];
+/** The options that are settings too, so that an OS can lack them. */
+const SETTING_OPTIONS = ["idleMs", "intervalMs", "count", "userTimeoutMs"] as const;
 const PLANNED_FIELDS = ["idleMs", "intervalMs", "userTimeoutMs"] as const;
 const MS_PER: Record<Unit, number> = { bool: 1, count: 1, s: 1000, ms: 1 };
 
@@ -107,7 +102,13 @@ export function planWrites(
   if (options === undefined) options = {};
   checkKeys("options", options, OPTION_KEYS);
   // Only an absent `enable` means on: null is a mistake, not a default.
-  const asked: Record<string, unknown> = { ...options, enabled: options.enable === undefined ? true : options.enable };
+  const asked: Partial<Record<keyof KeepaliveSettings, unknown>> = {
+    enabled: options.enable === undefined ? true : options.enable,
+    idleMs: options.idleMs,
+    intervalMs: options.intervalMs,
+    count: options.count,
+    userTimeoutMs: options.userTimeoutMs,
+  };
   const plannedFrom = options.timeoutMs;
   if (plannedFrom !== undefined) {
     const clash = PLANNED_FIELDS.find((field) => options[field] !== undefined);
@@ -120,17 +121,21 @@ export function planWrites(
     const probesNamed = { ...terms, names: { probes: nameOf(terms, "count"), ...terms.names } };
     Object.assign(asked, planDeadline(plannedFrom, options.count ?? DEFAULT_PROBES, probesNamed));
   }
-  for (const [field, why] of Object.entries(platform.missing)) {
+  for (const field of SETTING_OPTIONS) {
     // Asked for by name it is an error; planned from timeoutMs it is left out.
-    if (options[field as keyof KeepaliveOptions] !== undefined) {
-      throw new TypeError(`${nameOf(terms, field as Field)} is not supported on ${platform.name}: ${why}`);
+    const why = platform.missing[field];
+    if (why !== undefined && options[field] !== undefined) {
+      throw new TypeError(`${nameOf(terms, field)} is not supported on ${platform.name}: ${why}`);
     }
   }
-  return platform.socketOptions
-    .filter((option) => asked[option.field] !== undefined)
-    .map((option) =>
-      toWrite(platform, option, asked[option.field], option.unit === "bool" ? undefined : plannedFrom, terms)
-    );
+  const writes: Write[] = [];
+  for (const option of platform.socketOptions) {
+    const value = asked[option.field];
+    if (value !== undefined) {
+      writes.push(toWrite(platform, option, value, option.unit === "bool" ? undefined : plannedFrom, terms));
+    }
+  }
+  return writes;
 }
 
 /**
@@ -142,16 +147,20 @@ export function planWrites(
  * @returns The settings; `undefined` for a field the platform has no option for.
  */
 export function toSettings(platform: Platform, values: readonly (number | undefined)[]): KeepaliveSettings {
-  const settings: Record<string, number | boolean | undefined> = {};
-  for (const field of SETTING_FIELDS) {
-    const i = platform.socketOptions.findIndex((option) => option.field === field);
+  // Every field, in one order, undefined where the platform has no option for it.
+  const settings: Record<keyof KeepaliveSettings, number | boolean | undefined> = {
+    enabled: undefined,
+    idleMs: undefined,
+    intervalMs: undefined,
+    count: undefined,
+    userTimeoutMs: undefined,
+  };
+  for (let i = 0; i < platform.socketOptions.length; i++) {
     const option = platform.socketOptions[i];
     const value = values[i];
-    settings[field] = !option || value === undefined
-      ? undefined
-      : option.unit === "bool"
-      ? value !== 0
-      : value * MS_PER[option.unit];
+    if (value !== undefined) {
+      settings[option.field] = option.unit === "bool" ? value !== 0 : value * MS_PER[option.unit];
+    }
   }
-  return settings as unknown as KeepaliveSettings;
+  return settings as KeepaliveSettings;
 }

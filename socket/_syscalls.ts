@@ -6,6 +6,14 @@
  * @module
  */
 
+/** Descriptors a chunk at a time: one `getdents64` at a time on Linux, all at once elsewhere. */
+export interface Listing {
+  /** The next chunk; `undefined` once there is none (the listing is then closed). */
+  next(): number[] | undefined;
+  /** Ends the listing early. */
+  close(): void;
+}
+
 /** One runtime's binding to libc. */
 export interface Syscalls {
   /** `getsockopt` of an `int` option: the value, or `-errno`. */
@@ -24,6 +32,8 @@ export interface Syscalls {
   socket(family: number, type: number): number;
   /** The descriptors (or, on Windows, handle values) that may be this process's sockets, or `pid`'s, lowest first. */
   descriptors(pid?: number): number[];
+  /** This process's descriptors, a chunk at a time, so that a long listing need not hold the event loop. */
+  listing(): Listing;
   /** `pidfd_open(pid, flags)` (Linux): a descriptor for the process, or `-errno`. */
   pidfdOpen(pid: number, flags: number): number;
   /** `pidfd_getfd(pidfd, fd, 0)` (Linux): this process's own descriptor for the process's socket, or `-errno`. */

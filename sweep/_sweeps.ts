@@ -4,6 +4,13 @@
  * by their addresses elsewhere) and configures the new TCP ones, unless what
  * they hold was chosen by someone (`options/`'s rule, read from the kernel).
  *
+ * On the timer a sweep runs in slices of about a millisecond, one turn of the
+ * event loop each, so that no sweep holds the loop; the sweeps come at
+ * `everyMs`, or less often where that is what keeps their measured work
+ * within `cpuPercent` of one core. Sockets that the runtime announces (Node's
+ * `node:net`, through `diagnostics_channel`) are configured when they connect
+ * or are accepted, without waiting for a sweep.
+ *
  * @module
  */
 import { isChosen, toSettings, type Unchosen, unchosen, type Values, type Write } from "../options/mod.ts";
@@ -19,6 +26,7 @@ import {
   writeValues,
 } from "../socket/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
+import type { SweepOptions } from "../types/mod.ts";
 
 /** What one sweep did, socket by socket. */
 export interface SweepResult {
@@ -34,7 +42,7 @@ export interface SweepResult {
 
 /** A running {@linkcode startSweeps}. */
 export interface Sweeper {
-  /** Sweeps now. */
+  /** Sweeps now, all of it at once, every socket looked at again. */
   sweep(): SweepResult;
   /** Stops this handle; the timer stops when every handle has. */
   stop(): void;
@@ -49,16 +57,32 @@ type Identity = number | string;
 interface Seen {
   readonly id: Identity;
   configurable: boolean;
+  /** The sweep that last saw it at its descriptor: one that did not is closed. */
+  sweep: number;
   /**
-   * Sweeps, counted once it has a peer or listens, that still read its options back and put them right: a runtime
-   * applies its own `setKeepAlive` when the connection completes (Node's `node:net`, Bun's `fetch`), which can be
-   * just after a sweep configured it, in the same turn of the event loop.
+   * Sweeps, counted once it has a peer, that still read its options back and put them right: a runtime applies its
+   * own `setKeepAlive` when the connection completes (Node's `node:net`, Bun's `fetch`), which can be just after a
+   * sweep configured it, in the same turn of the event loop.
    */
   checks: number;
 }
 
 /** Read-backs after a socket is configured, counted from when it is connected: two, so one comes a full turn after. */
 const CHECKS = 2;
+/** How long one slice of a sweep on the timer runs before it yields the event loop. */
+const SLICE_MS = 1;
+/** Descriptors handled between two looks at the clock: a new socket is some fifteen calls. */
+const BETWEEN_LOOKS = 8;
+/** Descriptors forgotten (or kept) between two looks at the clock, at a sweep's end. */
+const FORGETS_BETWEEN_LOOKS = 1024;
+
+/** The runtime's time: a clock, and one-shot timers that never keep the process alive. */
+export interface Clock {
+  /** Now, in milliseconds, monotonic. */
+  now(): number;
+  /** Runs `run` after `ms`; returns its cancel. */
+  after(ms: number, run: () => void): () => void;
+}
 
 /** A socket's identity; `undefined` if `fd` is no socket. */
 function identify(sys: Syscalls, platform: Platform, fd: number): Identity | undefined {
@@ -99,16 +123,16 @@ function readDefaults(sys: Syscalls, platform: Platform): Values {
 }
 
 /** The sweeps running in this copy of the module, and how many handles share them. */
-let running: { policy: string; sweeper: Omit<Sweeper, "stop">; stopTimer: () => void; handles: number } | undefined;
+let running: { policy: string; sweeper: Omit<Sweeper, "stop">; stopAll: () => void; handles: number } | undefined;
 
-/** The options and period as text, to tell one policy from another, and to name it in an error. */
-function policyOf(platform: Platform, writes: readonly Write[], everyMs: number): string {
+/** The options and pace as text, to tell one policy from another, and to name it in an error. */
+function policyOf(platform: Platform, writes: readonly Write[], pace: Required<SweepOptions>): string {
   const fields = writes.map(({ option, value }) =>
     `${option.field} ${
       toSettings(platform, platform.socketOptions.map((other) => other === option ? value : undefined))[option.field]
     }`
   );
-  return `${fields.join(", ")}, every ${everyMs} ms`;
+  return `${fields.join(", ")}, every ${pace.everyMs} ms, within ${pace.cpuPercent}% of a core`;
 }
 
 function handle(shared: NonNullable<typeof running>): Sweeper {
@@ -122,19 +146,22 @@ function handle(shared: NonNullable<typeof running>): Sweeper {
       if (stopped) return;
       stopped = true;
       if (--shared.handles > 0) return;
-      shared.stopTimer();
+      shared.stopAll();
       if (running === shared) running = undefined;
     },
   };
 }
 
 /**
- * Sweeps now, then every `everyMs` on a timer that never keeps the process alive. One policy per copy of the module:
- * a second call with the same writes and period shares the sweeps; with others, it throws.
+ * Sweeps now, then on an unreferenced timer, in slices; and configures the sockets `announced` reports as they
+ * connect. One policy per copy of the module: a second call with the same writes and pace shares the sweeps; with
+ * others, it throws.
  *
  * @param writes The options to give each new TCP socket, validated.
- * @param everyMs The period.
- * @param every Starts the runtime's unreferenced timer; returns its stop.
+ * @param pace The period and the CPU budget.
+ * @param clock The runtime's clock and timers.
+ * @param announced Subscribes to the runtime's announcements of new sockets, each as its descriptors; returns the
+ *   unsubscribe.
  * @returns A handle on the sweeps.
  * @throws {Error} If sweeps with another policy run; {@linkcode KeepaliveError} if the first sweep cannot list the
  *   descriptors, or no socket can be made to read the system's defaults.
@@ -143,10 +170,11 @@ export function startSweeps(
   sys: Syscalls,
   platform: Platform,
   writes: readonly Write[],
-  everyMs: number,
-  every: (ms: number, run: () => void) => () => void,
+  pace: Required<SweepOptions>,
+  clock: Clock,
+  announced: (configure: (fds: readonly number[]) => void) => () => void,
 ): Sweeper {
-  const policy = policyOf(platform, writes, everyMs);
+  const policy = policyOf(platform, writes, pace);
   if (running) {
     if (running.policy !== policy) {
       throw new Error(
@@ -157,9 +185,59 @@ export function startSweeps(
     return handle(running);
   }
   let free: Unchosen | undefined;
-  // By descriptor: descriptors are small and dense, so an array is the cheapest map (sweeps run every second).
-  let seen: Seen[] = [];
-  const sweep = (): SweepResult => {
+  // By descriptor: descriptors are small and dense, so an array is the cheapest map.
+  const seen: Seen[] = [];
+  let sweeps = 0;
+
+  /** Writes what differs from the options, unless someone chose what it holds. */
+  const configure = (fd: number, at: Seen, result: SweepResult) => {
+    try {
+      const before = readValues(sys, platform, fd);
+      if (isChosen(platform, before, free!)) {
+        at.configurable = false;
+        result.skipped++;
+        return;
+      }
+      const [after] = writeValues(sys, platform, [{ fd, before }], writes);
+      result[after.some((value, i) => value !== before[i]) ? "configured" : "unchanged"]++;
+    } catch (error) {
+      // Closed meanwhile, or to be tried again: the next sweep takes what is there as new.
+      delete seen[fd];
+      if (!closedMeanwhile(error)) result.failed++;
+    }
+  };
+
+  /** Looks at one descriptor: a socket new to the sweeps is configured; one seen before, read back if due. */
+  const visit = (fd: number, sweep: number, result: SweepResult) => {
+    // Every time, and nothing cheaper tells: a descriptor closed since the last sweep may hold a new socket now.
+    const id = identify(sys, platform, fd);
+    if (id === undefined) {
+      delete seen[fd]; // no socket, or closed since the listing
+      return;
+    }
+    const known = seen[fd];
+    if (known?.id === id) {
+      known.sweep = sweep;
+      if (!known.configurable) result.skipped++;
+      else if (known.checks === 0) result.unchanged++;
+      else if (sys.getpeername(fd, sockaddr) >= 0) {
+        known.checks--;
+        configure(fd, known, result);
+      } else {
+        // Not connected yet: a runtime applies its own keepalive once it is, and never on a listener.
+        if (listening(sys, platform, fd)) known.checks = 0;
+        result.unchanged++;
+      }
+      return;
+    }
+    const tcp = tcpPort(sys, platform, fd, sockaddr) !== undefined;
+    const now: Seen = seen[fd] = { id, configurable: tcp, sweep, checks: tcp ? CHECKS : 0 };
+    if (tcp) configure(fd, now, result);
+    else result.skipped++;
+  };
+
+  /** One sweep, yielding where it may stop for a turn of the event loop. */
+  function* sweepSteps(): Generator<void, SweepResult> {
     const result: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 };
     // The defaults may have changed (a sysctl); where no socket can be made now, the last ones stand.
     try {
@@ -167,57 +245,83 @@ export function startSweeps(
     } catch (error) {
       if (!free) throw error;
     }
-    const nobodys = free;
-    const next: Seen[] = [];
-    /** Writes what differs from the options, unless someone chose what it holds; a failure is counted, and tried again. */
-    const configure = (fd: number, at: Seen) => {
-      try {
-        const before = readValues(sys, platform, fd);
-        if (isChosen(platform, before, nobodys)) {
-          at.configurable = false;
-          result.skipped++;
-          return;
-        }
-        const [after] = writeValues(sys, platform, [{ fd, before }], writes);
-        result[after.some((value, i) => value !== before[i]) ? "configured" : "unchanged"]++;
-      } catch (error) {
-        if (closedMeanwhile(error)) delete next[fd];
-        else result.failed++;
-      }
-    };
-    for (const fd of sys.descriptors()) {
-      const id = identify(sys, platform, fd);
-      if (id === undefined) continue; // no socket, or closed since the listing
-      const before = seen[fd];
-      if (before?.id === id) {
-        next[fd] = before;
-        if (!before.configurable) result.skipped++;
-        else if (before.checks === 0) result.unchanged++;
-        else {
-          if (sys.getpeername(fd, sockaddr) >= 0 || listening(sys, platform, fd)) before.checks--;
-          configure(fd, before);
-        }
-        continue;
-      }
-      const tcp = tcpPort(sys, platform, fd, sockaddr) !== undefined;
-      next[fd] = { id, configurable: tcp, checks: tcp ? CHECKS : 0 };
-      if (tcp) configure(fd, next[fd]);
-      else result.skipped++;
-    }
-    seen = next;
-    return result;
-  };
-  let lastError: unknown;
-  sweep();
-  // A sweep on the timer has no caller to throw to: the application goes on, and lastError says why.
-  const stopTimer = every(everyMs, () => {
+    const sweep = ++sweeps;
+    const listing = sys.listing();
     try {
-      sweep();
-      lastError = undefined;
-    } catch (error) {
-      lastError = error;
+      for (let chunk; (chunk = listing.next()) !== undefined;) {
+        for (let i = 0; i < chunk.length; i++) {
+          visit(chunk[i], sweep, result);
+          if (i % BETWEEN_LOOKS === BETWEEN_LOOKS - 1) yield;
+        }
+        yield;
+      }
+    } finally {
+      listing.close();
+    }
+    // What no longer has a descriptor has closed.
+    for (let fd = 0; fd < seen.length; fd++) {
+      const at = seen[fd];
+      if (at && at.sweep < sweep) delete seen[fd];
+      if (fd % FORGETS_BETWEEN_LOOKS === FORGETS_BETWEEN_LOOKS - 1) yield;
+    }
+    return result;
+  }
+
+  const sweep = (): SweepResult => {
+    const steps = sweepSteps();
+    for (let step = steps.next();; step = steps.next()) if (step.done) return step.value;
+  };
+
+  let lastError: unknown;
+  let cancel = () => {};
+  /** The sweep on the timer under way, ended (its listing closed) if the sweeps stop part-way. */
+  let underWay: Generator<void, SweepResult> | undefined;
+  /** The work of the last two sweeps on the timer, in ms: their mean paces the next. */
+  const worked = [0, 0];
+  const schedule = (started: number) => {
+    const periodMs = Math.max(pace.everyMs, (worked[0] + worked[1]) / 2 / (pace.cpuPercent / 100));
+    cancel = clock.after(Math.max(0, started + periodMs - clock.now()), run);
+  };
+  const run = () => {
+    const started = clock.now();
+    const steps = underWay = sweepSteps();
+    let workMs = 0;
+    // A sweep on the timer has no caller to throw to: the application goes on, and lastError says why.
+    const slice = () => {
+      const from = clock.now();
+      try {
+        for (let step = steps.next(); !step.done; step = steps.next()) {
+          if (clock.now() - from >= SLICE_MS) {
+            workMs += clock.now() - from;
+            cancel = clock.after(0, slice);
+            return;
+          }
+        }
+        lastError = undefined;
+      } catch (error) {
+        lastError = error;
+      }
+      worked.shift();
+      worked.push(workMs + clock.now() - from);
+      underWay = undefined;
+      schedule(started);
+    };
+    slice();
+  };
+
+  sweep();
+  /** A socket the runtime announces, configured as it connects: looked at as a sweep would, at once. */
+  const unsubscribe = announced((fds) => {
+    const uncounted: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 }; // nobody to tell
+    for (const fd of fds) {
+      delete seen[fd]; // new, whatever was there before
+      visit(fd, sweeps, uncounted);
+      const at = seen[fd];
+      // Announced once connected, after the runtime's own setKeepAlive: no read-back is due.
+      if (at) at.checks = 0;
     }
   });
+  schedule(clock.now());
   running = {
     policy,
     sweeper: {
@@ -226,7 +330,11 @@ export function startSweeps(
         return lastError;
       },
     },
-    stopTimer,
+    stopAll: () => {
+      cancel();
+      underWay?.return(undefined as never);
+      unsubscribe();
+    },
     handles: 1,
   };
   return handle(running);

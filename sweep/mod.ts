@@ -1,8 +1,9 @@
 /**
- * Every TCP socket of this process, swept on a timer, and of another process,
- * taken through `pidfd_getfd` (Linux).
+ * Every TCP socket of this process, swept on a timer or configured as the
+ * runtime announces it, and of another process, taken through `pidfd_getfd`
+ * (Linux).
  *
  * @module
  */
-export { startSweeps, type Sweeper, type SweepResult } from "./_sweeps.ts";
+export { type Clock, startSweeps, type Sweeper, type SweepResult } from "./_sweeps.ts";
 export { applyToProcess, type InspectedSocket, inspectProcessAt, type ProcessSocket } from "./_process.ts";

@@ -38,10 +38,15 @@ interface Reported {
   readonly once?: true;
 }
 
+/** A connection's addresses, as its object reported them and parsed. */
+interface Addresses {
+  readonly reported: Reported;
+  readonly lookup: Lookup;
+}
+
 /** Where a connection was found: its descriptor, its `SO_COOKIE` where the OS has one, and what it was found by. */
 interface Found {
-  readonly key: string;
-  readonly lookup: Lookup;
+  readonly addresses: Addresses;
   readonly fd: number;
   readonly cookie: number | undefined;
 }
@@ -53,6 +58,8 @@ type AnyTarget = Record<string, unknown>;
 
 /** Each connection object's socket, once found. */
 const remembered = new WeakMap<object, Found>();
+/** Each connection object's addresses, parsed once for as long as it reports the same: a socket is set again and again. */
+const parsed = new WeakMap<object, Addresses>();
 /** Each runtime listener's sockets, by `SO_COOKIE`, as first found: none of them there means it closed. */
 const listenerCookies = new WeakMap<object, readonly number[]>();
 const GUESSES = 8;
@@ -79,7 +86,7 @@ function matches(sys: Syscalls, platform: Platform, fd: number, lookup: Lookup):
 /** Whether the socket found before is still there: by its cookie where the OS has one, else by its addresses. */
 function stillThere(sys: Syscalls, platform: Platform, found: Found): boolean {
   return found.cookie === undefined
-    ? matches(sys, platform, found.fd, found.lookup)
+    ? matches(sys, platform, found.fd, found.addresses.lookup)
     : cookieOf(sys, platform, found.fd) === found.cookie;
 }
 
@@ -207,10 +214,18 @@ export function finderFor(target: KeepaliveTarget, platform: Platform): Finder {
         (what.once ? sameListener(sys, platform, target, lookup) : listeners(sys, platform, lookup));
   }
   // A node:net socket may connect again: what it was found by must be what it reports now.
-  const key = `${what.local[0]}|${what.local[1]}|${what.peer[0]}|${what.peer[1]}`;
-  const known = remembered.get(target);
-  const lookup = known?.key === key ? known.lookup : toLookup(what);
-  return (sys) => handed(sys, platform, target) ?? [connection(sys, platform, target, key, lookup)];
+  let addresses = parsed.get(target);
+  if (!addresses || !sameReport(addresses.reported, what)) {
+    parsed.set(target, addresses = { reported: what, lookup: toLookup(what) });
+  }
+  const found = addresses;
+  return (sys) => handed(sys, platform, target) ?? [connection(sys, platform, target, found)];
+}
+
+/** Whether a connection reports the same addresses as before. */
+function sameReport(before: Reported, now: Reported): boolean {
+  return before.local[0] === now.local[0] && before.local[1] === now.local[1] &&
+    before.peer?.[0] === now.peer?.[0] && before.peer?.[1] === now.peer?.[1];
 }
 
 /** The descriptor the runtime hands out for its own object (Node's `node:net`), checked like a number given. */
@@ -248,16 +263,17 @@ function sameListener(sys: Syscalls, platform: Platform, target: object, lookup:
 }
 
 /** The one socket with the connection's addresses: the remembered one, a guess, or a walk. */
-function connection(sys: Syscalls, platform: Platform, target: object, key: string, lookup: Lookup): number {
+function connection(sys: Syscalls, platform: Platform, target: object, addresses: Addresses): number {
   const known = remembered.get(target);
-  if (known?.key === key) {
+  const { lookup } = addresses;
+  if (known?.addresses === addresses) {
     if (stillThere(sys, platform, known)) return known.fd;
     // A socket keeps its descriptor while it is open: another socket there means this one closed.
     guesses.lookFirstAt(known.fd);
     throw closed(lookup.label);
   }
   const fd = guesses.find(sys, platform, lookup) ?? walk(sys, platform, lookup);
-  remembered.set(target, { key, lookup, fd, cookie: cookieOf(sys, platform, fd) });
+  remembered.set(target, { addresses, fd, cookie: cookieOf(sys, platform, fd) });
   return fd;
 }
 

@@ -25,6 +25,7 @@ import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } fr
  * describes them all.
  */
 function agreed(platform: Platform, sockets: readonly SocketValues[], writes: readonly Write[]): void {
+  if (sockets.length === 1) return;
   const [first, ...others] = sockets;
   for (const [i, option] of platform.socketOptions.entries()) {
     if (writes.some((write) => write.option === option)) continue;
@@ -41,7 +42,9 @@ function agreed(platform: Platform, sockets: readonly SocketValues[], writes: re
 }
 
 function read(sys: Syscalls, platform: Platform, fds: readonly number[]): SocketValues[] {
-  return fds.map((fd) => ({ fd, before: readValues(sys, platform, fd) }));
+  const sockets: SocketValues[] = [];
+  for (const fd of fds) sockets.push({ fd, before: readValues(sys, platform, fd) });
+  return sockets;
 }
 
 /**

@@ -1,5 +1,6 @@
 // A binding that records every call exactly and fails the calls it is told to,
 // around either the real kernel or an in-memory socket.
+import { wholeListing } from "../ffi/_library.ts";
 import type { Syscalls } from "../socket/mod.ts";
 
 /**
@@ -53,6 +54,10 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["descriptors", pid ?? -1, 0, 0]);
       return inner.descriptors(pid);
     },
+    listing() {
+      calls.push(["listing", -1, 0, 0]);
+      return inner.listing();
+    },
     pidfdOpen: (pid, flags) => inner.pidfdOpen(pid, flags),
     pidfdGetfd: (pidfd, fd) => inner.pidfdGetfd(pidfd, fd),
     close: (fd) => inner.close(fd),
@@ -89,6 +94,7 @@ export function memorySocket(
     getpeername: () => -88,
     socket: () => -24, // EMFILE: no new socket in memory
     descriptors: () => [fd],
+    listing: () => wholeListing([fd]),
     pidfdOpen: () => -38,
     pidfdGetfd: () => -38,
     close: () => 0,

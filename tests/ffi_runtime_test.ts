@@ -133,6 +133,46 @@ test("the descriptor walk lists what /proc/self/fd lists, across several getdent
   }
 });
 
+test("a listing comes a getdents64 at a time, and one closed early closes its directory", () => {
+  const files = Array.from({ length: 3000 }, () => openSync("/dev/null", "r"));
+  try {
+    const sys = syscalls();
+    const open = () => readdirSync("/proc/self/fd").length;
+    const before = open();
+    const listing = sys.listing();
+    const first = listing.next()!;
+    ok(first.length > 100 && first.length < 1000, `one chunk: ${first.length} descriptors`);
+    equal(open(), before + 1, "the listing holds its directory open between chunks");
+    listing.close();
+    equal(open(), before);
+    equal(listing.next(), undefined);
+  } finally {
+    files.forEach((fd) => closeSync(fd));
+  }
+});
+
+test("a buffer reaches C at its own bytes: a subarray at its offset, and each of two buffers in turn", async () => {
+  const pair = await openPair("127.0.0.1");
+  try {
+    const fd = fdOf(pair.client);
+    const sys = syscalls();
+    const whole = new Uint8Array(24);
+    const middle = whole.subarray(8, 16);
+    const other = new Uint8Array(8);
+    // SO_COOKIE: 8 bytes, the same for one socket every time.
+    equal(sys.getsockopt(fd, 1, 57, middle), 8);
+    equal(sys.getsockopt(fd, 1, 57, other), 8);
+    deepEqual([...whole.subarray(0, 8), ...whole.subarray(16)], Array(16).fill(0), "nothing outside the subarray");
+    deepEqual([...middle], [...other]);
+    ok(other.some((byte) => byte !== 0));
+    middle.fill(0);
+    equal(sys.getsockopt(fd, 1, 57, middle), 8, "the first buffer again, after the second");
+    deepEqual([...middle], [...other]);
+  } finally {
+    pair.close();
+  }
+});
+
 /** Runs a module under this Node with `flags`; its exit status and output. */
 function nodeRun(flags: string[], script: string): { status: number | null; out: string } {
   const { status, stdout, stderr } = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", script], {

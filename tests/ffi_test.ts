@@ -5,7 +5,7 @@ import { bind } from "../ffi/_bind.ts";
 import { darwinLibSystem as darwin } from "../ffi/_library_darwin.ts";
 import { freebsdLibc as freebsd } from "../ffi/_library_freebsd.ts";
 import { linuxLibc as linux } from "../ffi/_library_linux.ts";
-import type { Library, OpenedSymbols } from "../ffi/_library.ts";
+import { allListed, type Library, type OpenedSymbols } from "../ffi/_library.ts";
 import { windowsWinsock as windows } from "../ffi/_library_windows.ts";
 import { test } from "./_harness.ts";
 
@@ -112,7 +112,7 @@ test("windows: WSAIoctl gets the 12-byte struct, its size, no output and no over
 });
 
 test("windows: the descriptor candidates are handle values, multiples of 4", () => {
-  const handles = windows.descriptors({}, () => 0, "x86_64");
+  const handles = allListed(windows.listing({}, () => 0, "x86_64"));
   deepEqual(handles.slice(0, 3), [4, 8, 12]);
   equal(handles.every((h) => h % 4 === 0), true);
 });
@@ -185,10 +185,10 @@ test("linux: descriptors are listed with syscall(SYS_getdents64), numbered per C
       syscall: (...args: unknown[]) => (calls.push(["syscall", ...args.slice(0, 2)]), 0n),
       close: (fd: number) => (calls.push(["close", fd]), 0),
     };
-    deepEqual(linux.descriptors(walk, () => 0, arch), []);
+    deepEqual(allListed(linux.listing(walk, () => 0, arch)), []);
     deepEqual(calls, [["open", "/proc/self/fd\0"], ["syscall", number, 40], ["close", 40]]);
   }
-  throws(() => linux.descriptors({}, () => 0, "mips"), /no getdents64 number known for mips/);
+  throws(() => linux.listing({}, () => 0, "mips"), /no getdents64 number known for mips/);
 });
 
 test("linux: another process's listing keeps every descriptor, even the one equal to the listing's own", () => {
@@ -209,9 +209,9 @@ test("linux: another process's listing keeps every descriptor, even the one equa
     },
     close: () => 0,
   };
-  deepEqual(linux.descriptors(walk, () => 0, "x86_64", 77), [4, 5, 6]);
+  deepEqual(allListed(linux.listing(walk, () => 0, "x86_64", 77)), [4, 5, 6]);
   names.push("4", "5", "6");
-  deepEqual(linux.descriptors(walk, () => 0, "x86_64"), [4, 6], "its own listing leaves out its directory");
+  deepEqual(allListed(linux.listing(walk, () => 0, "x86_64")), [4, 6], "its own listing leaves out its directory");
 });
 
 test("linux: pidfd_open and pidfd_getfd go through syscall(2) by number, so musl and glibc before 2.36 have them", () => {

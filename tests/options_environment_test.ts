@@ -5,16 +5,23 @@ import { parseVariable } from "../options/mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import { test } from "./_harness.ts";
 
-test("parseVariable() reads a deadline, each setting, and the sweeps' period", () => {
-  deepEqual(parseVariable("TCP_KEEPALIVE", "30s", linux), { options: { timeoutMs: 30_000 }, everyMs: undefined });
+test("parseVariable() reads a deadline, each setting, and the sweeps' period and budget", () => {
+  deepEqual(parseVariable("TCP_KEEPALIVE", "30s", linux), { options: { timeoutMs: 30_000 }, sweeps: {} });
   deepEqual(parseVariable("TCP_KEEPALIVE", "idle=10s,interval=2s,count=3,user-timeout=30s", linux), {
     options: { idleMs: 10_000, intervalMs: 2_000, count: 3, userTimeoutMs: 30_000 },
-    everyMs: undefined,
+    sweeps: {},
   });
-  deepEqual(parseVariable("TCP_KEEPALIVE", "1m, every=500ms", linux), { options: { timeoutMs: 60_000 }, everyMs: 500 });
-  deepEqual(parseVariable("TCP_KEEPALIVE", "timeout=2m,count=5", linux), {
+  deepEqual(parseVariable("TCP_KEEPALIVE", "1m, every=500ms", linux), {
+    options: { timeoutMs: 60_000 },
+    sweeps: { everyMs: 500 },
+  });
+  deepEqual(parseVariable("TCP_KEEPALIVE", "1m,cpu=0.25%", linux), {
+    options: { timeoutMs: 60_000 },
+    sweeps: { cpuPercent: 0.25 },
+  });
+  deepEqual(parseVariable("TCP_KEEPALIVE", "timeout=2m,count=5,every=2s,cpu=2%", linux), {
     options: { timeoutMs: 120_000, count: 5 },
-    everyMs: undefined,
+    sweeps: { everyMs: 2000, cpuPercent: 2 },
   });
 });
 
@@ -45,6 +52,12 @@ const malformed: [string, "TypeError" | "RangeError", RegExp][] = [
     "every=5ms",
     "RangeError",
     /^TCP_KEEPALIVE="every=5ms": every must be a duration, in whole milliseconds, from 10ms to 2147483647ms; got 5ms$/,
+  ],
+  ["30s,cpu=1", "TypeError", /^TCP_KEEPALIVE="30s,cpu=1": "cpu=1" takes a percentage, such as 0\.5%$/],
+  [
+    "30s,cpu=150%",
+    "RangeError",
+    /^TCP_KEEPALIVE="30s,cpu=150%": cpu must be a percentage from 0\.01% to 100%; got 150%$/,
   ],
   [
     "timeout=30s,idle=10s",

@@ -263,6 +263,11 @@ const textRefusals: [string, () => unknown, RegExp][] = [
     () => checkSweeps({ everyMs: 5 }, textTerms(FLAGS, { everyMs: "5ms" })),
     /^--every must be a duration, in whole milliseconds, from 10ms to 2147483647ms; got 5ms$/,
   ],
+  [
+    "a budget too large",
+    () => checkSweeps({ cpuPercent: 200 }, textTerms({ cpuPercent: "cpu" }, { cpuPercent: "200%" })),
+    /^cpu must be a percentage from 0\.01% to 100%; got 200%$/,
+  ],
 ];
 for (const [what, call, message] of textRefusals) {
   test(`a text form's refusal of ${what} speaks its names and units`, () => {
@@ -270,21 +275,30 @@ for (const [what, call, message] of textRefusals) {
   });
 }
 
-test("checkSweeps() takes only everyMs, from 10 to 2147483647, and refuses a near miss by name", () => {
-  equal(checkSweeps({}), 1000);
-  equal(checkSweeps({ everyMs: 10 }), 10);
+test("checkSweeps() takes everyMs from 10 to 2147483647 and cpuPercent from 0.01 to 100, and refuses a near miss by name", () => {
+  deepEqual(checkSweeps({}), { everyMs: 1000, cpuPercent: 0.8 });
+  deepEqual(checkSweeps({ everyMs: 10, cpuPercent: 0.01 }), { everyMs: 10, cpuPercent: 0.01 });
+  deepEqual(checkSweeps({ cpuPercent: 100 }), { everyMs: 1000, cpuPercent: 100 });
   throws(() => checkSweeps({ everyMs: 9 }), {
     name: "RangeError",
     message: "everyMs must be an integer from 10 to 2147483647; got 9",
   });
   throws(() => checkSweeps({ everyMs: 10.5 }), { name: "RangeError", message: /got 10\.5$/ });
+  for (const cpuPercent of [0, 0.009, 100.5, -1, NaN, Infinity]) {
+    throws(() => checkSweeps({ cpuPercent }), {
+      name: "RangeError",
+      message: `cpuPercent must be a number from 0.01 to 100; got ${cpuPercent}`,
+    });
+  }
+  throws(() => checkSweeps({ cpuPercent: "1%" }), { name: "RangeError", message: /got "1%"$/ });
   throws(() => checkSweeps({ everyMS: 50 }), {
     name: "TypeError",
-    message: 'unknown option "everyMS" (did you mean everyMs?); options are everyMs',
+    message: 'unknown option "everyMS" (did you mean everyMs?); options are everyMs, cpuPercent',
   });
+  throws(() => checkSweeps({ cpupercent: 1 }), { name: "TypeError", message: /did you mean cpuPercent\?/ });
   throws(() => checkSweeps(null), {
     name: "TypeError",
-    message: "autoKeepalive's sweeps must be a plain object of everyMs; got null",
+    message: "autoKeepalive's sweeps must be a plain object of everyMs, cpuPercent; got null",
   });
 });
 

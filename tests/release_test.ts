@@ -47,7 +47,7 @@ testUnder("deno", "deno check passes on every entry point, and every target kind
     "mod.ts",
     "plan.ts",
     "cli.ts",
-    "bench/keepalive_bench.ts",
+    "bench/deno.ts",
     "tests/types/deno_targets.ts",
   );
   equal(status, 0, out);

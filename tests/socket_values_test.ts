@@ -6,6 +6,7 @@ import { readValues, writeValues } from "../socket/mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import type { Syscalls } from "../socket/mod.ts";
 import { memorySocket, recording } from "./_recording.ts";
+import { wholeListing } from "../ffi/_library.ts";
 import { test } from "./_harness.ts";
 
 const FD = 7;
@@ -115,6 +116,7 @@ function twoSockets(): Syscalls & { values: Record<number, Record<string, number
     ioctl: () => -95,
     socket: () => -24,
     descriptors: () => [7, 8],
+    listing: () => wholeListing([7, 8]),
     pidfdOpen: () => -38,
     pidfdGetfd: () => -38,
     close: () => 0,

@@ -16,6 +16,7 @@ import { fdOf, kernelValuesAt, procFds, procUnixFds } from "./_kernel.ts";
 import { openPair } from "./_net.ts";
 import { secondCopy } from "./_copy.ts";
 import { memorySocket } from "./_recording.ts";
+import { wholeListing } from "../ffi/_library.ts";
 import { runtime, test } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -308,9 +309,14 @@ test("one policy per copy of the module: the same options share the sweeps, othe
     const same = autoKeepalive({ idleMs: 10_000, intervalMs: 2000, count: 10, userTimeoutMs: 30_000 }, BY_HAND);
     throws(() => autoKeepalive({ timeoutMs: 60_000 }, BY_HAND), {
       message:
-        /^autoKeepalive already sweeps this process with idleMs 10000, intervalMs 2000, count 10, userTimeoutMs 30000, enabled true, every 2147483647 ms; one policy per process: stop it first, or ask for the same \(asked: idleMs 20000, /,
+        /^autoKeepalive already sweeps this process with idleMs 10000, intervalMs 2000, count 10, userTimeoutMs 30000, enabled true, every 2147483647 ms, within 0.8% of a core; one policy per process: stop it first, or ask for the same \(asked: idleMs 20000, /,
     });
-    throws(() => autoKeepalive({ timeoutMs: 30_000 }, { everyMs: 500 }), { message: /every 500 ms\)$/ });
+    throws(() => autoKeepalive({ timeoutMs: 30_000 }, { everyMs: 500 }), {
+      message: /every 500 ms, within 0.8% of a core\)$/,
+    });
+    throws(() => autoKeepalive({ timeoutMs: 30_000 }, { ...BY_HAND, cpuPercent: 2 }), {
+      message: /every 2147483647 ms, within 2% of a core\)$/,
+    });
     same.stop();
     same.stop(); // twice is once
     equal(first.sweep().failed, 0, "the first handle still sweeps");
@@ -364,7 +370,7 @@ test("a descriptor setKeepalive set, reused by a new socket, is a new socket to 
   }
 });
 
-test("autoKeepalive() checks its options and period before it sweeps anything", async () => {
+test("autoKeepalive() checks its options, period and budget before it sweeps anything", async () => {
   const c = await connection();
   try {
     throws(() => autoKeepalive({ count: 200 }), { name: "RangeError", message: /^count must be an integer/ });
@@ -372,13 +378,17 @@ test("autoKeepalive() checks its options and period before it sweeps anything", 
       name: "RangeError",
       message: "everyMs must be an integer from 10 to 2147483647; got 5",
     });
+    throws(() => autoKeepalive({ timeoutMs: 30_000 }, { cpuPercent: 0 }), {
+      name: "RangeError",
+      message: "cpuPercent must be a number from 0.01 to 100; got 0",
+    });
     throws(() => autoKeepalive({ timeoutMs: 30_000 }, null as never), {
       name: "TypeError",
-      message: "autoKeepalive's sweeps must be a plain object of everyMs; got null",
+      message: "autoKeepalive's sweeps must be a plain object of everyMs, cpuPercent; got null",
     });
     throws(() => autoKeepalive({ timeoutMs: 30_000 }, { everyMS: 50 } as never), {
       name: "TypeError",
-      message: 'unknown option "everyMS" (did you mean everyMs?); options are everyMs',
+      message: 'unknown option "everyMS" (did you mean everyMs?); options are everyMs, cpuPercent',
     });
     equal(kernelValuesAt(c.clientFd()).SO_KEEPALIVE, 0);
   } finally {
@@ -399,13 +409,22 @@ function oneSocketRefuses(): Syscalls {
     getsockopt: (fd) => (cookie.setUint32(0, fd, true), 8), // SO_COOKIE: the descriptor, as good as any here
     getsockname: (_fd, into) => (into.set([2, 0, 0x1f, 0x90, 127, 0, 0, 1]), 16),
     descriptors: () => [5, 6],
+    listing: () => wholeListing([5, 6]),
   };
 }
 const cookie = new DataView(new ArrayBuffer(8));
 
 test("a failure on one socket never stops a sweep: it is counted, and tried again next time", () => {
   const sys = oneSocketRefuses();
-  const sweeper = startSweeps(sys, linux, planWrites(OPTIONS, linux), 1000, () => () => {});
+  const byHand = { now: () => 0, after: () => () => {} }; // no timer runs: sweeps by hand only
+  const sweeper = startSweeps(
+    sys,
+    linux,
+    planWrites(OPTIONS, linux),
+    { everyMs: 1000, cpuPercent: 1 },
+    byHand,
+    () => () => {},
+  );
   try {
     deepEqual(sweeper.sweep(), { configured: 0, unchanged: 1, skipped: 0, failed: 1 });
     equal(sys.getsockoptInt(5, 6, 4), 3);

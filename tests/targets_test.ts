@@ -537,6 +537,7 @@ test("windows: a new connection is looked for only where a socket closed lately,
     `../targets/_find.ts?windows`
   ) as typeof import("../targets/mod.ts");
   const { windowsWinsock } = await import("../ffi/_library_windows.ts");
+  const { allListed } = await import("../ffi/_library.ts");
   const sockets = new Map<number, [local: number, peer: number]>([[200, [50001, 443]]]);
   const sockaddr = (into: Uint8Array, port: number) => (into.set([2, 0, port >> 8, port & 0xff, 127, 0, 0, 1]), 16);
   const WSAENOTSOCK = 10038;
@@ -544,7 +545,7 @@ test("windows: a new connection is looked for only where a socket closed lately,
     ...NO_CALLS,
     getsockname: (fd, into) => sockets.has(fd) ? sockaddr(into, sockets.get(fd)![0]) : -WSAENOTSOCK,
     getpeername: (fd, into) => sockets.has(fd) ? sockaddr(into, sockets.get(fd)![1]) : -WSAENOTSOCK,
-    descriptors: () => windowsWinsock.descriptors({}, () => 0, "x86_64"),
+    descriptors: () => allListed(windowsWinsock.listing({}, () => 0, "x86_64")),
     descriptorOf: () => undefined,
   });
   const target = (port: number) => ({

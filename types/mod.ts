@@ -163,6 +163,28 @@ export interface KeepalivePlan {
 }
 
 /**
+ * How `autoKeepalive` paces its sweeps: a period, stretched where a sweep's
+ * measured work would take more of one core than the budget.
+ *
+ * @example Twice a second, within half a percent of a core
+ * ```ts
+ * import type { SweepOptions } from "../mod.ts";
+ *
+ * const pace: SweepOptions = { everyMs: 500, cpuPercent: 0.5 };
+ * void pace;
+ * ```
+ */
+export interface SweepOptions {
+  /** The shortest time between the starts of two sweeps, 10 ms or more. Default 1000. */
+  everyMs?: number;
+  /**
+   * The most of one core the sweeps may take, in percent, from 0.01 to 100: where a sweep's work (measured as it
+   * runs) would take more at `everyMs`, the sweeps come less often. Default 0.8.
+   */
+  cpuPercent?: number;
+}
+
+/**
  * An operating system with a table here, named as `Deno.build.os` names it.
  *
  * @example Plan for another OS
