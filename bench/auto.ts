@@ -14,6 +14,7 @@ import { autoKeepalive, getKeepalive } from "../mod.ts";
 import { syscalls } from "../ffi/mod.ts";
 import { planWrites } from "../options/mod.ts";
 import { platformFor } from "../platforms/mod.ts";
+import { allListed } from "../socket/mod.ts";
 import { startSweeps } from "../sweep/mod.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
@@ -209,7 +210,7 @@ if (runtime !== "bun") {
 // getsockopt(SO_COOKIE) per descriptor, through the same binding.
 const cookie = new Uint8Array(8);
 const bare = () => {
-  for (const fd of sys.descriptors()) sys.getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie);
+  for (const fd of allListed(sys.listing())) sys.getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie);
 };
 const byHand = autoKeepalive(OPTIONS, { everyMs: 2 ** 31 - 1 });
 const bareMs: number[] = [];

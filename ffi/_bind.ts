@@ -5,7 +5,7 @@
  * @module
  */
 import type { CgroupSyscalls, Syscalls } from "../socket/mod.ts";
-import { allListed, type CSymbol, type Library, type OpenedSymbols } from "./_library.ts";
+import type { CSymbol, Library, OpenedSymbols } from "./_library.ts";
 
 /** How a runtime opens a library. */
 export interface Runtime {
@@ -169,8 +169,7 @@ export function bind(
       // Winsock's SOCKET comes back as a 64-bit integer, a bigint under Node.
       return result(Number(symbols.socket(family, type, 0)));
     },
-    descriptors: (pid) => allListed(library.listing(listed(), errno, arch, pid)),
-    listing: () => library.listing(listed(), errno, arch),
+    listing: (pid) => library.listing(listed(), errno, arch, pid),
     pidfdOpen: (pid, flags) => result(processCalls().pidfdOpen(apart.process(), arch, pid, flags)),
     pidfdGetfd: (pidfd, fd) => result(processCalls().pidfdGetfd(apart.process(), arch, pidfd, fd)),
     close: (fd) => result(symbols[library.close](fd)),

@@ -60,35 +60,3 @@ export interface ProcessCalls {
   /** `pidfd_getfd(pidfd, fd, 0)`: this process's own descriptor for that process's `fd`. */
   pidfdGetfd(symbols: OpenedSymbols, arch: string, pidfd: number, fd: number): number;
 }
-
-/**
- * A listing of one chunk: what an OS lists in one call.
- *
- * @param fds The descriptors.
- * @returns Them, as a listing.
- */
-export function wholeListing(fds: number[]): Listing {
-  let left: number[] | undefined = fds;
-  return {
-    next() {
-      const chunk = left;
-      left = undefined;
-      return chunk;
-    },
-    close() {
-      left = undefined;
-    },
-  };
-}
-
-/**
- * Every descriptor of a listing, lowest first.
- *
- * @param listing The listing, read to its end.
- * @returns Its descriptors, sorted.
- */
-export function allListed(listing: Listing): number[] {
-  const fds: number[] = [];
-  for (let chunk; (chunk = listing.next()) !== undefined;) fds.push(...chunk);
-  return fds.sort((a, b) => a - b);
-}

@@ -5,7 +5,8 @@
  * @module
  */
 import { posixLibrary } from "./_library_posix.ts";
-import { type Library, wholeListing } from "./_library.ts";
+import type { Library } from "./_library.ts";
+import { wholeListing } from "../socket/mod.ts";
 
 /** The C numbers used here, by their names in the headers (checked against Go's and Rust's generated tables). */
 export const FREEBSD_NUMBERS = {

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type Library, wholeListing } from "./_library.ts";
+import type { Library } from "./_library.ts";
+import { wholeListing } from "../socket/mod.ts";
 
 // Windows lists no socket handles; a handle value is a multiple of 4, so these are the candidates.
 const HANDLE_CANDIDATES = 16_384;

@@ -6,13 +6,7 @@
  * @module
  */
 
-/** Descriptors a chunk at a time: one `getdents64` at a time on Linux, all at once elsewhere. */
-export interface Listing {
-  /** The next chunk; `undefined` once there is none (the listing is then closed). */
-  next(): number[] | undefined;
-  /** Ends the listing early. */
-  close(): void;
-}
+import type { Listing } from "./_listing.ts";
 
 /** One runtime's binding to libc. */
 export interface Syscalls {
@@ -30,10 +24,11 @@ export interface Syscalls {
   ioctl(fd: number, code: number, input: Uint8Array, output?: Uint8Array): number;
   /** `socket(family, type, 0)`: a new socket's descriptor, or `-errno`. */
   socket(family: number, type: number): number;
-  /** The descriptors (or, on Windows, handle values) that may be this process's sockets, or `pid`'s, lowest first. */
-  descriptors(pid?: number): number[];
-  /** This process's descriptors, a chunk at a time, so that a long listing need not hold the event loop. */
-  listing(): Listing;
+  /**
+   * The descriptors (or, on Windows, handle values) that may be this process's sockets, or `pid`'s, a chunk at a
+   * time, so that a long listing need not hold the event loop; `allListed` takes them all at once.
+   */
+  listing(pid?: number): Listing;
   /** `pidfd_open(pid, flags)` (Linux): a descriptor for the process, or `-errno`. */
   pidfdOpen(pid: number, flags: number): number;
   /** `pidfd_getfd(pidfd, fd, 0)` (Linux): this process's own descriptor for the process's socket, or `-errno`. */

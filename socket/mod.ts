@@ -5,7 +5,8 @@
  *
  * @module
  */
-export type { CgroupSyscalls, Listing, Syscalls } from "./_syscalls.ts";
+export type { CgroupSyscalls, Syscalls } from "./_syscalls.ts";
+export { allListed, type Listing, wholeListing } from "./_listing.ts";
 export { cString, cText } from "./_text.ts";
 export { errnoName, KeepaliveError, type KeepaliveErrorInit, syscallError } from "./_errors.ts";
 export { readValues, rewriteValues, type SocketValues, writeValues } from "./_values.ts";

@@ -7,6 +7,7 @@
  */
 import { checkPid, planWrites, toSettings } from "../options/mod.ts";
 import {
+  allListed,
   errnoName,
   KeepaliveError,
   readTcpInfo,
@@ -103,7 +104,7 @@ function eachSocket(calls: Syscalls, platform: Platform, pid: number, visit: (so
   try {
     let fds: number[];
     try {
-      fds = calls.descriptors(pid);
+      fds = allListed(calls.listing(pid));
     } catch (error) {
       const errno = (error as { errno?: number }).errno;
       throw errno === undefined ? error : processError(platform, -errno, pid, `open /proc/${pid}/fd`);

@@ -12,7 +12,16 @@
  */
 import { parseIp, unmapped } from "./_ip.ts";
 import { describe } from "../options/mod.ts";
-import { cookieOf, ipOf, KeepaliveError, listening, portOf, sockaddr, type Syscalls } from "../socket/mod.ts";
+import {
+  allListed,
+  cookieOf,
+  ipOf,
+  KeepaliveError,
+  listening,
+  portOf,
+  sockaddr,
+  type Syscalls,
+} from "../socket/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
 import type { KeepaliveTarget, NetAddrLike } from "../types/mod.ts";
 
@@ -38,17 +47,18 @@ interface Reported {
   readonly once?: true;
 }
 
-/** A connection's addresses, as its object reported them and parsed. */
-interface Addresses {
-  readonly reported: Reported;
-  readonly lookup: Lookup;
-}
-
-/** Where a connection was found: its descriptor, its `SO_COOKIE` where the OS has one, and what it was found by. */
+/** Where a connection was found: its descriptor, and its `SO_COOKIE` where the OS has one. */
 interface Found {
-  readonly addresses: Addresses;
   readonly fd: number;
   readonly cookie: number | undefined;
+}
+
+/** A connection object as last seen: its addresses as it reported them, parsed, and the socket they led to. */
+interface Known {
+  readonly reported: Reported;
+  readonly lookup: Lookup;
+  /** Set once found; a new report starts a new record, found again. */
+  found?: Found;
 }
 
 /** Finds the descriptors of a target: one for a connection, every listening socket at a listener's address. */
@@ -56,10 +66,8 @@ export type Finder = (sys: Syscalls) => readonly number[];
 
 type AnyTarget = Record<string, unknown>;
 
-/** Each connection object's socket, once found. */
-const remembered = new WeakMap<object, Found>();
-/** Each connection object's addresses, parsed once for as long as it reports the same: a socket is set again and again. */
-const parsed = new WeakMap<object, Addresses>();
+/** Each connection object, as long as it reports the same addresses: a socket is set again and again. */
+const known = new WeakMap<object, Known>();
 /** Each runtime listener's sockets, by `SO_COOKIE`, as first found: none of them there means it closed. */
 const listenerCookies = new WeakMap<object, readonly number[]>();
 const GUESSES = 8;
@@ -84,9 +92,9 @@ function matches(sys: Syscalls, platform: Platform, fd: number, lookup: Lookup):
 }
 
 /** Whether the socket found before is still there: by its cookie where the OS has one, else by its addresses. */
-function stillThere(sys: Syscalls, platform: Platform, found: Found): boolean {
+function stillThere(sys: Syscalls, platform: Platform, found: Found, lookup: Lookup): boolean {
   return found.cookie === undefined
-    ? matches(sys, platform, found.fd, found.addresses.lookup)
+    ? matches(sys, platform, found.fd, lookup)
     : cookieOf(sys, platform, found.fd) === found.cookie;
 }
 
@@ -214,12 +222,10 @@ export function finderFor(target: KeepaliveTarget, platform: Platform): Finder {
         (what.once ? sameListener(sys, platform, target, lookup) : listeners(sys, platform, lookup));
   }
   // A node:net socket may connect again: what it was found by must be what it reports now.
-  let addresses = parsed.get(target);
-  if (!addresses || !sameReport(addresses.reported, what)) {
-    parsed.set(target, addresses = { reported: what, lookup: toLookup(what) });
-  }
-  const found = addresses;
-  return (sys) => handed(sys, platform, target) ?? [connection(sys, platform, target, found)];
+  let seen = known.get(target);
+  if (!seen || !sameReport(seen.reported, what)) known.set(target, seen = { reported: what, lookup: toLookup(what) });
+  const record = seen;
+  return (sys) => handed(sys, platform, target) ?? [connection(sys, platform, record)];
 }
 
 /** Whether a connection reports the same addresses as before. */
@@ -236,7 +242,7 @@ function handed(sys: Syscalls, platform: Platform, target: object): number[] | u
 
 /** Every listening socket at the listener's address, found by a walk. */
 function listeners(sys: Syscalls, platform: Platform, lookup: Lookup): number[] {
-  const fds = sys.descriptors();
+  const fds = allListed(sys.listing());
   guesses.learn(platform, fds);
   const found = fds.filter((fd) => matches(sys, platform, fd, lookup));
   if (found.length === 0) {
@@ -263,23 +269,22 @@ function sameListener(sys: Syscalls, platform: Platform, target: object, lookup:
 }
 
 /** The one socket with the connection's addresses: the remembered one, a guess, or a walk. */
-function connection(sys: Syscalls, platform: Platform, target: object, addresses: Addresses): number {
-  const known = remembered.get(target);
-  const { lookup } = addresses;
-  if (known?.addresses === addresses) {
-    if (stillThere(sys, platform, known)) return known.fd;
+function connection(sys: Syscalls, platform: Platform, record: Known): number {
+  const { lookup, found } = record;
+  if (found) {
+    if (stillThere(sys, platform, found, lookup)) return found.fd;
     // A socket keeps its descriptor while it is open: another socket there means this one closed.
-    guesses.lookFirstAt(known.fd);
+    guesses.lookFirstAt(found.fd);
     throw closed(lookup.label);
   }
   const fd = guesses.find(sys, platform, lookup) ?? walk(sys, platform, lookup);
-  remembered.set(target, { addresses, fd, cookie: cookieOf(sys, platform, fd) });
+  record.found = { fd, cookie: cookieOf(sys, platform, fd) };
   return fd;
 }
 
 /** Checks every descriptor, and learns from them where new sockets will land. */
 function walk(sys: Syscalls, platform: Platform, lookup: Lookup): number {
-  const fds = sys.descriptors();
+  const fds = allListed(sys.listing());
   guesses.learn(platform, fds);
   let peerless = false;
   for (const fd of fds) {

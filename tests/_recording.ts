@@ -1,7 +1,6 @@
 // A binding that records every call exactly and fails the calls it is told to,
 // around either the real kernel or an in-memory socket.
-import { wholeListing } from "../ffi/_library.ts";
-import type { Syscalls } from "../socket/mod.ts";
+import { type Syscalls, wholeListing } from "../socket/mod.ts";
 
 /**
  * One call: name, fd, level (or ioctl code), option (or the ioctl's output size), the value written (setsockopt),
@@ -50,13 +49,9 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["socket", -1, family, type]);
       return inner.socket(family, type);
     },
-    descriptors(pid) {
-      calls.push(["descriptors", pid ?? -1, 0, 0]);
-      return inner.descriptors(pid);
-    },
-    listing() {
-      calls.push(["listing", -1, 0, 0]);
-      return inner.listing();
+    listing(pid) {
+      calls.push(["listing", pid ?? -1, 0, 0]);
+      return inner.listing(pid);
     },
     pidfdOpen: (pid, flags) => inner.pidfdOpen(pid, flags),
     pidfdGetfd: (pidfd, fd) => inner.pidfdGetfd(pidfd, fd),
@@ -93,7 +88,6 @@ export function memorySocket(
     getsockname: () => -88,
     getpeername: () => -88,
     socket: () => -24, // EMFILE: no new socket in memory
-    descriptors: () => [fd],
     listing: () => wholeListing([fd]),
     pidfdOpen: () => -38,
     pidfdGetfd: () => -38,
@@ -102,5 +96,26 @@ export function memorySocket(
       throw new Error("no cgroup BPF in memory");
     },
     descriptorOf: () => undefined,
+  };
+}
+
+/**
+ * Several sockets in memory, each a {@linkcode memorySocket} at its descriptor, behind one binding that lists them
+ * all; a descriptor without one answers as a socket lacking every option.
+ */
+export function memorySockets(
+  valuesByFd: Record<number, Record<string, number>>,
+): Syscalls & { values: Record<number, Record<string, number>> } {
+  const fds = Object.keys(valuesByFd).map(Number);
+  const sockets = new Map(fds.map((fd) => [fd, memorySocket(fd, valuesByFd[fd])]));
+  const none = memorySocket(-1, {});
+  const at = (fd: number) => sockets.get(fd) ?? none;
+  return {
+    ...none,
+    values: valuesByFd,
+    getsockoptInt: (fd, level, option) => at(fd).getsockoptInt(fd, level, option),
+    getsockopt: (fd, level, option, into) => at(fd).getsockopt(fd, level, option, into),
+    setsockoptInt: (fd, level, option, value) => at(fd).setsockoptInt(fd, level, option, value),
+    listing: () => wholeListing(fds),
   };
 }

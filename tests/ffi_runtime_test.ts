@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openLibrary } from "../ffi/_bind.ts";
 import { syscalls } from "../ffi/mod.ts";
+import { allListed } from "../socket/mod.ts";
 import { bunRuntime } from "../ffi/_runtime_bun.ts";
 import { denoRuntime } from "../ffi/_runtime_deno.ts";
 import { nodeRuntime } from "../ffi/_runtime_node.ts";
@@ -36,7 +37,7 @@ for (const [name, ffi] of [["deno", denoRuntime], ["bun", bunRuntime], ["node", 
         const sys = openLibrary(OLD_LIBC, ffi, "x86_64");
         equal(sys.setsockoptInt(fd, 6, 6, 3), 0);
         equal(sys.getsockoptInt(fd, 6, 6), 3);
-        throws(() => sys.descriptors(), {
+        throws(() => sys.listing(), {
           message: /^cannot list descriptors: libc\.so\.6 lacks one of open, syscall, getdents64_absent, /,
         });
       } finally {
@@ -122,7 +123,7 @@ testUnder("deno", "no module of the library has a top-level await", () => {
 test("the descriptor walk lists what /proc/self/fd lists, across several getdents64 batches", () => {
   const files = Array.from({ length: 3000 }, () => openSync("/dev/null", "r"));
   try {
-    const listed = syscalls().descriptors();
+    const listed = allListed(syscalls().listing());
     const proc = readdirSync("/proc/self/fd").map(Number);
     deepEqual(listed.filter((fd) => !proc.includes(fd)), []);
     ok(proc.filter((fd) => !listed.includes(fd)).length <= 1, "only readdir's own descriptor is missing");

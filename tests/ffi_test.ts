@@ -5,7 +5,8 @@ import { bind } from "../ffi/_bind.ts";
 import { darwinLibSystem as darwin } from "../ffi/_library_darwin.ts";
 import { freebsdLibc as freebsd } from "../ffi/_library_freebsd.ts";
 import { linuxLibc as linux } from "../ffi/_library_linux.ts";
-import { allListed, type Library, type OpenedSymbols } from "../ffi/_library.ts";
+import type { Library, OpenedSymbols } from "../ffi/_library.ts";
+import { allListed } from "../socket/mod.ts";
 import { windowsWinsock as windows } from "../ffi/_library_windows.ts";
 import { test } from "./_harness.ts";
 
@@ -133,7 +134,7 @@ test("darwin: proc_pidinfo(PROC_PIDLISTFDS) lists sockets only, asking again whe
       return 8 * entries.length;
     },
   });
-  deepEqual(sys.descriptors(), [5, 9]);
+  deepEqual(allListed(sys.listing()), [5, 9]);
   deepEqual(sizes, [512, 2048]);
 });
 
@@ -163,7 +164,7 @@ test("freebsd: sysctl kern.proc.filedesc lists sockets only, growing the buffer 
       return 0;
     },
   }, 12);
-  deepEqual(sys.descriptors(), [4, 7]);
+  deepEqual(allListed(sys.listing()), [4, 7]);
   deepEqual(sizes, [65_536n, 262_144n]);
   const sysctl = calls.find((call) => call[0] === "sysctl")!;
   deepEqual(sysctl.slice(1, 3), [[...new Uint8Array(Int32Array.of(1, 14, 33, 77).buffer)], 4]);
@@ -172,7 +173,7 @@ test("freebsd: sysctl kern.proc.filedesc lists sockets only, growing the buffer 
 
 test("freebsd: another sysctl error is thrown, not retried", () => {
   const { sys } = recordingLibrary(freebsd, { getpid: () => 77, __error: () => ERRNO_POINTER, sysctl: () => -1 });
-  throws(() => sys.descriptors(), /sysctl kern\.proc\.filedesc failed with errno 95/);
+  throws(() => sys.listing(), /sysctl kern\.proc\.filedesc failed with errno 95/);
 });
 
 test("linux: descriptors are listed with syscall(SYS_getdents64), numbered per CPU, not glibc's wrapper", () => {

@@ -187,7 +187,7 @@ for (
       ? [["getsockopt", FD, platform.SO_COOKIE.level, platform.SO_COOKIE.option, undefined, [8]]]
       : [];
     deepEqual(sys.calls, [
-      ["descriptors", -1, 0, 0],
+      ["listing", -1, 0, 0],
       ["getsockname", FD, 0, 0],
       ["getsockopt", FD, level, option],
       ...cookie,

@@ -5,8 +5,7 @@ import { planWrites } from "../options/mod.ts";
 import { readValues, writeValues } from "../socket/mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import type { Syscalls } from "../socket/mod.ts";
-import { memorySocket, recording } from "./_recording.ts";
-import { wholeListing } from "../ffi/_library.ts";
+import { memorySocket, memorySockets, recording } from "./_recording.ts";
 import { test } from "./_harness.ts";
 
 const FD = 7;
@@ -103,29 +102,7 @@ test("writeValues() fails without a restore when the first write fails", () => {
 });
 
 /** Two sockets in memory, 7 and 8, behind one binding. */
-function twoSockets(): Syscalls & { values: Record<number, Record<string, number>> } {
-  const sockets = { 7: memorySocket(7, defaults()), 8: memorySocket(8, defaults()) };
-  const on = (fd: number) => sockets[fd as 7 | 8];
-  return {
-    values: { 7: sockets[7].values, 8: sockets[8].values },
-    getsockoptInt: (fd, level, option) => on(fd).getsockoptInt(fd, level, option),
-    getsockopt: (fd, level, option, into) => on(fd).getsockopt(fd, level, option, into),
-    setsockoptInt: (fd, level, option, value) => on(fd).setsockoptInt(fd, level, option, value),
-    getsockname: () => -88,
-    getpeername: () => -88,
-    ioctl: () => -95,
-    socket: () => -24,
-    descriptors: () => [7, 8],
-    listing: () => wholeListing([7, 8]),
-    pidfdOpen: () => -38,
-    pidfdGetfd: () => -38,
-    close: () => 0,
-    cgroup: () => {
-      throw new Error("no cgroup BPF in memory");
-    },
-    descriptorOf: () => undefined,
-  };
-}
+const twoSockets = () => memorySockets({ 7: defaults(), 8: defaults() });
 
 test("writeValues() on several sockets (listeners sharing an address) puts every earlier one back on a failure", () => {
   const inner = twoSockets();

@@ -2,10 +2,9 @@
 // millisecond, each one turn of the event loop; periods stretched to keep their measured work within the budget;
 // sockets the runtime announces configured at once; a sweep stopped part-way closing its listing.
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { wholeListing } from "../ffi/_library.ts";
 import { planWrites } from "../options/mod.ts";
 import { linux } from "../platforms/_linux.ts";
-import type { Listing, Syscalls } from "../socket/mod.ts";
+import { type Listing, type Syscalls, wholeListing } from "../socket/mod.ts";
 import { type Clock, startSweeps } from "../sweep/mod.ts";
 import { test } from "./_harness.ts";
 
@@ -83,7 +82,6 @@ function memoryKernel(clock: ManualClock, callMs: number) {
     getpeername: (fd, into) => !at(fd) ? -9 : unconnected.has(fd) ? -107 : address(into, 5432), // ENOTCONN
     socket: () => (open(DEFAULTS_FD), DEFAULTS_FD),
     close: (fd) => (sockets.delete(fd), 0),
-    descriptors: () => [...sockets.keys()].filter((fd) => fd !== DEFAULTS_FD),
     listing(): Listing {
       listings++;
       const listing = wholeListing([...sockets.keys()].filter((fd) => fd !== DEFAULTS_FD).sort((a, b) => a - b));

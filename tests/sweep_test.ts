@@ -8,15 +8,14 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { startSweeps } from "../sweep/mod.ts";
 import { planWrites } from "../options/mod.ts";
-import type { Syscalls } from "../socket/mod.ts";
+import { type Syscalls, wholeListing } from "../socket/mod.ts";
 import { autoKeepalive, setKeepalive } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import { syscalls } from "../ffi/mod.ts";
 import { fdOf, kernelValuesAt, procFds, procUnixFds } from "./_kernel.ts";
 import { openPair } from "./_net.ts";
 import { secondCopy } from "./_copy.ts";
-import { memorySocket } from "./_recording.ts";
-import { wholeListing } from "../ffi/_library.ts";
+import { memorySockets } from "./_recording.ts";
 import { runtime, test } from "./_harness.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -399,16 +398,13 @@ test("autoKeepalive() checks its options, period and budget before it sweeps any
 /** Linux in memory: sockets 5 and 6 are TCP over IPv4, 6 refuses every write; a new socket is 7. */
 function oneSocketRefuses(): Syscalls {
   const defaults = () => ({ "6:4": 7200, "6:5": 75, "6:6": 9, "6:18": 0, "1:9": 0, "1:3": 1 });
-  const sockets = { 5: memorySocket(5, defaults()), 6: memorySocket(6, defaults()), 7: memorySocket(7, defaults()) };
-  const on = (fd: number) => sockets[fd as 5 | 6 | 7];
+  const kernel = memorySockets({ 5: defaults(), 6: defaults(), 7: defaults() });
   return {
-    ...sockets[5],
+    ...kernel,
     socket: () => 7,
-    getsockoptInt: (fd, level, option) => on(fd).getsockoptInt(fd, level, option),
-    setsockoptInt: (fd, level, option, value) => fd === 6 ? -22 : on(fd).setsockoptInt(fd, level, option, value),
+    setsockoptInt: (fd, level, option, value) => fd === 6 ? -22 : kernel.setsockoptInt(fd, level, option, value),
     getsockopt: (fd) => (cookie.setUint32(0, fd, true), 8), // SO_COOKIE: the descriptor, as good as any here
     getsockname: (_fd, into) => (into.set([2, 0, 0x1f, 0x90, 127, 0, 0, 1]), 16),
-    descriptors: () => [5, 6],
     listing: () => wholeListing([5, 6]),
   };
 }

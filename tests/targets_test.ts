@@ -331,7 +331,7 @@ test("a new connection is found by a guess where the last one closed, without a 
     const sys = recording(syscalls());
     const target = byAddress(second.clientPort, second.listenerPort);
     deepEqual(finderFor(target, linux)(sys), [fdOf(second.client)]);
-    equal(sys.calls.some((call) => call[0] === "descriptors"), false, "no walk");
+    equal(sys.calls.some((call) => call[0] === "listing"), false, "no walk");
     // The closed connection's descriptor was reused by the new one: never mistaken for it.
     throws(() => finderFor(firstTarget, linux)(syscalls()), { code: "EBADF" });
   } finally {
@@ -537,7 +537,6 @@ test("windows: a new connection is looked for only where a socket closed lately,
     `../targets/_find.ts?windows`
   ) as typeof import("../targets/mod.ts");
   const { windowsWinsock } = await import("../ffi/_library_windows.ts");
-  const { allListed } = await import("../ffi/_library.ts");
   const sockets = new Map<number, [local: number, peer: number]>([[200, [50001, 443]]]);
   const sockaddr = (into: Uint8Array, port: number) => (into.set([2, 0, port >> 8, port & 0xff, 127, 0, 0, 1]), 16);
   const WSAENOTSOCK = 10038;
@@ -545,7 +544,7 @@ test("windows: a new connection is looked for only where a socket closed lately,
     ...NO_CALLS,
     getsockname: (fd, into) => sockets.has(fd) ? sockaddr(into, sockets.get(fd)![0]) : -WSAENOTSOCK,
     getpeername: (fd, into) => sockets.has(fd) ? sockaddr(into, sockets.get(fd)![1]) : -WSAENOTSOCK,
-    descriptors: () => allListed(windowsWinsock.listing({}, () => 0, "x86_64")),
+    listing: () => windowsWinsock.listing({}, () => 0, "x86_64"),
     descriptorOf: () => undefined,
   });
   const target = (port: number) => ({
@@ -561,7 +560,7 @@ test("windows: a new connection is looked for only where a socket closed lately,
   sockets.set(204, [50003, 443]);
   sys.calls.length = 0;
   deepEqual(windowsFinder(target(50003), windows)(sys), [204]);
-  const before = sys.calls.findIndex(([name]) => name === "descriptors");
+  const before = sys.calls.findIndex(([name]) => name === "listing");
   deepEqual(sys.calls.slice(0, before).map(([name, fd]) => [name, fd]), [["getsockname", 200]], "one guess");
-  equal(sys.calls.every(([name, fd]) => name === "descriptors" || fd % 4 === 0), true);
+  equal(sys.calls.every(([name, fd]) => name === "listing" || fd % 4 === 0), true);
 });
