@@ -17,9 +17,13 @@
  * spelling and units; an unset or empty one (`TCP_KEEPALIVE=`, common in
  * compose files) does nothing, and says so once.
  *
+ * Node runs the preload in every `worker_threads` thread too: each thread's
+ * `node:net` sockets are configured as they connect, and only the main
+ * thread sweeps.
+ *
  * @module
  */
-import { environment, os } from "./ffi/mod.ts";
+import { environment, mainThread, os } from "./ffi/mod.ts";
 import { type AutoKeepalive, autoKeepalive } from "./mod.ts";
 import { parseVariable } from "./options/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
@@ -38,7 +42,7 @@ import { platformFor } from "./platforms/mod.ts";
 export const VARIABLE = "TCP_KEEPALIVE";
 
 const text = environment(VARIABLE)?.trim() || undefined;
-if (text === undefined) {
+if (text === undefined && mainThread()) {
   console.error(`tcp-keepalive/auto: ${VARIABLE} is not set or empty, so no socket is configured`);
 }
 
@@ -56,5 +60,7 @@ if (text === undefined) {
  */
 export const auto: AutoKeepalive | undefined = text === undefined ? undefined : (() => {
   const { options, sweeps } = parseVariable(VARIABLE, text, platformFor(os));
-  return autoKeepalive(options, sweeps);
+  // Node runs the preload in each worker thread too: there it configures the thread's own node:net sockets as they
+  // connect (diagnostics_channel is per thread), and leaves the sweeps of the process's descriptors to the main one.
+  return autoKeepalive(options, mainThread() ? sweeps : { ...sweeps, everyMs: Infinity });
 })();

@@ -10,11 +10,12 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type KeepaliveOptions, VERSION } from "./mod.ts";
-import { checkPid, type Field, planWrites, type Terms } from "./options/mod.ts";
+import { checkCgroupSettings, checkPath, checkPid, type Field, planWrites, type Terms } from "./options/mod.ts";
 import { os } from "./ffi/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
 import { apply, applyToCgroup } from "./cli/_apply.ts";
@@ -22,7 +23,15 @@ import { check } from "./cli/_check.ts";
 import { detach } from "./cli/_detach.ts";
 import { inspectPath, inspectPid } from "./cli/_inspect.ts";
 import { cut, demo } from "./cli/_demo.ts";
-import { asUsage, flagTerms, parseCount, parseDurationFlag, parseHostPort, UsageError } from "./cli/_format.ts";
+import {
+  asUsage,
+  flagTerms,
+  parseCount,
+  parseDurationFlag,
+  parseHostPort,
+  printJson,
+  UsageError,
+} from "./cli/_format.ts";
 import { plan } from "./cli/_plan.ts";
 import { watch } from "./cli/_watch.ts";
 
@@ -91,7 +100,7 @@ ${SETTING_FLAGS}
 
 example:
   keepalive watch redis.internal:6379 --idle 5s --interval 1s --count 3 --for 1m`,
-  apply: `usage: keepalive apply --pid PID | --cgroup PATH [options] [--enforce] [--json]
+  apply: `usage: keepalive apply --pid PID | --cgroup PATH [options] [--enforce] [--owner NAME] [--root] [--json]
 
 --pid: sets keepalive on every TCP socket (IPv4 and IPv6) of another running
 process, in any language, and prints each socket's addresses with what it held
@@ -101,35 +110,48 @@ ptrace over the process: the same user (and kernel.yama.ptrace_scope 0), or root
 --cgroup: attaches a BPF program to the cgroup v2 directory PATH, in place of
 this module's earlier one there, which sets every TCP connection made in PATH
 or below from now on, in any language, as it is established; and sets the
-sockets its processes already hold, as --pid does. The program stays attached
-after this command exits, until keepalive detach --cgroup PATH. Linux 5.9 and
-later, with CAP_BPF and CAP_NET_ADMIN (or CAP_SYS_ADMIN), and CAP_SYS_ADMIN to
-find the earlier program; root has them all.
+sockets its processes already hold, as --pid does. Policies nest: a
+connection gets the policy of the nearest cgroup with one, so a cgroup below
+with its own keeps it. The program stays attached after this command exits,
+until keepalive detach --cgroup PATH. Linux 5.9 and later, with CAP_BPF and
+CAP_NET_ADMIN (or CAP_SYS_ADMIN), CAP_SYS_ADMIN to find the earlier program,
+and CAP_SYS_PTRACE for the sockets already open; root has them all.
 
   --pid PID                the process
   --cgroup PATH            the cgroup v2 directory
-  --enforce                with --cgroup: hold the policy over the applications'
-                           own setsockopt of these options (their call succeeds)
+  --enforce                with --cgroup: the applications' own setsockopt of
+                           these options on TCP sockets succeeds and changes
+                           nothing (a 32-bit process's is not seen: inspect
+                           shows it as drift)
+  --owner NAME             with --cgroup: whose programs these are, for detach
+                           (default: this host's name, a pod's in Kubernetes)
+  --root                   with --cgroup: PATH is the hierarchy's root, every
+                           process of the host, and that is meant
 ${SETTING_FLAGS.split("\n").slice(0, -1).join("\n")}
 
 examples:
   keepalive apply --pid 4242 --idle 10s --interval 2s --count 3
   keepalive apply --cgroup /sys/fs/cgroup/kubepods.slice --timeout 30s --enforce`,
-  detach: `usage: keepalive detach --cgroup PATH [--json]
+  detach: `usage: keepalive detach --cgroup PATH [--owner NAME | --all] [--json]
 
-Takes this module's programs off the cgroup v2 directory PATH: connections made
-there from now on get the system's defaults; those that exist keep what they
-hold, and other programs stay.
+Takes this module's programs of one owner off the cgroup v2 directory PATH:
+connections made there from now on get the policy of the nearest cgroup above
+with one, or the system's defaults; those that exist keep what they hold, and
+other programs stay, another owner's too.
+
+  --owner NAME   whose programs to take off (default: this host's name)
+  --all          every owner's
 
 example:
-  keepalive detach --cgroup /sys/fs/cgroup/kubepods.slice`,
+  keepalive detach --cgroup /sys/fs/cgroup/kubepods.slice --owner node-agent-7`,
   inspect: `usage: keepalive inspect --pid PID | --cgroup PATH [--json]
 
 Reads, and writes nothing: every TCP socket of the process (or of every process
 in the cgroup and below), with its keepalive settings, how soon an idle dead
 peer would be found, and how long ago the peer was last heard (TCP_INFO); for a
-cgroup, also the programs that run for its connections, and what this module's
-set.
+cgroup, also the programs that run for its connections, whose this module's
+are and what they set, and for each socket the policy that holds for it and
+the fields it holds otherwise (drift).
 
 examples:
   keepalive inspect --pid 4242
@@ -158,6 +180,9 @@ const FLAGS = {
   pid: { type: "string" },
   cgroup: { type: "string" },
   enforce: { type: "boolean" },
+  owner: { type: "string" },
+  all: { type: "boolean" },
+  root: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean" },
   version: { type: "boolean" },
@@ -171,8 +196,8 @@ const ALLOWED: Record<string, Flag[]> = {
   check: SETTINGS,
   watch: [...SETTINGS, "for"],
   demo: ["timeout"],
-  apply: ["idle", "interval", "count", "user-timeout", "timeout", "pid", "cgroup", "enforce"],
-  detach: ["cgroup"],
+  apply: ["idle", "interval", "count", "user-timeout", "timeout", "pid", "cgroup", "enforce", "owner", "root"],
+  detach: ["cgroup", "owner", "all"],
   inspect: ["pid", "cgroup"],
 };
 
@@ -186,6 +211,8 @@ function typedFields(values: FlagValues): Partial<Record<Field, string>> {
     userTimeoutMs: values["user-timeout"],
     timeoutMs: values.timeout,
     pid: values.pid,
+    path: values.cgroup,
+    owner: values.owner,
   };
 }
 
@@ -235,8 +262,38 @@ function arity(command: string, args: string[], names: string[]): void {
   }
 }
 
+/** Refuses a flag given twice: which of the two was meant is not this command's to guess. */
+function once(tokens: readonly { kind: string; name?: string; rawName?: string; value?: string }[]): void {
+  const seen = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== "option") continue;
+    const values = seen.get(token.name!) ?? [];
+    seen.set(token.name!, [...values, token.value ?? "(set)"]);
+    if (values.length > 0) {
+      throw new UsageError(`--${token.name} is given twice (${seen.get(token.name!)!.join(", ")}); give it once`);
+    }
+  }
+}
+
+/** The `--cgroup` typed, checked, as an absolute path (a relative one is taken from the working directory). */
+function cgroupOf(values: FlagValues, terms: Terms): string {
+  return asUsage(() => checkPath(resolve(values.cgroup!), terms));
+}
+
+/** The `--owner` typed, checked. */
+function ownerOf(values: FlagValues, terms: Terms): string | undefined {
+  return asUsage(() => checkCgroupSettings("the flags", { owner: values.owner }, ["owner"], terms).owner);
+}
+
 async function run(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: FLAGS, allowPositionals: true, strict: true });
+  const { values, positionals, tokens } = parseArgs({
+    args,
+    options: FLAGS,
+    allowPositionals: true,
+    strict: true,
+    tokens: true,
+  });
+  once(tokens);
   const [command = "", ...rest] = positionals;
   if (command === "_cut") return await cut();
   if (values.version) {
@@ -279,21 +336,33 @@ async function run(args: string[]): Promise<number> {
     case "apply": {
       arity(command, rest, []);
       const target = oneTarget(command, values);
-      if (values.enforce && target !== "cgroup") throw new UsageError("--enforce goes with --cgroup");
+      const stray = (["enforce", "owner", "root"] as const).find((flag) => values[flag] !== undefined);
+      if (stray && target !== "cgroup") throw new UsageError(`--${stray} goes with --cgroup`);
       const options = keepaliveOptions(values, terms);
       if (target === "cgroup") {
-        return asUsage(() => applyToCgroup(values.cgroup!, options, values.enforce ?? false, json));
+        const path = cgroupOf(values, terms);
+        const settings = {
+          enforce: values.enforce ?? false,
+          owner: ownerOf(values, terms),
+          root: values.root ?? false,
+        };
+        return asUsage(() => applyToCgroup(path, options, settings, json));
       }
       return apply(pidOf(values, terms), options, json);
     }
-    case "detach":
+    case "detach": {
       arity(command, rest, []);
       if (values.cgroup === undefined) throw new UsageError("detach takes --cgroup PATH");
-      return asUsage(() => detach(values.cgroup!, json));
+      if (values.all && values.owner !== undefined) {
+        throw new UsageError("detach takes --owner NAME or --all, not both");
+      }
+      const path = cgroupOf(values, terms);
+      return asUsage(() => detach(path, { owner: ownerOf(values, terms), all: values.all ?? false }, json));
+    }
     case "inspect":
       arity(command, rest, []);
       return oneTarget(command, values) === "cgroup"
-        ? asUsage(() => inspectPath(values.cgroup!, json))
+        ? asUsage(() => inspectPath(cgroupOf(values, terms), json))
         : inspectPid(pidOf(values, terms), json);
     default: {
       arity(command, rest, []);
@@ -315,8 +384,13 @@ export async function main(args: string[]): Promise<number> {
     return await run(args);
   } catch (error) {
     // Only a mistake in what was typed: parseArgs' own, or a value refused before anything ran (see asUsage).
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    console.error(`keepalive: ${(error as Error).message}${usage ? " (see keepalive --help)" : ""}`);
+    const code = (error as { code?: unknown }).code;
+    const usage = error instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"));
+    const message = (error as Error).message;
+    // With --json, the error is data too, on stdout where the report would have been.
+    if (args.includes("--json")) {
+      printJson({ error: { code: typeof code === "string" ? code : usage ? "ERR_USAGE" : "ERR_FAILED", message } });
+    } else console.error(`keepalive: ${message}${usage ? " (see keepalive --help)" : ""}`);
     return usage ? 2 : 1;
   }
 }

@@ -25,14 +25,14 @@
  *
  * @module
  */
-import { afterUnref, announcedSockets, os, syscalls } from "./ffi/mod.ts";
+import { afterUnref, announcedSockets, keepAliveOffReaches, os, syscalls } from "./ffi/mod.ts";
 import { checkSweeps, planWrites } from "./options/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
 import {
   applyToCgroup,
   type CgroupKeepalive,
-  type CgroupProgram,
   clearCgroup,
+  type DetachedProgram,
   inspectCgroupAt,
   type InspectedCgroup,
 } from "./cgroup/mod.ts";
@@ -44,7 +44,7 @@ import {
   startSweeps,
   type SweepResult,
 } from "./sweep/mod.ts";
-import { applyKeepalive, finderFor, readKeepalive, tcpInfoOf } from "./targets/mod.ts";
+import { applyKeepalive, finderFor, keepaliveOff, readKeepalive, settleRuntime, tcpInfoOf } from "./targets/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, SweepOptions, TcpInfo } from "./types/mod.ts";
 
 export type { InspectedSocket, ProcessSocket, SweepResult } from "./sweep/mod.ts";
@@ -53,6 +53,8 @@ export type {
   CgroupProcess,
   CgroupProgram,
   CgroupProgramInfo,
+  CgroupSocket,
+  DetachedProgram,
   InspectedCgroup,
   ProgramKind,
 } from "./cgroup/mod.ts";
@@ -81,7 +83,8 @@ export type {
  * @param target A descriptor, or a Deno, Bun or `node:net` socket, listener or server.
  * @param options What to change, in milliseconds; idle and interval round up to whole seconds.
  * @returns The settings the socket has now.
- * @throws {TypeError} On an unknown option, a wrong type, or a target that is no socket.
+ * @throws {TypeError} On options that are not an object (`undefined` too), an unknown option, a wrong type, or a
+ *   target that is no socket.
  * @throws {RangeError} On a value outside the OS's limits, or a descriptor outside its range; nothing is called then.
  * @throws {KeepaliveError} If a system call fails (`EBADF`, `ENOTSOCK`, `EOPNOTSUPP`, ...), or if listeners
  *   sharing the address hold different values for a field not being set (`EADDRINUSE`).
@@ -98,7 +101,7 @@ export type {
  * listener.close();
  * ```
  */
-export function setKeepalive(target: KeepaliveTarget, options?: KeepaliveOptions): KeepaliveSettings {
+export function setKeepalive(target: KeepaliveTarget, options: KeepaliveOptions): KeepaliveSettings {
   return applyKeepalive(syscalls, platformFor(os), target, options);
 }
 
@@ -182,20 +185,25 @@ export interface AutoKeepalive {
 /**
  * Configures every TCP socket of this process, whoever opened it: `fetch`'s
  * pool, `WebSocket`, database drivers, the runtime's own servers and what
- * they accept. Sweeps now (connected, connecting and listening sockets, IPv4
- * and IPv6; never Unix-domain, UDP or other descriptors), then every
+ * they accept. Sweeps at once (connected, connecting and listening sockets,
+ * IPv4 and IPv6; never Unix-domain, UDP or other descriptors), then every
  * `everyMs` on a timer that never keeps the process alive, so that a socket
- * opened later is configured within about `everyMs`. A sweep on the timer
- * runs in slices of about a millisecond, so that it never holds the event
- * loop longer; where its measured work would take more than `cpuPercent` of
- * one core at `everyMs`, the sweeps come less often (at 10,000 sockets, a
- * sweep costs a few milliseconds).
+ * opened later is configured within about `everyMs`. A sweep on the timer,
+ * the first one too, runs in slices of about a millisecond, so that it never
+ * holds the event loop longer; {@linkcode AutoKeepalive.sweep} sweeps the
+ * whole process now. Where its measured work would take more than
+ * `cpuPercent` of one core at `everyMs`, the sweeps come less often (at
+ * 10,000 sockets, a sweep costs a few milliseconds). A socket configured
+ * long ago is read back once in 32 sweeps, so that a runtime's keepalive
+ * written long after connect (a driver's) is put right.
  *
  * Sockets of `node:net` (under Node: `fetch`, `http`, `https`, `tls`,
  * `http2`, most drivers) need no sweep: the runtime announces them on
  * `diagnostics_channel`, and each is configured in the turn of the event
  * loop in which it connects or is accepted, after its `'connect'` listeners
- * and any `setKeepAlive` of the runtime's own at connect.
+ * and any `setKeepAlive` of the runtime's own at connect. The runtime's own
+ * idea of a `node:net` socket is kept true: its `setKeepAlive(false)` still
+ * turns keepalive off after a sweep set the socket.
  *
  * The kernel is the record of who chose what: a sweep writes only a socket
  * whose probe interval and count are the system's defaults, the runtimes' own
@@ -204,7 +212,8 @@ export interface AutoKeepalive {
  * values were chosen, through {@linkcode setKeepalive} in any Worker or copy
  * of this module, or by the application, and are kept, as are those a
  * listener so set passes to what it accepts. An idle time alone, or
- * `enable` alone, looks like a runtime's own and is swept over.
+ * `enable` alone, looks like a runtime's own and is swept over; keepalive
+ * turned off once its probes were set up stays off.
  *
  * One policy per copy of the module: called again while sweeps run, with the
  * same options and pace it shares them (they stop when every handle has
@@ -214,8 +223,9 @@ export interface AutoKeepalive {
  * that configured it.
  *
  * @param options What to give each socket, as for {@linkcode setKeepalive}; checked before anything is swept.
- * @param sweeps `everyMs`: the period, 10 ms or more (default 1000); `cpuPercent`: the most of one core the sweeps
- *   may take, from 0.01 to 100 (default 0.8).
+ * @param sweeps `everyMs`: the period, 10 ms or more (default 1000), or `Infinity` for no sweep on the timer (only
+ *   announced sockets, and `sweep()` when asked); `cpuPercent`: the most of one core the sweeps may take, from 0.01
+ *   to 100 (default 0.8).
  * @returns The running sweeps.
  * @throws {TypeError | RangeError} On bad options or pace; nothing is swept then.
  * @throws {Error} If sweeps with other options or another pace already run in this copy of the module.
@@ -242,17 +252,32 @@ export function autoKeepalive(options: KeepaliveOptions, sweeps: SweepOptions = 
   const pace = checkSweeps(sweeps);
   const sys = syscalls();
   const clock = { now: () => performance.now(), after: afterUnref };
-  const announced = (configure: (fds: readonly number[]) => void) =>
-    announcedSockets((socket) => {
-      let fds;
+  // Once per running sweeps: the sockets the runtime announces are configured as they connect, and its own
+  // setKeepAlive(false) still turns keepalive off on a socket a sweep set through its descriptor alone, which the
+  // runtime does not know of.
+  const hooks = (configure: (fds: readonly number[]) => void) => {
+    const unsubscribe = announcedSockets((socket) => {
       try {
-        fds = finderFor(socket as KeepaliveTarget, platform)(sys);
+        const fds = finderFor(socket as KeepaliveTarget, platform)(sys);
+        configure(fds);
+        settleRuntime(sys, platform, socket as KeepaliveTarget, fds);
       } catch {
-        return; // not TCP (a Unix-domain socket), or closed already: the sweeps look at whatever is there
+        // not TCP (a Unix-domain socket), or closed already: the sweeps look at whatever is there
       }
-      configure(fds);
     });
-  const sweeper = startSweeps(sys, platform, writes, pace, clock, announced);
+    const restore = keepAliveOffReaches((socket) => {
+      try {
+        keepaliveOff(() => sys, platform, socket as KeepaliveTarget);
+      } catch {
+        // closed, or not TCP: nothing to turn off
+      }
+    });
+    return () => {
+      unsubscribe();
+      restore();
+    };
+  };
+  const sweeper = startSweeps(sys, platform, writes, pace, clock, hooks);
   return {
     sweep: sweeper.sweep,
     stop: sweeper.stop,
@@ -322,29 +347,38 @@ export function inspectProcess(pid: number): InspectedSocket[] {
  * Keepalive for every connection made in a cgroup v2 directory or below, in
  * any language, by the kernel itself (Linux 5.9 and later): a BPF program
  * attached there sets the policy on each connection as it is established,
- * opened or accepted, in place of this module's own earlier program and
- * beside everyone else's. The TCP sockets its processes already hold are set
- * in the same call, through `pidfd_getfd`. The program stays attached when
- * this process exits, until {@linkcode clearCgroupKeepalive}. A socket belongs
- * to the cgroup it was made in: one made before a process moved in is not
- * the program's.
+ * opened or accepted, in place of this module's own earlier program (whoever
+ * attached it) and beside everyone else's. Policies nest: a connection gets
+ * the policy of the nearest cgroup with one, its own or its closest
+ * ancestor's. The TCP sockets its processes already hold are set in the same
+ * call, through `pidfd_getfd` (those of a cgroup below with a policy of its
+ * own are left to it). The program stays attached when this process exits,
+ * until {@linkcode clearCgroupKeepalive}. A socket belongs to the cgroup it
+ * was made in: one made before a process moved in is not the program's.
  *
  * With `enforce`, a second program (`cgroup/setsockopt`) holds the policy over
- * the applications' own `setsockopt` of these options: the call succeeds, and
- * the policy's value is what the socket gets (Node's and Bun's `fetch` set
- * their own keepalive after connecting).
+ * the applications' own `setsockopt` of these options on TCP sockets: the call
+ * succeeds and changes nothing, so the connection keeps what its policy gave
+ * it (Node's and Bun's `fetch` set their own keepalive after connecting). The
+ * kernel runs no such program for a 32-bit process's calls:
+ * {@linkcode inspectCgroup} shows what they changed (`drift`).
  *
  * Needs `CAP_BPF` and `CAP_NET_ADMIN`, or `CAP_SYS_ADMIN`, in the initial user
- * namespace (and `CAP_SYS_ADMIN` to find its earlier program by id).
+ * namespace, `CAP_SYS_ADMIN` to find its earlier program by id, and the rights
+ * of `ptrace` over the processes there (`CAP_SYS_PTRACE`) for their sockets.
  *
- * @param path The cgroup v2 directory, such as `/sys/fs/cgroup/system.slice/app.service`.
+ * @param path The cgroup v2 directory, absolute, such as `/sys/fs/cgroup/system.slice/app.service`.
  * @param options The policy, as for {@linkcode setKeepalive}.
- * @param settings `enforce`: hold the policy over the applications' own `setsockopt` too (default `false`).
+ * @param settings `enforce`: hold the policy over the applications' own `setsockopt` too (default `false`);
+ *   `owner`: whose programs these are, which {@linkcode clearCgroupKeepalive} goes by (1 to 64 bytes; default the
+ *   host's name, a Kubernetes pod's name in a pod); `root`: the hierarchy's root is meant (every process of the host).
  * @returns The programs attached, and each process's sockets before and after.
- * @throws {TypeError | RangeError} On bad options, before any call; a `TypeError` naming the path if it is no cgroup
- *   v2 directory.
+ * @throws {TypeError | RangeError} On bad options or settings, before any call; a `TypeError` naming the path if it
+ *   is no cgroup v2 directory, or is the root without `root`.
  * @throws {Error} On an OS other than Linux, or a kernel before 5.9, whose program would set nothing.
- * @throws {KeepaliveError} If the kernel refuses: `EPERM` names the capabilities, a verifier's refusal its log.
+ * @throws {KeepaliveError} If the kernel refuses, before anything is attached: `EPERM` names the capabilities, or
+ *   another's program attached there exclusively; a verifier's refusal its log; `EPERM` naming a process whose
+ *   sockets this process may not take.
  *
  * @example Every connection of a new cgroup, found dead within 30 s (as root)
  * ```ts
@@ -354,55 +388,65 @@ export function inspectProcess(pid: number): InspectedSocket[] {
  * const mounts = Deno.readTextFileSync("/proc/self/mounts").split("\n").map((line) => line.split(" "));
  * const path = `${mounts.find((fields) => fields[2] === "cgroup2")![1]}/keepalive-example-${Deno.pid}`;
  * Deno.mkdirSync(path);
- * const done = setCgroupKeepalive(path, { timeoutMs: 30_000 });
- * deepEqual(done.programs.map(({ kind }) => kind), ["sock_ops"]);
+ * const done = setCgroupKeepalive(path, { timeoutMs: 30_000 }, { owner: "example" });
+ * deepEqual(done.programs.map(({ kind, owner }) => [kind, owner]), [["sock_ops", "example"]]);
  * deepEqual(done.processes, []); // no process there yet
- * clearCgroupKeepalive(path);
+ * clearCgroupKeepalive(path, { owner: "example" });
  * Deno.removeSync(path);
  * ```
  */
 export function setCgroupKeepalive(
   path: string,
   options: KeepaliveOptions,
-  settings: { enforce?: boolean } = {},
+  settings: { enforce?: boolean; owner?: string; root?: boolean } = {},
 ): CgroupKeepalive {
   return applyToCgroup(syscalls, platformFor(os), path, options, settings);
 }
 
 /**
- * Takes this module's programs off a cgroup v2 directory: connections made
- * there afterwards get the system's defaults; the sockets that exist keep what
- * they hold, and others' programs stay.
+ * Takes this module's programs of one owner off a cgroup v2 directory (or
+ * every owner's, with `all`): connections made there afterwards get the
+ * policy of the nearest cgroup above with one, or the system's defaults; the
+ * sockets that exist keep what they hold, and others' programs, and another
+ * owner's, stay. A program of 0.7 or 0.8, which recorded no owner, is anyone's.
  *
  * @param path The cgroup v2 directory.
- * @returns The programs taken off.
- * @throws {TypeError} Naming the path if it is no cgroup v2 directory.
+ * @param settings `owner`: whose to take off (default the host's name, as {@linkcode setCgroupKeepalive}'s);
+ *   `all`: every owner's.
+ * @returns Each of this module's programs there, and whether it was taken off.
+ * @throws {TypeError} Naming the path if it is no cgroup v2 directory, or on bad settings.
  * @throws {Error} On an OS other than Linux.
  * @throws {KeepaliveError} If the kernel refuses (`EPERM` names the capabilities).
  *
  * @example On, and off again (as root)
  * ```ts
  * import { clearCgroupKeepalive, setCgroupKeepalive } from "./mod.ts";
- * import { equal } from "node:assert/strict";
+ * import { deepEqual, equal } from "node:assert/strict";
  *
  * const mounts = Deno.readTextFileSync("/proc/self/mounts").split("\n").map((line) => line.split(" "));
  * const path = `${mounts.find((fields) => fields[2] === "cgroup2")![1]}/keepalive-example-off-${Deno.pid}`;
  * Deno.mkdirSync(path);
  * const { programs: [attached] } = setCgroupKeepalive(path, { idleMs: 20_000, intervalMs: 5_000, count: 3 });
- * equal(clearCgroupKeepalive(path)[0].id, attached.id);
+ * deepEqual(clearCgroupKeepalive(path, { owner: "someone else" })[0].detached, false); // not theirs
+ * equal(clearCgroupKeepalive(path)[0].id, attached.id); // the host's, by default
  * equal(clearCgroupKeepalive(path).length, 0); // nothing of this module's is left there
  * Deno.removeSync(path);
  * ```
  */
-export function clearCgroupKeepalive(path: string): CgroupProgram[] {
-  return clearCgroup(syscalls, platformFor(os), path);
+export function clearCgroupKeepalive(
+  path: string,
+  settings: { owner?: string; all?: boolean } = {},
+): DetachedProgram[] {
+  return clearCgroup(syscalls, platformFor(os), path, settings);
 }
 
 /**
  * Reads a cgroup v2 directory, and writes nothing: the programs that run for
- * its connections (its ancestors' too), what this module's among them set,
- * and every TCP socket of its processes and those below, as
- * {@linkcode inspectProcess} reads them.
+ * its connections (its ancestors' too), whose this module's are and what they
+ * set, and every TCP socket of its processes and those below, as
+ * {@linkcode inspectProcess} reads them, each with the policy that holds for
+ * it (`policy`, the nearest cgroup with one) and the fields it holds
+ * otherwise (`drift`).
  *
  * @param path The cgroup v2 directory.
  * @returns What it holds now.
@@ -441,4 +485,4 @@ export function inspectCgroup(path: string): InspectedCgroup {
  * match(VERSION, /^\d+\.\d+\.\d+/);
  * ```
  */
-export const VERSION = "0.8.0";
+export const VERSION = "0.9.0";

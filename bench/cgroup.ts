@@ -1,9 +1,16 @@
-// deno run -A bench/cgroup.ts (as root): what the cgroup program costs a connection. This process moves into a cgroup
-// of its own, so that both ends of each loopback connection are in it, and makes connections as bare as libc allows
-// (socket, connect, accept4, close both), in rounds with the program attached and without, alternating, all in one
-// run. Target: the rate with it at least 0.9x the rate without.
+// deno run -A bench/cgroup.ts (as root): what the cgroup programs cost. This process moves into a cgroup of its own,
+// so that both ends of each loopback connection are in it, and makes connections as bare as libc allows (socket,
+// connect, accept4, close both), in rounds with the program attached and without, alternating, all in one run.
+// Target: the rate with it at least 0.9x the rate without. Then --enforce: what its setsockopt program adds to each
+// setsockopt a process of the cgroup makes, of an option the policy holds and of one it does not, this version's
+// beside 0.8.0's (which wrote the policy's value over the application's), in rounds alternating with none.
 import process from "node:process";
 import { clearCgroupKeepalive, setCgroupKeepalive } from "../mod.ts";
+import { attachProgram, cgroupsOf, detachProgram, loadProgram } from "../cgroup/_bpf.ts";
+import { programLines, templates } from "../cgroup/_program.ts";
+import { syscalls } from "../ffi/mod.ts";
+import { planWrites } from "../options/mod.ts";
+import { platformFor } from "../platforms/mod.ts";
 
 const libc = Deno.dlopen("libc.so.6", {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -14,6 +21,7 @@ const libc = Deno.dlopen("libc.so.6", {
   accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
 }).symbols;
 const [AF_INET, SOCK_STREAM] = [2, 1];
 const ROUNDS = 20;
@@ -81,6 +89,55 @@ try {
   console.log(`  without the program   ${Math.round(off)} connections/s`);
   console.log(`  with it                ${Math.round(on)} connections/s  ${(on / off).toFixed(2)}x`);
   console.log(`  ${(1e6 / on - 1e6 / off).toFixed(1)} µs a connection, both ends in the cgroup`);
+
+  // --enforce: a process of the cgroup's own setsockopt, timed bare, with 0.8.0's program and with this version's.
+  const linux = platformFor("linux");
+  const c = cgroupsOf(syscalls(), linux);
+  const writes = planWrites({ timeoutMs: 30_000 }, linux);
+  const [current, old] = ["0.9", "0.7"].map((since) =>
+    templates(linux.bpf!).find((template) => template.kind === "setsockopt" && template.since === since)!
+  );
+  const directory = c.calls.openDirectory(cgroup);
+  const loaded = [current, old].map((template) =>
+    loadProgram(c, "setsockopt", programLines(template, { owner: "bench", writes }))
+  );
+  const fd = libc.socket(AF_INET, SOCK_STREAM, 0);
+  const value = new Int32Array([60]);
+  /** Nanoseconds a setsockopt of `option` takes, over `n` calls. */
+  const perCall = (option: number, n = 20_000) => {
+    const start = performance.now();
+    for (let i = 0; i < n; i++) libc.setsockopt(fd, 6, option, value, 4);
+    return (performance.now() - start) * 1e6 / n;
+  };
+  const [TCP_KEEPIDLE, TCP_NODELAY] = [4, 1];
+  const times: Record<string, number[]> = {};
+  const time = (name: string, option: number) => (times[name] ??= []).push(perCall(option));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [label, program] of [["none", -1], ["0.8.0", loaded[1]], ["0.9.0", loaded[0]]] as const) {
+      if (program >= 0) attachProgram(c, directory, program, "setsockopt");
+      time(`${label} held`, TCP_KEEPIDLE);
+      time(`${label} other`, TCP_NODELAY);
+      if (program >= 0) detachProgram(c, directory, program, "setsockopt");
+    }
+  }
+  console.log(`\nan application's own setsockopt in a cgroup with --enforce (no target: said in the README's Cost)`);
+  for (const option of ["held", "other"]) {
+    const bare = median(times[`none ${option}`]);
+    const what = option === "held" ? "TCP_KEEPIDLE, which the policy holds" : "TCP_NODELAY, which it does not";
+    console.log(`  ${what}: bare ${bare.toFixed(0)} ns`);
+    for (const version of ["0.8.0", "0.9.0"]) {
+      const with_ = median(times[`${version} ${option}`]);
+      const extra = Math.round(with_ - bare);
+      console.log(
+        `    with ${version}'s program ${with_.toFixed(0)} ns: ${extra >= 0 ? "+" : "-"}${Math.abs(extra)} ns, ${
+          (with_ / bare).toFixed(2)
+        }x`,
+      );
+    }
+  }
+  libc.close(fd);
+  for (const program of loaded) c.sys.close(program);
+  c.sys.close(directory);
 } finally {
   Deno.writeTextFileSync(`${root}${home}/cgroup.procs`, String(process.pid));
   libc.close(listener);

@@ -1,17 +1,44 @@
 /**
  * Keepalive for a whole cgroup: this module's programs attached there (in
- * place of its own earlier ones, beside everyone else's), the sockets its
- * processes already hold set through `pidfd_getfd`; taken off again; and
- * read, program and sockets, without a write.
+ * place of its own earlier ones, whoever's, beside everyone else's) under
+ * the cgroup's lock, the sockets its processes already hold set through
+ * `pidfd_getfd`, but for those of a cgroup below with a policy of its own;
+ * taken off again, by owner; and read, programs and sockets, without a write.
+ *
+ * Policies nest as configuration does: a connection gets the policy of the
+ * cgroup nearest the one it was made in, its own or its closest ancestor's.
  *
  * @module
  */
-import { attachedPrograms, attachProgram, detachProgram, loadProgram, programById, programInfo } from "./_bpf.ts";
-import { checkKernel, openCgroup, processesIn } from "./_cgroup.ts";
-import { decodeProgram, PROGRAM_NAMES, type ProgramKind, setsockoptProgram, sockOpsProgram } from "./_program.ts";
-import { checkKeys, planWrites, toSettings, type Write } from "../options/mod.ts";
+import {
+  attachedPrograms,
+  attachProgram,
+  type Cgroups,
+  cgroupsOf,
+  detachProgram,
+  loadProgram,
+  programById,
+  programInfo,
+} from "./_bpf.ts";
+import { ancestorsOf, cgroupTree, checkKernel, isRoot, lockCgroup, openCgroup } from "./_cgroup.ts";
+import {
+  currentTemplate,
+  decodeProgram,
+  PROGRAM_NAMES,
+  type ProgramKind,
+  programLines,
+  type ProgramValues,
+  type ReadBack,
+} from "./_program.ts";
+import { checkCgroupSettings, checkPath, planWrites, toSettings, type Write } from "../options/mod.ts";
 import { KeepaliveError, type Syscalls } from "../socket/mod.ts";
-import { applyToProcess, type InspectedSocket, inspectProcessAt, type ProcessSocket } from "../sweep/mod.ts";
+import {
+  applyToProcess,
+  checkReachable,
+  type InspectedSocket,
+  inspectProcessAt,
+  type ProcessSocket,
+} from "../sweep/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings } from "../types/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
 
@@ -21,14 +48,18 @@ export interface CgroupProgram {
   kind: ProgramKind;
   /** The kernel's id for it (`bpftool prog show id ID`). */
   id: number;
-  /** Whether it took the place of this module's earlier one there. */
-  replaced: boolean;
+  /** Whose it is: the owner it was attached with (`""` for a program of 0.7 or 0.8, which recorded none). */
+  owner: string;
+  /** The owner of this module's earlier program there, which it took the place of; `undefined` if there was none. */
+  replaced: string | undefined;
 }
 
 /** A process of the cgroup, and what its TCP sockets held before and hold after; or why they could not be set. */
 export interface CgroupProcess {
   /** The process. */
   pid: number;
+  /** The cgroup it is in. */
+  cgroup: string;
   /** Its TCP sockets, before and after. */
   sockets: ProcessSocket[];
   /** Why its sockets could not be set (the process is reached through `pidfd_getfd`); absent when they were. */
@@ -41,110 +72,229 @@ export interface CgroupKeepalive {
   path: string;
   /** This module's programs attached there now. */
   programs: CgroupProgram[];
-  /** Every process in the cgroup and below, with the TCP sockets it already held, set in the same call. */
+  /** Every process in the cgroup and below, but in a cgroup with a policy of its own, with its TCP sockets, set now. */
   processes: CgroupProcess[];
+  /** The cgroups below with a policy of their own, which holds for their connections: left as they are. */
+  nested: string[];
 }
 
-/** A program that runs for a cgroup's connections, and, for this module's own, what it sets. */
+/** One of this module's programs at a cgroup, and whether `detach` took it off. */
+export interface DetachedProgram {
+  /** `sock_ops` or `setsockopt`. */
+  kind: ProgramKind;
+  /** The kernel's id for it. */
+  id: number;
+  /** Whose it is (`""` for a program of 0.7 or 0.8). */
+  owner: string;
+  /** Taken off; `false` for another owner's, which stays (unless `all`). */
+  detached: boolean;
+}
+
+/** A program that runs for a cgroup's connections, and, for this module's own, whose it is and what it sets. */
 export interface CgroupProgramInfo {
   /** The kernel's id for it. */
   id: number;
   /** Its name in the kernel (`bpf_prog_info.name`). */
   name: string;
-  /** This module's kind of program; `undefined` for another's. */
+  /** The cgroup it is attached to: this one or an ancestor. */
+  cgroup: string;
+  /** This module's kind of program; `undefined` for another's, whatever its name. */
   kind: ProgramKind | undefined;
-  /** What this module's program sets, the fields it does not set `undefined`; `undefined` for another's. */
+  /** Whose it is, for this module's (`""` for one of 0.7 or 0.8); `undefined` for another's. */
+  owner: string | undefined;
+  /** What this module's `sock_ops` program sets, the fields it does not set absent; `undefined` otherwise. */
   settings: Partial<KeepaliveSettings> | undefined;
+  /** The fields this module's `setsockopt` program holds over the applications' own; `undefined` otherwise. */
+  holds: (keyof KeepaliveSettings)[] | undefined;
+}
+
+/** One TCP socket of a cgroup's process, with the policy that holds for it and where it holds something else. */
+export interface CgroupSocket extends InspectedSocket {
+  /** The cgroup whose policy holds for it, the nearest with one; `undefined` if none does. */
+  policy: string | undefined;
+  /**
+   * The fields whose values differ from that policy's (a 32-bit process's own `setsockopt`, which no cgroup
+   * program sees, or an application's without `--enforce`); empty where it holds the policy, or none holds.
+   */
+  drift: (keyof KeepaliveSettings)[];
 }
 
 /** What a cgroup holds now: the programs that run for its connections, and its processes' TCP sockets. */
 export interface InspectedCgroup {
   /** The cgroup v2 directory. */
   path: string;
-  /** The programs that run for its connections: its own, and its ancestors'. */
+  /** The programs that run for its connections, in the order the kernel runs them: its own, then its ancestors'. */
   programs: CgroupProgramInfo[];
   /** Every process in the cgroup and below, with its TCP sockets as they are, or why they could not be read. */
-  processes: { pid: number; sockets: InspectedSocket[]; error?: string }[];
+  processes: { pid: number; cgroup: string; sockets: CgroupSocket[]; error?: string }[];
 }
 
 const KINDS: readonly ProgramKind[] = ["sock_ops", "setsockopt"];
-const SETTINGS_KEYS = ["enforce"];
-
-function attachTypeOf(platform: Platform, kind: ProgramKind): number {
-  const { attachTypes } = platform.bpf!;
-  return kind === "sock_ops" ? attachTypes.BPF_CGROUP_SOCK_OPS : attachTypes.BPF_CGROUP_SETSOCKOPT;
-}
+/** How bpftool names each hook, for what to type. */
+const BPFTOOL_TYPES: Readonly<Record<ProgramKind, string>> = { sock_ops: "sock_ops", setsockopt: "setsockopt" };
 
 /** Refuses an OS without cgroup BPF, before any call. */
 function checkLinux(platform: Platform): void {
   if (!platform.bpf) throw new Error(`cgroup keepalive is Linux only (cgroup BPF); this is ${platform.name}`);
 }
 
-/** This module's programs attached to the cgroup itself, each with a descriptor the caller closes. */
-function ownPrograms(sys: Syscalls, platform: Platform, cgroup: number, kind: ProgramKind): number[] {
-  const calls = sys.cgroup();
-  const fds: number[] = [];
-  for (const id of attachedPrograms(calls, platform, cgroup, attachTypeOf(platform, kind))) {
-    const fd = programById(calls, platform, id);
-    if (programInfo(calls, platform, fd).name === PROGRAM_NAMES[kind]) fds.push(fd);
-    else sys.close(fd);
-  }
-  return fds;
+/** A program attached to a cgroup, read: this module's, with what it holds, or another's. */
+interface Seen {
+  readonly id: number;
+  readonly name: string;
+  readonly values: ReadBack | undefined;
 }
 
-/** Each process's sockets, set or read by `each`; a process gone since the listing is left out. */
-function perProcess<T>(
-  sys: Syscalls,
-  platform: Platform,
-  path: string,
-  each: (pid: number) => T,
-): { pid: number; sockets: T; error?: string }[] {
-  return processesIn(sys, platform, path).flatMap((pid) => {
+/** Reads one attached program by id, and tells whether it is this module's: by its name and its instructions. */
+function readProgram(c: Cgroups, id: number, kind: ProgramKind): Seen {
+  const fd = programById(c, id);
+  try {
+    const info = programInfo(c, fd);
+    const values = info.name === PROGRAM_NAMES[kind]
+      ? decodeProgram(c.bpf, kind, info.instructions, c.platform.socketOptions)
+      : undefined;
+    return { id, name: info.name, values };
+  } finally {
+    c.sys.close(fd);
+  }
+}
+
+/** The programs attached to the cgroup itself for a kind, read. */
+function programsAt(c: Cgroups, cgroup: number, kind: ProgramKind): Seen[] {
+  return attachedPrograms(c, cgroup, kind).ids.map((id) => readProgram(c, id, kind));
+}
+
+/** This module's `sock_ops` program of each directory that has one, by path: the policies that may hold. */
+function policiesAt(c: Cgroups, paths: readonly string[]): Map<string, ReadBack> {
+  const found = new Map<string, ReadBack>();
+  for (const path of paths) {
+    const fd = c.calls.openDirectory(path);
+    if (fd < 0) continue; // removed since
     try {
-      return [{ pid, sockets: each(pid) }];
-    } catch (error) {
-      if (error instanceof KeepaliveError && error.code === "ESRCH") return [];
-      if (!(error instanceof KeepaliveError)) throw error;
-      return [{ pid, sockets: [] as T, error: error.message }];
+      const ours = programsAt(c, fd, "sock_ops").find((seen) => seen.values);
+      if (ours) found.set(path, ours.values!);
+    } finally {
+      c.sys.close(fd);
     }
-  });
+  }
+  return found;
+}
+
+/** The nearest of `path` and its ancestors with a policy: the one that holds for its connections. */
+function nearest(policies: ReadonlyMap<string, unknown>, path: string): string | undefined {
+  for (let at = path; at; at = at.slice(0, at.lastIndexOf("/"))) if (policies.has(at)) return at;
+  return policies.has("/") ? "/" : undefined;
+}
+
+/** The default owner: the host's name (a Kubernetes pod's is the pod's). */
+function ownerOf(c: Cgroups, owner: string | undefined): string {
+  return owner ?? c.calls.kernel().hostname;
 }
 
 /**
- * Attaches this module's programs to a cgroup v2 directory, and sets the sockets its processes already hold.
+ * Refuses a cgroup where another program was attached exclusively, here or above: the kernel then lets no other
+ * program of its kind run there or below. Named, with what to do; before anything is attached.
+ */
+function checkShared(c: Cgroups, path: string, kinds: readonly ProgramKind[]): void {
+  for (const at of [path, ...ancestorsOf(c, path)]) {
+    const fd = c.calls.openDirectory(at);
+    if (fd < 0) continue;
+    try {
+      for (const kind of kinds) {
+        const { ids: [id], flags } = attachedPrograms(c, fd, kind);
+        if (id === undefined || flags & c.bpf.BPF_F_ALLOW_MULTI) continue;
+        const { name } = readProgram(c, id, kind);
+        const how = flags & c.bpf.BPF_F_ALLOW_OVERRIDE
+          ? "with override (BPF_F_ALLOW_OVERRIDE), which lets a cgroup below replace it, not run beside it"
+          : "exclusively (without BPF_F_ALLOW_MULTI, bpftool's default)";
+        const type = BPFTOOL_TYPES[kind];
+        throw new KeepaliveError(
+          `cannot attach to ${path}: ${kind} program ${id} ${name} is attached to ${at} ${how}, so the kernel lets no other ${kind} program run there or below; nothing was attached. To run both, attach it again with multi (bpftool cgroup detach ${at} ${type} id ${id}; bpftool cgroup attach ${at} ${type} id ${id} multi), or take it off`,
+          { code: "EPERM", syscall: "bpf(BPF_PROG_ATTACH)" },
+        );
+      }
+    } finally {
+      c.sys.close(fd);
+    }
+  }
+}
+
+/**
+ * Attaches this module's programs to a cgroup v2 directory, and sets the sockets its processes already hold, but
+ * for those in a cgroup below with a policy of its own, whose policy holds for them.
  *
  * @param open Opens the binding; called only once the input is valid.
  * @param path The cgroup's directory.
  * @param options The policy, as for `setKeepalive`.
- * @param settings `enforce`: also hold the policy over the applications' own `setsockopt` of these options.
+ * @param settings `enforce`: also hold the policy over the applications' own `setsockopt` of these options;
+ *   `owner`: whose programs these are (default: the host's name); `root`: the hierarchy's root is meant.
  * @returns The programs attached, and each process's sockets before and after.
- * @throws {TypeError | RangeError} On bad options, before any call; `TypeError` naming the path if it is no cgroup v2
- *   directory.
+ * @throws {TypeError | RangeError} On bad options or settings, before any call; `TypeError` naming the path if it
+ *   is no cgroup v2 directory, or is the root without `root`.
  * @throws {Error} On an OS other than Linux, or a kernel before 5.9.
- * @throws {KeepaliveError} If the kernel refuses: `EPERM` without `CAP_BPF` and `CAP_NET_ADMIN`, the verifier's log.
+ * @throws {KeepaliveError} If the kernel refuses: `EPERM` without `CAP_BPF` and `CAP_NET_ADMIN`, or naming another's
+ *   program attached exclusively; the verifier's log; a process whose sockets this process may not take
+ *   (`CAP_SYS_PTRACE`), before anything is attached.
  */
 export function applyToCgroup(
   open: () => Syscalls,
   platform: Platform,
   path: string,
   options: KeepaliveOptions,
-  settings: { enforce?: boolean } = {},
+  settings: { enforce?: boolean; owner?: string; root?: boolean } = {},
 ): CgroupKeepalive {
   const writes = planWrites(options, platform);
-  checkKeys("setCgroupKeepalive's settings", settings, SETTINGS_KEYS);
-  if (settings.enforce !== undefined && typeof settings.enforce !== "boolean") {
-    throw new TypeError(`enforce must be true or false; got ${String(settings.enforce)}`);
-  }
+  const { enforce = false, owner: asked, root = false } = checkCgroupSettings(
+    "setCgroupKeepalive's settings",
+    settings,
+    ["enforce", "owner", "root"],
+  );
+  const where = checkPath(path);
   checkLinux(platform);
-  const sys = open();
-  checkKernel(platform, sys.cgroup().kernelRelease());
-  const cgroup = openCgroup(sys, platform, path);
+  const c = cgroupsOf(open(), platform);
+  checkKernel(c, c.calls.kernel().release);
+  const owner = ownerOf(c, asked);
+  const cgroup = openCgroup(c, where);
   try {
-    const programs = attachPolicy(sys, platform, cgroup, writes, settings.enforce ?? false);
-    const processes = perProcess(sys, platform, path, (pid) => applyToProcess(() => sys, platform, pid, options));
-    return { path, programs, processes };
+    if (isRoot(c, cgroup) && !root) {
+      throw new TypeError(
+        `${where} is the root of the cgroup hierarchy: every process of the host is in it or below, this one's too; pass root: true (--root) if that is what is meant`,
+      );
+    }
+    lockCgroup(c, cgroup, where);
+    const tree = cgroupTree(c, where);
+    const policies = policiesAt(c, tree.slice(1).map((directory) => directory.path));
+    const mine = tree.filter((directory) => nearest(policies, directory.path) === undefined);
+    // Every process to be set must be reachable before anything changes: never attached, then half-done.
+    for (const { pids } of mine) {
+      for (const pid of pids) {
+        try {
+          checkReachable(c.sys, platform, pid);
+        } catch (error) {
+          if (error instanceof KeepaliveError && error.code === "ESRCH") continue;
+          throw error instanceof KeepaliveError
+            ? new KeepaliveError(
+              `cannot set the sockets the processes of ${where} already hold, so nothing was attached: ${error.message}`,
+              { code: error.code, errno: error.errno, syscall: error.syscall },
+            )
+            : error;
+        }
+      }
+    }
+    const programs = attachPolicy(c, cgroup, where, { owner, writes }, enforce);
+    const processes = mine.flatMap(({ path: cgroupPath, pids }) =>
+      pids.flatMap((pid): CgroupProcess[] => {
+        try {
+          return [{ pid, cgroup: cgroupPath, sockets: applyToProcess(() => c.sys, platform, pid, options) }];
+        } catch (error) {
+          if (!(error instanceof KeepaliveError)) throw error;
+          return error.code === "ESRCH" ? [] : [{ pid, cgroup: cgroupPath, sockets: [], error: error.message }];
+        }
+      })
+    );
+    return { path: where, programs, processes, nested: [...policies.keys()] };
   } finally {
-    sys.close(cgroup);
+    c.sys.close(cgroup);
   }
 }
 
@@ -153,42 +303,47 @@ export function applyToCgroup(
  * earlier one, taking off what the policy no longer asks for. If the second attach fails, the first is undone.
  */
 function attachPolicy(
-  sys: Syscalls,
-  platform: Platform,
+  c: Cgroups,
   cgroup: number,
-  writes: readonly Write[],
+  path: string,
+  values: ProgramValues,
   enforce: boolean,
 ): CgroupProgram[] {
-  const calls = sys.cgroup();
-  const bpf = platform.bpf!;
   const wanted = enforce ? KINDS : KINDS.slice(0, 1);
+  checkShared(c, path, wanted);
   const loaded = new Map<ProgramKind, number>();
-  const earlier = new Map<ProgramKind, number[]>();
+  const earlier = new Map<ProgramKind, { fd: number; owner: string }[]>();
   const undo: (() => void)[] = [];
   try {
     for (const kind of wanted) {
-      const lines = kind === "sock_ops" ? sockOpsProgram(bpf, writes) : setsockoptProgram(bpf, writes);
-      loaded.set(kind, loadProgram(calls, platform, kind, lines));
+      loaded.set(kind, loadProgram(c, kind, programLines(currentTemplate(c.bpf, kind), values)));
     }
-    for (const kind of KINDS) earlier.set(kind, ownPrograms(sys, platform, cgroup, kind));
+    for (const kind of KINDS) {
+      earlier.set(
+        kind,
+        programsAt(c, cgroup, kind).filter((seen) => seen.values).map(({ id, values }) => ({
+          fd: programById(c, id),
+          owner: values!.owner,
+        })),
+      );
+    }
     const programs: CgroupProgram[] = [];
     try {
       for (const kind of KINDS) {
-        const type = attachTypeOf(platform, kind);
         const [replacing, ...extra] = earlier.get(kind)!;
         const fd = loaded.get(kind);
         if (fd === undefined) {
-          for (const old of earlier.get(kind)!) detachProgram(calls, platform, cgroup, old, type);
+          for (const old of earlier.get(kind)!) detachProgram(c, cgroup, old.fd, kind);
           continue;
         }
-        attachProgram(calls, platform, cgroup, fd, type, replacing);
+        attachProgram(c, cgroup, fd, kind, replacing?.fd);
         undo.push(() =>
           replacing === undefined
-            ? detachProgram(calls, platform, cgroup, fd, type)
-            : attachProgram(calls, platform, cgroup, replacing, type, fd)
+            ? detachProgram(c, cgroup, fd, kind)
+            : attachProgram(c, cgroup, replacing.fd, kind, fd)
         );
-        for (const old of extra) detachProgram(calls, platform, cgroup, old, type);
-        programs.push({ kind, id: programInfo(calls, platform, fd).id, replaced: replacing !== undefined });
+        for (const old of extra) detachProgram(c, cgroup, old.fd, kind);
+        programs.push({ kind, id: programInfo(c, fd).id, owner: values.owner, replaced: replacing?.owner });
       }
     } catch (error) {
       for (const step of undo.reverse()) step();
@@ -196,46 +351,66 @@ function attachPolicy(
     }
     return programs;
   } finally {
-    for (const fd of [...loaded.values(), ...[...earlier.values()].flat()]) sys.close(fd);
+    for (const fd of [...loaded.values(), ...[...earlier.values()].flat().map((old) => old.fd)]) c.sys.close(fd);
   }
 }
 
 /**
- * Takes this module's programs off a cgroup: connections made afterwards get the system's defaults. Others' programs,
- * and the sockets that exist, are left as they are.
+ * Takes this module's programs of one owner off a cgroup (or every owner's, with `all`): connections made there
+ * afterwards get the policy above it, or the system's defaults. Others' programs, another owner's, and the sockets
+ * that exist, are left as they are.
  *
  * @param open Opens the binding.
  * @param path The cgroup's directory.
- * @returns The programs taken off.
- * @throws {TypeError} Naming the path if it is no cgroup v2 directory.
+ * @param settings `owner`: whose to take off (default: the host's name); `all`: every owner's. A program of 0.7 or
+ *   0.8, which recorded no owner, is anyone's.
+ * @returns Each of this module's programs there, and whether it was taken off.
+ * @throws {TypeError} Naming the path if it is no cgroup v2 directory, or on bad settings.
  * @throws {KeepaliveError} If the kernel refuses (`EPERM` without the capabilities).
  */
-export function clearCgroup(open: () => Syscalls, platform: Platform, path: string): CgroupProgram[] {
+export function clearCgroup(
+  open: () => Syscalls,
+  platform: Platform,
+  path: string,
+  settings: { owner?: string; all?: boolean } = {},
+): DetachedProgram[] {
+  const { owner: asked, all = false } = checkCgroupSettings("clearCgroupKeepalive's settings", settings, [
+    "owner",
+    "all",
+  ]);
+  const where = checkPath(path);
   checkLinux(platform);
-  const sys = open();
-  const cgroup = openCgroup(sys, platform, path);
-  const removed: CgroupProgram[] = [];
+  const c = cgroupsOf(open(), platform);
+  const owner = ownerOf(c, asked);
+  const cgroup = openCgroup(c, where);
+  const seen: DetachedProgram[] = [];
   try {
+    lockCgroup(c, cgroup, where);
     for (const kind of KINDS) {
-      for (const fd of ownPrograms(sys, platform, cgroup, kind)) {
-        try {
-          const { id } = programInfo(sys.cgroup(), platform, fd);
-          detachProgram(sys.cgroup(), platform, cgroup, fd, attachTypeOf(platform, kind));
-          removed.push({ kind, id, replaced: false });
-        } finally {
-          sys.close(fd);
+      for (const { id, values } of programsAt(c, cgroup, kind)) {
+        if (!values) continue;
+        const detached = all || values.owner === owner || values.owner === "";
+        if (detached) {
+          const fd = programById(c, id);
+          try {
+            detachProgram(c, cgroup, fd, kind);
+          } finally {
+            c.sys.close(fd);
+          }
         }
+        seen.push({ kind, id, owner: values.owner, detached });
       }
     }
   } finally {
-    sys.close(cgroup);
+    c.sys.close(cgroup);
   }
-  return removed;
+  return seen;
 }
 
 /**
- * Reads a cgroup without writing anything: the programs that run for its connections (its ancestors' too), what
- * this module's among them set, and every TCP socket of its processes and those below.
+ * Reads a cgroup without writing anything: the programs that run for its connections (its ancestors' too), whose
+ * this module's are and what they set, and every TCP socket of its processes and those below, each with the policy
+ * that holds for it and what it holds otherwise.
  *
  * @param open Opens the binding.
  * @param path The cgroup's directory.
@@ -244,30 +419,66 @@ export function clearCgroup(open: () => Syscalls, platform: Platform, path: stri
  * @throws {KeepaliveError} If the kernel refuses.
  */
 export function inspectCgroupAt(open: () => Syscalls, platform: Platform, path: string): InspectedCgroup {
+  const where = checkPath(path);
   checkLinux(platform);
-  const sys = open();
-  const calls = sys.cgroup();
-  const cgroup = openCgroup(sys, platform, path);
+  const c = cgroupsOf(open(), platform);
+  const cgroup = openCgroup(c, where);
   const programs: CgroupProgramInfo[] = [];
+  let tree;
+  let policies;
   try {
-    for (const type of KINDS.map((kind) => attachTypeOf(platform, kind))) {
-      for (const id of attachedPrograms(calls, platform, cgroup, type, true)) {
-        const fd = programById(calls, platform, id);
-        try {
-          const info = programInfo(calls, platform, fd);
-          const kind = KINDS.find((kind) => PROGRAM_NAMES[kind] === info.name && attachTypeOf(platform, kind) === type);
-          const set = kind && decodeProgram(platform.bpf!, kind, info.instructions, platform.socketOptions);
-          programs.push({ id, name: info.name, kind, settings: set && settingsOf(platform, set) });
-        } finally {
-          sys.close(fd);
-        }
+    const chain = [where, ...ancestorsOf(c, where)];
+    tree = cgroupTree(c, where);
+    policies = policiesAt(c, [...chain.slice(1), ...tree.map((directory) => directory.path)]);
+    // Where each program runs from: the effective list is ids only.
+    const attachedAt = new Map<number, string>();
+    for (const at of chain) {
+      const fd = c.calls.openDirectory(at);
+      if (fd < 0) continue;
+      try {
+        for (const kind of KINDS) for (const id of attachedPrograms(c, fd, kind).ids) attachedAt.set(id, at);
+      } finally {
+        c.sys.close(fd);
+      }
+    }
+    for (const kind of KINDS) {
+      for (const id of attachedPrograms(c, cgroup, kind, true).ids) {
+        const { name, values } = readProgram(c, id, kind);
+        programs.push({
+          id,
+          name,
+          cgroup: attachedAt.get(id) ?? where,
+          kind: values && kind,
+          owner: values?.owner,
+          settings: values && kind === "sock_ops" ? settingsOf(platform, values.writes) : undefined,
+          holds: values && kind === "setsockopt" ? values.holds.map((option) => option.field) : undefined,
+        });
       }
     }
   } finally {
-    sys.close(cgroup);
+    c.sys.close(cgroup);
   }
-  const processes = perProcess(sys, platform, path, (pid) => inspectProcessAt(() => sys, platform, pid));
-  return { path, programs, processes };
+  const held = new Map([...policies].map(([at, values]) => [at, settingsOf(platform, values.writes)]));
+  const processes = tree.flatMap(({ path: cgroupPath, pids }) => {
+    const policy = nearest(held, cgroupPath);
+    const settings = policy === undefined ? {} : held.get(policy)!;
+    return pids.flatMap((pid) => {
+      try {
+        const sockets = inspectProcessAt(() => c.sys, platform, pid).map((socket): CgroupSocket => ({
+          ...socket,
+          policy,
+          drift: (Object.keys(settings) as (keyof KeepaliveSettings)[]).filter((field) =>
+            settings[field] !== socket.settings[field]
+          ),
+        }));
+        return [{ pid, cgroup: cgroupPath, sockets }];
+      } catch (error) {
+        if (!(error instanceof KeepaliveError)) throw error;
+        return error.code === "ESRCH" ? [] : [{ pid, cgroup: cgroupPath, sockets: [], error: error.message }];
+      }
+    });
+  });
+  return { path: where, programs, processes };
 }
 
 /** What writes set, as settings: the fields they do not set absent. */

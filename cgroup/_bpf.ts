@@ -2,13 +2,34 @@
  * The `bpf(2)` commands cgroup keepalive makes, each laid out from the
  * table's `union bpf_attr`: load a program (with the verifier's log when it
  * is refused), attach it (in place of an earlier one), detach it, list a
- * cgroup's programs, and read one's name and instructions.
+ * cgroup's programs and how they were attached, and read one's name and
+ * instructions.
  *
  * @module
  */
-import { assemble, type Line, PROGRAM_NAMES, type ProgramKind } from "./_program.ts";
-import { type CgroupSyscalls, cString, cText, errnoName, KeepaliveError } from "../socket/mod.ts";
+import { assemble, type Line } from "./_insn.ts";
+import { PROGRAM_NAMES, type ProgramKind } from "./_program.ts";
+import { type CgroupSyscalls, cString, cText, errnoName, KeepaliveError, type Syscalls } from "../socket/mod.ts";
 import type { BpfTable, Platform } from "../platforms/mod.ts";
+
+/** What the cgroup calls work with, made once per public call: the binding, its cgroup calls, and the tables. */
+export interface Cgroups {
+  readonly sys: Syscalls;
+  readonly calls: CgroupSyscalls;
+  readonly platform: Platform;
+  readonly bpf: BpfTable;
+}
+
+/**
+ * The context of a public call, on a platform with cgroup BPF.
+ *
+ * @param sys The binding, opened.
+ * @param platform The OS's table, with its `bpf` part.
+ * @returns The context.
+ */
+export function cgroupsOf(sys: Syscalls, platform: Platform): Cgroups {
+  return { sys, calls: sys.cgroup(), platform, bpf: platform.bpf! };
+}
 
 /** What `bpf_prog_info` says of a program. */
 export interface ProgramInfo {
@@ -24,6 +45,11 @@ const LOG_BYTES = 64 * 1024;
 const MOST_PROGRAMS = 64;
 const MOST_INSTRUCTIONS = 4096;
 
+/** The hook a kind of program is attached at. */
+export function attachTypeOf({ bpf }: Cgroups, kind: ProgramKind): number {
+  return kind === "sock_ops" ? bpf.attachTypes.BPF_CGROUP_SOCK_OPS : bpf.attachTypes.BPF_CGROUP_SETSOCKOPT;
+}
+
 /** A zeroed attribute, and a view to lay it out: the kernel refuses non-zero bytes past what a command uses. */
 function attribute(bpf: BpfTable): [Uint8Array, DataView] {
   const bytes = new Uint8Array(new ArrayBuffer(bpf.attr.size));
@@ -31,22 +57,22 @@ function attribute(bpf: BpfTable): [Uint8Array, DataView] {
 }
 
 /** What attaching and detaching both name: the cgroup, the program, and the hook. */
-function attachment(bpf: BpfTable, cgroup: number, program: number, attachType: number): [Uint8Array, DataView] {
-  const [attr, view] = attribute(bpf);
-  view.setUint32(bpf.attr.target_fd, cgroup, true);
-  view.setUint32(bpf.attr.attach_bpf_fd, program, true);
-  view.setUint32(bpf.attr.attach_type, attachType, true);
+function attachment(c: Cgroups, cgroup: number, program: number, kind: ProgramKind): [Uint8Array, DataView] {
+  const [attr, view] = attribute(c.bpf);
+  view.setUint32(c.bpf.attr.target_fd, cgroup, true);
+  view.setUint32(c.bpf.attr.attach_bpf_fd, program, true);
+  view.setUint32(c.bpf.attr.attach_type, attachTypeOf(c, kind), true);
   return [attr, view];
 }
 
 /** The capabilities each command takes, in the initial user namespace, said when it is refused for want of them. */
-const NEEDS: Record<string, string> = {
+const NEEDS: Readonly<Record<string, string>> = {
   BPF_PROG_GET_FD_BY_ID: "CAP_SYS_ADMIN",
   BPF_OBJ_GET_INFO_BY_FD: "CAP_SYS_ADMIN",
 };
 
 /** The error of a `bpf` command that returned `-errno`: a missing right names the capabilities it takes. */
-function bpfError(platform: Platform, result: number, command: string, what: string): KeepaliveError {
+function bpfError({ platform }: Cgroups, result: number, command: string, what: string): KeepaliveError {
   const errno = -result;
   const code = errnoName(platform, errno);
   const why = code === "EPERM"
@@ -63,13 +89,8 @@ function bpfError(platform: Platform, result: number, command: string, what: str
  * @returns The program's descriptor.
  * @throws {KeepaliveError} If the kernel refuses it: the verifier's log in the message where it has one.
  */
-export function loadProgram(
-  sys: CgroupSyscalls,
-  platform: Platform,
-  kind: ProgramKind,
-  lines: readonly Line[],
-): number {
-  const bpf = platform.bpf!;
+export function loadProgram(c: Cgroups, kind: ProgramKind, lines: readonly Line[]): number {
+  const { bpf, calls } = c;
   const instructions = assemble(lines);
   const license = cString(LICENSE);
   const log = new Uint8Array(new ArrayBuffer(LOG_BYTES));
@@ -82,25 +103,21 @@ export function loadProgram(
       true,
     );
     view.setUint32(at.insn_cnt, instructions.byteLength / 8, true);
-    view.setBigUint64(at.insns, sys.addressOf(instructions), true);
-    view.setBigUint64(at.license, sys.addressOf(license), true);
+    view.setBigUint64(at.insns, calls.addressOf(instructions), true);
+    view.setBigUint64(at.license, calls.addressOf(license), true);
     if (logged) {
       view.setUint32(at.log_level, 1, true);
       view.setUint32(at.log_size, log.byteLength, true);
-      view.setBigUint64(at.log_buf, sys.addressOf(log), true);
+      view.setBigUint64(at.log_buf, calls.addressOf(log), true);
     }
     attr.set(cString(PROGRAM_NAMES[kind]).subarray(0, bpf.BPF_OBJ_NAME_LEN - 1), at.prog_name);
-    view.setUint32(
-      at.expected_attach_type,
-      kind === "sock_ops" ? bpf.attachTypes.BPF_CGROUP_SOCK_OPS : bpf.attachTypes.BPF_CGROUP_SETSOCKOPT,
-      true,
-    );
-    return sys.bpf(bpf.commands.BPF_PROG_LOAD, attr);
+    view.setUint32(at.expected_attach_type, attachTypeOf(c, kind), true);
+    return calls.bpf(bpf.commands.BPF_PROG_LOAD, attr);
   };
   const fd = load(false);
   if (fd >= 0) return fd;
-  const code = errnoName(platform, -fd);
-  if (code !== "EACCES" && code !== "EINVAL") throw bpfError(platform, fd, "BPF_PROG_LOAD", `loading ${kind}`);
+  const code = errnoName(c.platform, -fd);
+  if (code !== "EACCES" && code !== "EINVAL") throw bpfError(c, fd, "BPF_PROG_LOAD", `loading ${kind}`);
   load(true);
   const said = cText(log).trim();
   throw new KeepaliveError(`the verifier refused the ${kind} program:\n${said}`, {
@@ -116,23 +133,22 @@ export function loadProgram(
  * @throws {KeepaliveError} If the kernel refuses.
  */
 export function attachProgram(
-  sys: CgroupSyscalls,
-  platform: Platform,
+  c: Cgroups,
   cgroup: number,
   program: number,
-  attachType: number,
+  kind: ProgramKind,
   replacing?: number,
 ): void {
-  const bpf = platform.bpf!;
-  const [attr, view] = attachment(bpf, cgroup, program, attachType);
+  const { bpf } = c;
+  const [attr, view] = attachment(c, cgroup, program, kind);
   view.setUint32(
     bpf.attr.attach_flags,
     bpf.BPF_F_ALLOW_MULTI | (replacing === undefined ? 0 : bpf.BPF_F_REPLACE),
     true,
   );
   if (replacing !== undefined) view.setUint32(bpf.attr.replace_bpf_fd, replacing, true);
-  const result = sys.bpf(bpf.commands.BPF_PROG_ATTACH, attr);
-  if (result < 0) throw bpfError(platform, result, "BPF_PROG_ATTACH", "attaching to the cgroup");
+  const result = c.calls.bpf(bpf.commands.BPF_PROG_ATTACH, attr);
+  if (result < 0) throw bpfError(c, result, "BPF_PROG_ATTACH", "attaching to the cgroup");
 }
 
 /**
@@ -140,43 +156,41 @@ export function attachProgram(
  *
  * @throws {KeepaliveError} If the kernel refuses.
  */
-export function detachProgram(
-  sys: CgroupSyscalls,
-  platform: Platform,
-  cgroup: number,
-  program: number,
-  attachType: number,
-): void {
-  const bpf = platform.bpf!;
-  const [attr] = attachment(bpf, cgroup, program, attachType);
-  const result = sys.bpf(bpf.commands.BPF_PROG_DETACH, attr);
-  if (result < 0) throw bpfError(platform, result, "BPF_PROG_DETACH", "detaching from the cgroup");
+export function detachProgram(c: Cgroups, cgroup: number, program: number, kind: ProgramKind): void {
+  const [attr] = attachment(c, cgroup, program, kind);
+  const result = c.calls.bpf(c.bpf.commands.BPF_PROG_DETACH, attr);
+  if (result < 0) throw bpfError(c, result, "BPF_PROG_DETACH", "detaching from the cgroup");
+}
+
+/** The programs of one hook of a cgroup, and how they were attached there. */
+export interface Attached {
+  /** Their ids, in the order the kernel runs them. */
+  readonly ids: readonly number[];
+  /** The flags they were attached with (`BPF_F_ALLOW_MULTI`, `BPF_F_ALLOW_OVERRIDE`, or none); 0 for `effective`. */
+  readonly flags: number;
 }
 
 /**
- * The programs attached to the cgroup for an attach type, by id: to it alone, or (`effective`) all that run for its
- * connections, its ancestors' too.
+ * The programs attached to the cgroup for a kind, by id: to it alone, or (`effective`) all that run for its
+ * connections, its own first, then its ancestors'.
  *
  * @throws {KeepaliveError} If the kernel refuses.
  */
-export function attachedPrograms(
-  sys: CgroupSyscalls,
-  platform: Platform,
-  cgroup: number,
-  attachType: number,
-  effective = false,
-): number[] {
-  const bpf = platform.bpf!;
+export function attachedPrograms(c: Cgroups, cgroup: number, kind: ProgramKind, effective = false): Attached {
+  const { bpf } = c;
   const ids = new Uint32Array(new ArrayBuffer(MOST_PROGRAMS * 4));
   const [attr, view] = attribute(bpf);
   view.setUint32(bpf.attr.target_fd, cgroup, true);
-  view.setUint32(bpf.attr["query.attach_type"], attachType, true);
+  view.setUint32(bpf.attr["query.attach_type"], attachTypeOf(c, kind), true);
   if (effective) view.setUint32(bpf.attr["query.query_flags"], bpf.BPF_F_QUERY_EFFECTIVE, true);
-  view.setBigUint64(bpf.attr["query.prog_ids"], sys.addressOf(new Uint8Array(ids.buffer)), true);
+  view.setBigUint64(bpf.attr["query.prog_ids"], c.calls.addressOf(new Uint8Array(ids.buffer)), true);
   view.setUint32(bpf.attr["query.prog_cnt"], MOST_PROGRAMS, true);
-  const result = sys.bpf(bpf.commands.BPF_PROG_QUERY, attr);
-  if (result < 0) throw bpfError(platform, result, "BPF_PROG_QUERY", "listing the cgroup's programs");
-  return [...ids.subarray(0, view.getUint32(bpf.attr["query.prog_cnt"], true))];
+  const result = c.calls.bpf(bpf.commands.BPF_PROG_QUERY, attr);
+  if (result < 0) throw bpfError(c, result, "BPF_PROG_QUERY", "listing the cgroup's programs");
+  return {
+    ids: [...ids.subarray(0, view.getUint32(bpf.attr["query.prog_cnt"], true))],
+    flags: view.getUint32(bpf.attr["query.attach_flags"], true),
+  };
 }
 
 /**
@@ -184,12 +198,11 @@ export function attachedPrograms(
  *
  * @throws {KeepaliveError} If the kernel refuses.
  */
-export function programById(sys: CgroupSyscalls, platform: Platform, id: number): number {
-  const bpf = platform.bpf!;
-  const [attr, view] = attribute(bpf);
-  view.setUint32(bpf.attr.prog_id, id, true);
-  const fd = sys.bpf(bpf.commands.BPF_PROG_GET_FD_BY_ID, attr);
-  if (fd < 0) throw bpfError(platform, fd, "BPF_PROG_GET_FD_BY_ID", `opening program ${id}`);
+export function programById(c: Cgroups, id: number): number {
+  const [attr, view] = attribute(c.bpf);
+  view.setUint32(c.bpf.attr.prog_id, id, true);
+  const fd = c.calls.bpf(c.bpf.commands.BPF_PROG_GET_FD_BY_ID, attr);
+  if (fd < 0) throw bpfError(c, fd, "BPF_PROG_GET_FD_BY_ID", `opening program ${id}`);
   return fd;
 }
 
@@ -198,20 +211,20 @@ export function programById(sys: CgroupSyscalls, platform: Platform, id: number)
  *
  * @throws {KeepaliveError} If the kernel refuses.
  */
-export function programInfo(sys: CgroupSyscalls, platform: Platform, program: number): ProgramInfo {
-  const bpf = platform.bpf!;
+export function programInfo(c: Cgroups, program: number): ProgramInfo {
+  const { bpf } = c;
   const { progInfo: at } = bpf;
   const info = new Uint8Array(new ArrayBuffer(at.size));
   const infoView = new DataView(info.buffer);
   const instructions = new Uint8Array(new ArrayBuffer(MOST_INSTRUCTIONS * 8));
   infoView.setUint32(at.xlated_prog_len, instructions.byteLength, true);
-  infoView.setBigUint64(at.xlated_prog_insns, sys.addressOf(instructions), true);
+  infoView.setBigUint64(at.xlated_prog_insns, c.calls.addressOf(instructions), true);
   const [attr, view] = attribute(bpf);
   view.setUint32(bpf.attr["info.bpf_fd"], program, true);
   view.setUint32(bpf.attr["info.info_len"], info.byteLength, true);
-  view.setBigUint64(bpf.attr["info.info"], sys.addressOf(info), true);
-  const result = sys.bpf(bpf.commands.BPF_OBJ_GET_INFO_BY_FD, attr);
-  if (result < 0) throw bpfError(platform, result, "BPF_OBJ_GET_INFO_BY_FD", "reading a program");
+  view.setBigUint64(bpf.attr["info.info"], c.calls.addressOf(info), true);
+  const result = c.calls.bpf(bpf.commands.BPF_OBJ_GET_INFO_BY_FD, attr);
+  if (result < 0) throw bpfError(c, result, "BPF_OBJ_GET_INFO_BY_FD", "reading a program");
   const name = info.subarray(at.name, at.name + bpf.BPF_OBJ_NAME_LEN);
   return {
     id: infoView.getUint32(at.id, true),

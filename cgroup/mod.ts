@@ -11,18 +11,10 @@ export {
   type CgroupProcess,
   type CgroupProgram,
   type CgroupProgramInfo,
+  type CgroupSocket,
   clearCgroup,
+  type DetachedProgram,
   inspectCgroupAt,
   type InspectedCgroup,
 } from "./_apply.ts";
-export {
-  assemble,
-  decodeProgram,
-  type Line,
-  PROGRAM_NAMES,
-  type ProgramKind,
-  setsockoptProgram,
-  sockOpsProgram,
-} from "./_program.ts";
-export { loadProgram } from "./_bpf.ts";
-export { checkKernel } from "./_cgroup.ts";
+export type { ProgramKind } from "./_program.ts";

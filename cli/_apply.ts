@@ -54,24 +54,31 @@ export function apply(pid: number, options: KeepaliveOptions, json: boolean): nu
  *
  * @param path The cgroup v2 directory.
  * @param options What to apply.
- * @param enforce Whether to hold the policy over the applications' own setsockopt.
+ * @param settings `enforce`, `owner` and `root`, as `setCgroupKeepalive` takes them.
  * @param json Whether to print JSON.
  * @returns The exit code: 0, or 1 if a process's sockets could not be set.
  */
-export function applyToCgroup(path: string, options: KeepaliveOptions, enforce: boolean, json: boolean): number {
-  const done = setCgroupKeepalive(path, options, { enforce });
+export function applyToCgroup(
+  path: string,
+  options: KeepaliveOptions,
+  settings: { enforce: boolean; owner: string | undefined; root: boolean },
+  json: boolean,
+): number {
+  const done = setCgroupKeepalive(path, options, settings);
   const failed = done.processes.filter((process) => process.error !== undefined);
   if (json) {
     printJson(done);
     return failed.length ? 1 : 0;
   }
-  for (const { kind, id, replaced } of done.programs) {
+  for (const { kind, id, owner, replaced } of done.programs) {
     const what = kind === "sock_ops"
       ? "sets every connection established there from now on"
       : "holds the policy over the applications' own setsockopt";
-    console.log(
-      `${path}: ${kind} program ${id} attached${replaced ? " in place of this module's earlier one" : ""}; it ${what}`,
-    );
+    const instead = replaced === undefined ? "" : ` in place of ${replaced ? `${replaced}'s` : "an earlier one"}`;
+    console.log(`${path}: ${kind} program ${id} of ${owner} attached${instead}; it ${what}`);
+  }
+  for (const nested of done.nested) {
+    console.log(`${nested}: has a policy of its own, which holds for its connections; left as it is`);
   }
   const sockets = done.processes.reduce((sum, { sockets }) => sum + sockets.length, 0);
   console.log(

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { inspectCgroup, type InspectedSocket, inspectProcess } from "../mod.ts";
+import { type CgroupSocket, inspectCgroup, type InspectedSocket, inspectProcess } from "../mod.ts";
 import { formatDuration, printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 
 const HEADER = ["pid", "fd", "local", "peer", "state", ...SETTINGS_HEADER.slice(1), "peer last heard"];
@@ -21,6 +21,23 @@ function rows(pid: number, sockets: readonly InspectedSocket[]): string[][] {
     ...settingsCells(settings).slice(0, 5),
     settings.enabled ? settingsCells(settings)[5] : "never (keepalive off)",
     sinceHeardMs === undefined ? "-" : `${formatDuration(sinceHeardMs)} ago`,
+  ]);
+}
+
+/** A cgroup's sockets, with the policy that holds for each and where it holds something else. */
+function cgroupRows(path: string, pid: number, sockets: readonly CgroupSocket[]): string[][] {
+  const policyOf = (policy: string | undefined) =>
+    policy === undefined
+      ? "none"
+      : policy === path
+      ? "this cgroup's"
+      : policy.startsWith(`${path}/`)
+      ? policy.slice(path.length + 1)
+      : policy;
+  return rows(pid, sockets).map((row, i) => [
+    ...row,
+    policyOf(sockets[i].policy),
+    sockets[i].drift.length ? sockets[i].drift.join(", ") : "-",
   ]);
 }
 
@@ -55,15 +72,18 @@ export function inspectPath(path: string, json: boolean): number {
     return 0;
   }
   if (seen.programs.length === 0) console.log(`${path}: no program runs for its connections`);
-  for (const { id, name, kind, settings } of seen.programs) {
-    const sets = settings
-      ? `: sets ${Object.entries(settings).map(([field, value]) => `${field} ${value}`).join(", ")}`
-      : " (not this module's)";
-    console.log(`${path}: program ${id} ${name}${kind ? ` (${kind})` : ""}${sets}`);
+  for (const { id, name, cgroup, kind, owner, settings, holds } of seen.programs) {
+    const what = settings
+      ? `sets ${Object.entries(settings).map(([field, value]) => `${field} ${value}`).join(", ")}`
+      : holds
+      ? `holds ${holds.join(", ")} over the applications' own setsockopt`
+      : "not this module's";
+    const whose = kind === undefined ? "" : owner ? ` of ${owner}` : " of no owner (0.7 or 0.8)";
+    console.log(`${cgroup}: program ${id} ${name}${kind ? ` (${kind})` : ""}${whose}: ${what}`);
   }
-  const sockets = seen.processes.flatMap(({ pid, sockets }) => rows(pid, sockets));
+  const sockets = seen.processes.flatMap(({ pid, sockets }) => cgroupRows(path, pid, sockets));
   console.log(`\n${seen.processes.length} process${seen.processes.length === 1 ? "" : "es"} there`);
-  if (sockets.length > 0) console.log(`\n${table([HEADER, ...sockets])}`);
+  if (sockets.length > 0) console.log(`\n${table([[...HEADER, "policy", "drift"], ...sockets])}`);
   for (const { pid, error } of seen.processes) if (error) console.error(`keepalive: process ${pid}: ${error}`);
   return 0;
 }

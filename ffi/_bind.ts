@@ -22,6 +22,24 @@ export interface Runtime {
 }
 
 /**
+ * Refuses a runtime older than the oldest this module claims, which its tests ran: said with what the newer one has.
+ *
+ * @param name The runtime, as users name it (`Bun`).
+ * @param version Its version, such as `1.2.0`.
+ * @param least The oldest claimed, such as `[1, 3, 3]`.
+ * @param why What that version brought that this module needs.
+ * @throws {Error} If `version` is older.
+ */
+export function requireVersion(name: string, version: string, least: readonly number[], why: string): void {
+  const parts = version.split(".").map((part) => parseInt(part, 10) || 0);
+  // The first part that differs decides: 1.2.9 is older than 1.3.3, 1.10.0 newer.
+  const differs = least.findIndex((n, i) => (parts[i] ?? 0) !== n);
+  if (differs >= 0 && (parts[differs] ?? 0) < least[differs]) {
+    throw new Error(`tcp-keepalive needs ${name} ${least.join(".")} or later (${why}); this is ${name} ${version}`);
+  }
+}
+
+/**
  * Opens the library's socket symbols from the first of its paths that the
  * runtime allows and that loads; the walk's symbols are opened from the same
  * path on the first walk. With none allowed, the first path is opened, so
@@ -148,6 +166,9 @@ export function bind(
     setsockoptInt(fd, level, option, to) {
       value[0] = to;
       return symbols.setsockopt(fd, level, option, value, 4) === 0 ? 0 : -errno();
+    },
+    setsockopt(fd, level, option, from) {
+      return symbols.setsockopt(fd, level, option, from, from.byteLength) === 0 ? 0 : -errno();
     },
     getsockname: filled(symbols.getsockname),
     getpeername: filled(symbols.getpeername),

@@ -21,6 +21,7 @@ export const LINUX_NUMBERS = {
   SYS_pidfd_open: { x86_64: 434, aarch64: 434 },
   SYS_pidfd_getfd: { x86_64: 438, aarch64: 438 },
   SYS_bpf: { x86_64: 321, aarch64: 280 },
+  SYS_fstat: { x86_64: 5, aarch64: 80 },
   O_DIRECTORY: { x86_64: 0o200000, aarch64: 0o40000 },
   // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
   d_reclen: 16,
@@ -31,7 +32,12 @@ export const LINUX_NUMBERS = {
   "sizeof(struct statfs)": 120,
   f_type: 0,
   "sizeof(struct utsname)": 390,
+  nodename: 65,
   release: 130,
+  // struct stat { dev_t st_dev; ino_t st_ino; ... }: the same first two members on x86-64 and arm64
+  "sizeof(struct stat)": { x86_64: 144, aarch64: 128 },
+  st_ino: 8,
+  LOCK_EX: 2,
 } as const;
 const { O_CLOEXEC, SYS_getdents64, SYS_pidfd_open, SYS_pidfd_getfd, d_reclen: D_RECLEN, d_name: D_NAME } =
   LINUX_NUMBERS;
@@ -96,13 +102,17 @@ export const linuxLibc: Library = {
       fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
       // int uname(struct utsname *buf)
       uname: { parameters: ["buffer"], result: "i32" },
+      // int flock(int fd, int operation)
+      flock: { parameters: ["i32", "i32"], result: "i32" },
     },
     calls(symbols, errno, arch) {
       const bpf = numberFor(LINUX_NUMBERS.SYS_bpf, "bpf", arch);
       const getdents64 = numberFor(SYS_getdents64, "getdents64", arch);
       const directory = Number(numberFor(LINUX_NUMBERS.O_DIRECTORY, "O_DIRECTORY", arch));
       const result = (value: number | bigint) => Number(value) < 0 ? -errno() : Number(value);
+      const fstat = numberFor(LINUX_NUMBERS.SYS_fstat, "fstat", arch);
       const statfs = new DataView(new ArrayBuffer(LINUX_NUMBERS["sizeof(struct statfs)"]));
+      const stat = new Uint8Array(Number(numberFor(LINUX_NUMBERS["sizeof(struct stat)"], "struct stat", arch)));
       const utsname = new Uint8Array(LINUX_NUMBERS["sizeof(struct utsname)"]);
       return {
         bpf: (command, attr) => result(symbols.syscall(bpf, BigInt(command), attr, BigInt(attr.byteLength))),
@@ -114,19 +124,28 @@ export const linuxLibc: Library = {
           if (symbols.fstatfs(fd, new Uint8Array(statfs.buffer)) !== 0) return -errno();
           return Number(statfs.getBigInt64(LINUX_NUMBERS.f_type, true));
         },
-        kernelRelease() {
+        inode(fd) {
+          if (Number(symbols.syscall(fstat, BigInt(fd), stat, 0n)) !== 0) return -errno();
+          return Number(new DataView(stat.buffer).getBigUint64(LINUX_NUMBERS.st_ino, true));
+        },
+        lock: (fd) => result(symbols.flock(fd, LINUX_NUMBERS.LOCK_EX)),
+        kernel() {
           if (symbols.uname(utsname) !== 0) throw new Error(`uname failed with errno ${errno()}`);
-          return cText(utsname.subarray(LINUX_NUMBERS.release));
+          return {
+            release: cText(utsname.subarray(LINUX_NUMBERS.release)),
+            hostname: cText(utsname.subarray(LINUX_NUMBERS.nodename, LINUX_NUMBERS.release)),
+          };
         },
         entries(fd) {
           const found: { name: string; directory: boolean }[] = [];
+          // A name goes back to the kernel as part of a path: one that is not UTF-8 is said, never changed.
           for (
             let n;
             (n = Number(symbols.syscall(getdents64, BigInt(fd), entries, BigInt(entries.byteLength)))) !== 0;
           ) {
             if (n < 0) return -errno();
             eachRecord(n, (at) => {
-              const name = cText(entries.subarray(at + D_NAME));
+              const name = cText(entries.subarray(at + D_NAME), true);
               if (name !== "." && name !== "..") {
                 found.push({ name, directory: entries[at + LINUX_NUMBERS.d_type] === LINUX_NUMBERS.DT_DIR });
               }

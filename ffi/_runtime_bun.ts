@@ -1,11 +1,12 @@
 /**
- * The Bun runtime: `bun:ffi`, taken with `process.getBuiltinModule` when the
- * library is first opened, so that nothing here needs a top-level `await`
- * and other runtimes never load it.
+ * The Bun runtime: `bun:ffi`, taken with Bun's `import.meta.require` when
+ * the library is first opened (`process.getBuiltinModule` is newer than Bun
+ * 1.1), so that nothing here needs a top-level `await` and other runtimes
+ * never load it.
  *
  * @module
  */
-import type { Runtime } from "./_bind.ts";
+import { requireVersion, type Runtime } from "./_bind.ts";
 import type { CType, OpenedSymbols } from "./_library.ts";
 
 /** The part of `bun:ffi` used here; its type names are strings. */
@@ -25,13 +26,18 @@ const BUN_TYPES: Record<CType, string> = {
 };
 
 let ffi: BunFfi | undefined;
-const bunFfi = () =>
-  ffi ??= (globalThis as unknown as { process: { getBuiltinModule(id: string): BunFfi } }).process
-    .getBuiltinModule("bun:ffi");
+const bunFfi = () => ffi ??= (import.meta as unknown as { require(id: string): BunFfi }).require("bun:ffi");
 
 /** Opens libraries with `bun:ffi`. */
 export const bunRuntime: Runtime = {
-  ready: () => {},
+  // Its own sockets hand out their descriptor (socket.fd) from 1.3.3 on; before, nothing tells them apart.
+  ready: () =>
+    requireVersion(
+      "Bun",
+      (globalThis as unknown as { Bun: { version: string } }).Bun.version,
+      [1, 3, 3],
+      "whose own sockets hand out their descriptor, socket.fd",
+    ),
   dlopen(path, symbols) {
     const bunSymbols = Object.fromEntries(
       Object.entries(symbols).map((

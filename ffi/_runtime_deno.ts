@@ -5,13 +5,15 @@
  *
  * @module
  */
-import type { Runtime } from "./_bind.ts";
+import { requireVersion, type Runtime } from "./_bind.ts";
 import type { OpenedSymbols } from "./_library.ts";
 
 /** Opens libraries with `Deno.dlopen`. */
 export const denoRuntime: Runtime = {
-  // Deno.dlopen is always there; --allow-ffi is asked for by the call itself.
-  ready: () => {},
+  // Deno.dlopen is always there, and --allow-ffi asked for by the call itself; process.getBuiltinModule, through
+  // which node:net's sockets are heard of, from 2.1 on.
+  ready: () =>
+    requireVersion("Deno", Deno.version.deno, [2, 1], "process.getBuiltinModule, to hear of node:net's sockets"),
   // The C types of ffi/_types.ts are spelled as Deno spells them.
   dlopen: (path, symbols) =>
     Deno.dlopen(path, symbols as Deno.ForeignLibraryInterface).symbols as unknown as OpenedSymbols,

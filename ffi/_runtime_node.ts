@@ -22,8 +22,13 @@ interface NodeFfi {
 
 interface NodeProcess {
   versions: { node: string };
+  execArgv: string[];
+  env: Record<string, string | undefined>;
   getBuiltinModule?(id: string): NodeFfi | undefined;
 }
+
+/** The first Node whose `node:ffi` needs no flag; from 26.1 to 26.8 it takes `--experimental-ffi`. */
+const UNFLAGGED = [26, 9];
 
 const NODE_TYPES: Record<CType, string> = {
   i32: "i32",
@@ -46,10 +51,16 @@ function nodeFfi(): NodeFfi {
   ffi = process.getBuiltinModule?.("node:ffi");
   if (ffi) return ffi;
   const [major, minor] = process.versions.node.split(".").map(Number);
+  const atLeast = ([m, n]: number[]) => major > m || (major === m && minor >= n);
+  const off = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].includes("--no-experimental-ffi");
   throw new Error(
-    major > 26 || (major === 26 && minor >= 1)
-      ? "tcp-keepalive needs node:ffi, which this Node has turned off: run it without --no-experimental-ffi"
-      : `tcp-keepalive needs node:ffi, which Node has from 26.1 on; this is Node ${process.versions.node}`,
+    !atLeast([26, 1])
+      ? `tcp-keepalive needs node:ffi, which Node has from 26.1 on; this is Node ${process.versions.node}`
+      : off
+      ? "tcp-keepalive needs node:ffi, which --no-experimental-ffi turns off: run Node without it"
+      : atLeast(UNFLAGGED)
+      ? "tcp-keepalive needs node:ffi, which this Node does not offer"
+      : `tcp-keepalive needs node:ffi, which Node ${process.versions.node} offers only with --experimental-ffi (from 26.9 on, without): run node --experimental-ffi, or set NODE_OPTIONS=--experimental-ffi`,
   );
 }
 

@@ -92,6 +92,15 @@ export function afterUnref(ms: number, run: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
+/**
+ * A built-in module of the runtime, without an `import`: `process.getBuiltinModule` (Node 22.3, Deno 2.2, Bun 1.2.?),
+ * else Bun's `import.meta.require`; `undefined` where neither is there.
+ */
+function builtin(name: string): unknown {
+  return g.process?.getBuiltinModule?.(name) ??
+    (g.Bun ? (import.meta as unknown as { require?(id: string): unknown }).require?.(name) : undefined);
+}
+
 /** The part of `node:diagnostics_channel` used here. */
 interface Channels {
   subscribe(name: string, onMessage: (message: unknown) => void): void;
@@ -114,7 +123,7 @@ interface AnnouncedSocket {
  * @returns Stops the announcements.
  */
 export function announcedSockets(onSocket: (socket: object) => void): () => void {
-  const channels = g.process?.getBuiltinModule?.("node:diagnostics_channel") as Channels | undefined;
+  const channels = builtin("node:diagnostics_channel") as Channels | undefined;
   if (!channels) return () => {};
   // A microtask runs once the emit that queued it has called every listener.
   const connected = (message: unknown) => {
@@ -131,6 +140,47 @@ export function announcedSockets(onSocket: (socket: object) => void): () => void
     channels.unsubscribe("net.client.socket", connected);
     channels.unsubscribe("net.server.socket", accepted);
   };
+}
+
+/** The part of `node:net` used here. */
+interface Net {
+  Socket: { prototype: { setKeepAlive: (this: object, ...args: unknown[]) => unknown } };
+}
+
+/**
+ * Makes a `node:net` socket's own `setKeepAlive(false)` of this thread reach the kernel while sweeps run. The
+ * runtime skips it when it thinks keepalive off already, which it does of a socket a sweep set through its
+ * descriptor alone: `turnOff` is given each socket so asked, after the runtime's own call.
+ *
+ * @param turnOff Turns keepalive off on the socket.
+ * @returns Puts the runtime's own method back.
+ */
+export function keepAliveOffReaches(turnOff: (socket: object) => void): () => void {
+  const net = builtin("node:net") as Net | undefined;
+  if (!net) return () => {};
+  const prototype = net.Socket.prototype;
+  const own = prototype.setKeepAlive;
+  const wrapped = function (this: object, ...args: unknown[]) {
+    const returned = own.apply(this, args);
+    const [enable] = args;
+    // Node 26 also takes { enable, initialDelay, ... }.
+    const on = typeof enable === "object" && enable !== null ? (enable as { enable?: unknown }).enable : enable;
+    if (!on) turnOff(this);
+    return returned;
+  };
+  prototype.setKeepAlive = wrapped;
+  return () => {
+    if (prototype.setKeepAlive === wrapped) prototype.setKeepAlive = own;
+  };
+}
+
+/**
+ * Whether this is the process's main thread, not a Node `worker_threads` one (where the preload runs too).
+ *
+ * @returns `false` in a worker thread.
+ */
+export function mainThread(): boolean {
+  return (builtin("node:worker_threads") as { isMainThread?: boolean } | undefined)?.isMainThread ?? true;
 }
 
 /**

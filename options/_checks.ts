@@ -7,6 +7,7 @@
  */
 import { describe, isPlainObject } from "./_describe.ts";
 import { API_TERMS, given, nameOf, type Terms } from "./_terms.ts";
+import { cString, unencodable } from "./_text.ts";
 import type { Platform } from "../platforms/mod.ts";
 import type { SweepOptions } from "../types/mod.ts";
 
@@ -17,6 +18,9 @@ const EVERY_MS_RANGE = [10, 2 ** 31 - 1] as const;
 const CPU_PERCENT_RANGE = [0.01, 100] as const;
 /** A `pid_t`: a C `int`, so nothing past 32 bits is wrapped round to another process. */
 const PID_RANGE = [1, 2 ** 31 - 1] as const;
+
+/** The longest owner's name of a cgroup's programs, in bytes of UTF-8: what the program records. */
+export const OWNER_BYTES = 64;
 
 /**
  * Refuses anything but a plain object whose keys are all `known`, naming a near miss.
@@ -31,7 +35,11 @@ export function checkKeys(what: string, options: unknown, known: readonly string
   if (!isPlainObject(options)) {
     throw new TypeError(`${what} must be a plain object of ${known.join(", ")}; got ${describe(options)}`);
   }
-  for (const key of Object.keys(options)) {
+  // Symbols too: a key nobody reads is a mistake, whatever its kind.
+  for (const key of Reflect.ownKeys(options)) {
+    if (typeof key === "symbol") {
+      throw new TypeError(`unknown option ${String(key)}; options are ${known.join(", ")}`);
+    }
     if (!known.includes(key)) {
       const near = known.find((name) => name.toLowerCase() === key.toLowerCase());
       throw new TypeError(
@@ -56,10 +64,14 @@ export function checkSweeps(sweeps: unknown, terms: Terms = API_TERMS): Required
   checkKeys("autoKeepalive's sweeps", sweeps, SWEEP_KEYS);
   const { everyMs = 1000, cpuPercent = 0.8 } = sweeps as { everyMs?: unknown; cpuPercent?: unknown };
   const [low, high] = EVERY_MS_RANGE;
-  if (typeof everyMs !== "number" || !Number.isInteger(everyMs) || everyMs < low || everyMs > high) {
+  // Infinity: no sweep on a timer at all, only the sockets the runtime announces, and a sweep when asked.
+  if (
+    typeof everyMs !== "number" ||
+    everyMs !== Infinity && (!Number.isInteger(everyMs) || everyMs < low || everyMs > high)
+  ) {
     throw new RangeError(
-      `${nameOf(terms, "everyMs")} must be ${terms.wholeMs} from ${terms.duration(low)} to ${
-        terms.duration(high)
+      `${nameOf(terms, "everyMs")} must be ${terms.wholeMs} from ${terms.duration(low)} to ${terms.duration(high)}${
+        terms === API_TERMS ? ", or Infinity for no sweep on a timer" : ""
       }; got ${given(terms, "everyMs", everyMs, true)}`,
     );
   }
@@ -97,4 +109,83 @@ export function checkPid(pid: unknown, platform: Platform, terms: Terms = API_TE
     throw new Error(`setProcessKeepalive is Linux only (pidfd_getfd); this is ${platform.name}`);
   }
   return pid;
+}
+
+/**
+ * Checks a cgroup directory's path: absolute, and text the kernel takes as it is (no NUL, no lone surrogate, which
+ * would name another directory); `.`, `..` and repeated or trailing slashes are resolved as the kernel would.
+ *
+ * @param path What the caller passed.
+ * @param terms How the caller names it.
+ * @returns The path, normalized.
+ * @throws {TypeError} If it is not such a path.
+ */
+export function checkPath(path: unknown, terms: Terms = API_TERMS): string {
+  const why = typeof path !== "string"
+    ? "it is not a string"
+    : !path.startsWith("/")
+    ? "it is not absolute"
+    : unencodable(path);
+  if (why !== undefined) {
+    throw new TypeError(
+      `${
+        nameOf(terms, "path")
+      } must be the absolute path of a cgroup v2 directory, such as /sys/fs/cgroup/app.slice; got ${
+        given(terms, "path", path, false)
+      }: ${why}`,
+    );
+  }
+  const parts: string[] = [];
+  for (const part of (path as string).split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== "" && part !== ".") parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/** The settings of a cgroup's programs, checked. */
+export interface CgroupSettings {
+  enforce?: boolean;
+  root?: boolean;
+  all?: boolean;
+  owner?: string;
+}
+
+/**
+ * Checks the settings of a cgroup call: its flags, and the owner's name its programs record.
+ *
+ * @param what The argument, for errors.
+ * @param settings What the caller passed.
+ * @param keys The settings this call takes.
+ * @param terms How the caller names the owner.
+ * @returns Them, checked.
+ * @throws {TypeError} On another key, a flag that is not a boolean, or an owner's name that is not 1 to 64 bytes of
+ *   UTF-8.
+ */
+export function checkCgroupSettings(
+  what: string,
+  settings: unknown,
+  keys: readonly (keyof CgroupSettings)[],
+  terms: Terms = API_TERMS,
+): CgroupSettings {
+  checkKeys(what, settings, keys);
+  const given_ = settings as Record<string, unknown>;
+  for (const key of keys) {
+    if (key !== "owner" && given_[key] !== undefined && typeof given_[key] !== "boolean") {
+      throw new TypeError(`${key} must be true or false; got ${describe(given_[key])}`);
+    }
+  }
+  const owner = given_.owner;
+  if (owner !== undefined) {
+    const why = typeof owner !== "string" ? "it is not a string" : owner === "" ? "it is empty" : unencodable(owner) ??
+      (cString(owner).length - 1 > OWNER_BYTES ? `it is ${cString(owner).length - 1} bytes` : undefined);
+    if (why !== undefined) {
+      throw new TypeError(
+        `${nameOf(terms, "owner")} must be a name of 1 to ${OWNER_BYTES} bytes of UTF-8; got ${
+          given(terms, "owner", owner, false)
+        }: ${why}`,
+      );
+    }
+  }
+  return given_ as CgroupSettings;
 }

@@ -5,8 +5,10 @@
  * defaults (as a new socket holds them), the runtimes' own (Bun's and Node's
  * `setKeepAlive(true, ms)`: 1 s apart, 10 probes) and the sweeps' own; a
  * socket whose probe interval and count, or user timeout, are anything else
- * holds a choice, and a sweep leaves it alone. The idle time and `enable` say
- * nothing: every runtime sets them.
+ * holds a choice, and a sweep leaves it alone. The idle time says nothing:
+ * every runtime sets it. Keepalive off says nothing either, unless the probes
+ * were set up first: a socket turned off after that (the application's own
+ * `setKeepAlive(false)` after a sweep) was turned off by someone.
  *
  * @module
  */
@@ -19,8 +21,11 @@ const RUNTIME_PROBES = { intervalMs: 1000, count: 10 };
 
 /** The probes and user timeout nobody chose: the system's, the runtimes', or these sweeps' own. */
 export interface Unchosen {
+  /** Interval and count together: the system's first. */
   readonly probes: readonly string[];
   readonly userTimeoutsMs: readonly (number | undefined)[];
+  /** Whether the sweeps themselves turn keepalive off. */
+  readonly off: boolean;
 }
 
 const probesOf = ({ intervalMs, count }: Pick<KeepaliveSettings, "intervalMs" | "count">) => `${intervalMs} ${count}`;
@@ -41,6 +46,7 @@ export function unchosen(platform: Platform, defaults: Values, writes: readonly 
   return {
     probes: [probesOf(system), probesOf(RUNTIME_PROBES), probesOf(own)],
     userTimeoutsMs: [system.userTimeoutMs, own.userTimeoutMs],
+    off: own.enabled === false,
   };
 }
 
@@ -53,5 +59,6 @@ export function unchosen(platform: Platform, defaults: Values, writes: readonly 
  */
 export function isChosen(platform: Platform, values: Values, free: Unchosen): boolean {
   const held = toSettings(platform, values);
+  if (held.enabled === false && !free.off && probesOf(held) !== free.probes[0]) return true;
   return !free.probes.includes(probesOf(held)) || !free.userTimeoutsMs.includes(held.userTimeoutMs);
 }

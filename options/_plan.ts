@@ -6,12 +6,14 @@
  */
 import { checkKeys } from "./_checks.ts";
 import { DEFAULT_PROBES, planDeadline } from "./_deadline.ts";
-import { API_TERMS, type Terms } from "./_terms.ts";
+import { API_TERMS, given, nameOf, type Terms } from "./_terms.ts";
 import { planWrites, toSettings } from "./_writes.ts";
 import type { KeepaliveOs, KeepalivePlan } from "../types/mod.ts";
 import { platformFor } from "../platforms/mod.ts";
 
 const PLAN_KEYS = ["probes", "os"];
+/** The OSes a plan is made for, as `Deno.build.os` names them. */
+const OSES: readonly KeepaliveOs[] = ["linux", "darwin", "freebsd", "windows"];
 
 /**
  * Plans keepalive from one dead-peer deadline, by the rule of dask's
@@ -30,7 +32,7 @@ const PLAN_KEYS = ["probes", "os"];
  * @param options `probes`: how many probes to plan with (default 10, the count Windows fixes);
  *   `os`: `"linux"`, `"darwin"`, `"freebsd"` or `"windows"`.
  * @returns The planned settings; `userTimeoutMs` is `undefined` where the OS has none.
- * @throws {TypeError} If `options` is not a plain object of `probes` and `os`.
+ * @throws {TypeError} If `options` is not a plain object of `probes` and `os`, or `os` is none of the four.
  * @throws {RangeError} If the deadline is too short for the probes, or either is not a valid number, or
  *   the plan is beyond the OS's limits.
  *
@@ -67,6 +69,17 @@ export function planIn(
 ): KeepalivePlan {
   checkKeys("planKeepalive's options", options, PLAN_KEYS, " (the probe count is probes)");
   const probes = options.probes ?? DEFAULT_PROBES;
+  const { os } = options;
+  if (os !== undefined && !OSES.includes(os)) {
+    const near = OSES.find((name) => typeof os === "string" && name === os.toLowerCase());
+    throw new TypeError(
+      `${nameOf(terms, "os")} must be one of ${
+        OSES.map((name) => JSON.stringify(name)).join(", ")
+      }, as Deno.build.os names them; got ${given(terms, "os", os, false)}${
+        near ? ` (did you mean ${JSON.stringify(near)}?)` : ""
+      }`,
+    );
+  }
   const plan = planDeadline(timeoutMs, probes, terms);
   if (options.os === undefined) return plan;
   const platform = platformFor(options.os);

@@ -10,7 +10,7 @@ import { durationText } from "./_duration.ts";
 import type { KeepaliveOptions, SweepOptions } from "../types/mod.ts";
 
 /** Everything a caller can get wrong, by its API name. */
-export type Field = keyof KeepaliveOptions | "probes" | keyof SweepOptions | "pid";
+export type Field = keyof KeepaliveOptions | "probes" | keyof SweepOptions | "pid" | "path" | "owner" | "os";
 
 /** How a caller spells fields and values. */
 export interface Terms {

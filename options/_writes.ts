@@ -58,20 +58,21 @@ function toWrite(
     return { option, value: value ? 1 : 0 };
   }
   const [low, high] = rangeOf(option);
-  const integral = option.unit === "count";
+  // A count, and a time the kernel keeps in milliseconds: a fraction would be rounded without a word.
+  const integral = option.unit === "count" || (option.unit === "ms" && plannedFrom === undefined);
   if (
     typeof value !== "number" || !Number.isFinite(value) || value < low || value > high ||
     (integral && !Number.isInteger(value))
   ) {
-    const kind = integral ? "an integer" : terms.time;
-    const show = integral ? String : terms.duration;
+    const kind = option.unit === "count" ? "an integer" : integral ? terms.wholeMs : terms.time;
+    const show = option.unit === "count" ? String : terms.duration;
     const unit = option.unit === "s" ? " s, in whole seconds; values round up" : option.unit === "ms" ? " ms" : "";
     const Kind = typeof value === "number" ? RangeError : TypeError;
     const origin = plannedFrom === undefined
       ? ""
       : ` (planned from ${nameOf(terms, "timeoutMs")} ${given(terms, "timeoutMs", plannedFrom, true)})`;
     // A planned value was never typed: it is shown in the caller's units.
-    const got = plannedFrom === undefined ? given(terms, field, value, !integral) : show(value as number);
+    const got = plannedFrom === undefined ? given(terms, field, value, option.unit !== "count") : show(value as number);
     throw new Kind(
       `${nameOf(terms, field)}${origin} must be ${kind} from ${show(low)} to ${
         show(high)
@@ -90,16 +91,16 @@ function toWrite(
  * @param platform The table of the OS that will apply it.
  * @param terms How the caller names fields and values (default: the API's).
  * @returns One write per field asked for, in the kernel's units.
- * @throws {TypeError} On options that are not a plain object, an unknown key, a wrong type, or `timeoutMs` with
- *   a field it plans.
+ * @throws {TypeError} On options that are not a plain object (`undefined` too), an unknown key, a wrong type, or
+ *   `timeoutMs` with a field it plans.
  * @throws {RangeError} On a value outside the platform's limits.
  */
 export function planWrites(
-  options: KeepaliveOptions | undefined,
+  options: KeepaliveOptions,
   platform: Platform,
   terms: Terms = API_TERMS,
 ): Write[] {
-  if (options === undefined) options = {};
+  // Undefined too: `setKeepalive(socket, config.keepalive)` with the config missing is a mistake, not a default.
   checkKeys("options", options, OPTION_KEYS);
   // Only an absent `enable` means on: null is a mistake, not a default.
   const asked: Partial<Record<keyof KeepaliveSettings, unknown>> = {

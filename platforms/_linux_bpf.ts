@@ -32,12 +32,15 @@ export const linuxBpf: BpfTable = {
   },
   programTypes: { BPF_PROG_TYPE_SOCK_OPS: 13, BPF_PROG_TYPE_CGROUP_SOCKOPT: 25 },
   attachTypes: { BPF_CGROUP_SOCK_OPS: 3, BPF_CGROUP_SETSOCKOPT: 22 },
+  BPF_F_ALLOW_OVERRIDE: 1,
   BPF_F_ALLOW_MULTI: 2,
   BPF_F_REPLACE: 4,
   BPF_F_QUERY_EFFECTIVE: 1,
   BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: 4,
   BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: 5,
   BPF_FUNC_setsockopt: 49,
+  IPPROTO_TCP: 6,
+  OWN_WRITE_TAG: 0x6b617470, // "ptak", this module's own
   // union bpf_attr: each command's anonymous struct starts at 0; the bytes past what a command uses must be 0.
   attr: {
     size: 128,
@@ -57,6 +60,7 @@ export const linuxBpf: BpfTable = {
     replace_bpf_fd: 16,
     "query.attach_type": 4,
     "query.query_flags": 8,
+    "query.attach_flags": 12,
     "query.prog_ids": 16,
     "query.prog_cnt": 24,
     prog_id: 0,
@@ -67,22 +71,33 @@ export const linuxBpf: BpfTable = {
   // struct bpf_prog_info, through its name.
   progInfo: { size: 80, type: 0, id: 4, xlated_prog_len: 20, xlated_prog_insns: 32, name: 64 },
   BPF_OBJ_NAME_LEN: 16,
-  // struct bpf_sock_ops: the callback in op. struct bpf_sockopt: the option, and the value's bytes as a packet.
+  // struct bpf_sock_ops: the callback in op, and reply, which every program run for one callback shares.
+  // struct bpf_sockopt: the socket, the option, the value's bytes as a packet, and its length. struct bpf_sock: what
+  // kind of socket it is.
   context: {
     "bpf_sock_ops.op": 0,
+    "bpf_sock_ops.reply": 4,
+    "bpf_sockopt.sk": 0,
     "bpf_sockopt.optval": 8,
     "bpf_sockopt.optval_end": 16,
     "bpf_sockopt.level": 24,
     "bpf_sockopt.optname": 28,
+    "bpf_sockopt.optlen": 32,
+    "bpf_sock.protocol": 12,
   },
   // The instruction set: an 8-byte instruction is { u8 code; u8 dst:4, src:4; s16 off; s32 imm; }.
   opcodes: {
+    BPF_LD: 0x00,
     BPF_LDX: 0x01,
     BPF_ST: 0x02,
+    BPF_STX: 0x03,
     BPF_JMP: 0x05,
     BPF_ALU64: 0x07,
     BPF_W: 0x00,
+    BPF_H: 0x08,
+    BPF_B: 0x10,
     BPF_DW: 0x18,
+    BPF_IMM: 0x00,
     BPF_MEM: 0x60,
     BPF_K: 0x00,
     BPF_X: 0x08,

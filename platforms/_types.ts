@@ -90,6 +90,81 @@ export interface TcpInfoLayout {
   readonly listening: Readonly<Partial<Record<"acceptQueue", InfoField>>>;
 }
 
+/** The `bpf(2)` commands used, as `<linux/bpf.h>` names them. */
+export type BpfCommand =
+  | "BPF_PROG_LOAD"
+  | "BPF_PROG_ATTACH"
+  | "BPF_PROG_DETACH"
+  | "BPF_PROG_GET_FD_BY_ID"
+  | "BPF_OBJ_GET_INFO_BY_FD"
+  | "BPF_PROG_QUERY";
+
+/** The members of `union bpf_attr` laid out, each command's as `<linux/bpf.h>` nests them. */
+export type BpfAttrMember =
+  | "prog_type"
+  | "insn_cnt"
+  | "insns"
+  | "license"
+  | "log_level"
+  | "log_size"
+  | "log_buf"
+  | "prog_name"
+  | "expected_attach_type"
+  | "target_fd"
+  | "attach_bpf_fd"
+  | "attach_type"
+  | "attach_flags"
+  | "replace_bpf_fd"
+  | "query.attach_type"
+  | "query.query_flags"
+  | "query.attach_flags"
+  | "query.prog_ids"
+  | "query.prog_cnt"
+  | "prog_id"
+  | "info.bpf_fd"
+  | "info.info_len"
+  | "info.info";
+
+/** The members of `struct bpf_prog_info` read. */
+export type BpfProgInfoMember = "type" | "id" | "xlated_prog_len" | "xlated_prog_insns" | "name";
+
+/** The fields of the programs' contexts read or written, as `struct.member`. */
+export type BpfContextField =
+  | "bpf_sock_ops.op"
+  | "bpf_sock_ops.reply"
+  | "bpf_sockopt.sk"
+  | "bpf_sockopt.optval"
+  | "bpf_sockopt.optval_end"
+  | "bpf_sockopt.level"
+  | "bpf_sockopt.optname"
+  | "bpf_sockopt.optlen"
+  | "bpf_sock.protocol";
+
+/** The instruction set's opcode parts used, as `<linux/bpf_common.h>` and `<linux/bpf.h>` name them. */
+export type BpfOpcode =
+  | "BPF_LD"
+  | "BPF_LDX"
+  | "BPF_ST"
+  | "BPF_STX"
+  | "BPF_JMP"
+  | "BPF_ALU64"
+  | "BPF_W"
+  | "BPF_H"
+  | "BPF_B"
+  | "BPF_DW"
+  | "BPF_IMM"
+  | "BPF_MEM"
+  | "BPF_K"
+  | "BPF_X"
+  | "BPF_ADD"
+  | "BPF_MOV"
+  | "BPF_JA"
+  | "BPF_JEQ"
+  | "BPF_JGT"
+  | "BPF_JNE"
+  | "BPF_CALL"
+  | "BPF_EXIT";
+
 /** The numbers and layouts cgroup BPF takes (Linux): each named as `<linux/bpf.h>` names it. */
 export interface BpfTable {
   /** The first kernel whose `bpf_setsockopt` takes the keepalive options, `[major, minor]`. */
@@ -99,35 +174,33 @@ export interface BpfTable {
   /** Other filesystems' `f_type`, by their `<linux/magic.h>` names, with what to call them. */
   readonly filesystems: Readonly<Record<string, readonly [magic: number, label: string]>>;
   /** The `bpf(2)` commands used. */
-  readonly commands: Readonly<
-    Record<
-      | "BPF_PROG_LOAD"
-      | "BPF_PROG_ATTACH"
-      | "BPF_PROG_DETACH"
-      | "BPF_PROG_GET_FD_BY_ID"
-      | "BPF_OBJ_GET_INFO_BY_FD"
-      | "BPF_PROG_QUERY",
-      number
-    >
-  >;
+  readonly commands: Readonly<Record<BpfCommand, number>>;
   readonly programTypes: Readonly<Record<"BPF_PROG_TYPE_SOCK_OPS" | "BPF_PROG_TYPE_CGROUP_SOCKOPT", number>>;
   readonly attachTypes: Readonly<Record<"BPF_CGROUP_SOCK_OPS" | "BPF_CGROUP_SETSOCKOPT", number>>;
+  readonly BPF_F_ALLOW_OVERRIDE: number;
   readonly BPF_F_ALLOW_MULTI: number;
   readonly BPF_F_REPLACE: number;
   readonly BPF_F_QUERY_EFFECTIVE: number;
   readonly BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: number;
   readonly BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: number;
   readonly BPF_FUNC_setsockopt: number;
+  /** The protocol of a TCP socket (`bpf_sock.protocol`): the only one `--enforce` holds. */
+  readonly IPPROTO_TCP: number;
+  /**
+   * This module's own, not the kernel's: the 4 bytes it writes after an option's `int` where it sets a socket from
+   * outside its process (`keepalive apply`), which its `--enforce` program lets through.
+   */
+  readonly OWN_WRITE_TAG: number;
   /** `union bpf_attr`: the bytes passed, and where each member used lies. */
-  readonly attr: Readonly<Record<string, number>> & { readonly size: number };
+  readonly attr: Readonly<Record<BpfAttrMember, number>> & { readonly size: number };
   /** `struct bpf_prog_info`: the bytes asked for, and where each member used lies. */
-  readonly progInfo: Readonly<Record<string, number>> & { readonly size: number };
+  readonly progInfo: Readonly<Record<BpfProgInfoMember, number>> & { readonly size: number };
   /** The length of `bpf_prog_info.name`, with its NUL. */
   readonly BPF_OBJ_NAME_LEN: number;
-  /** Where the programs' contexts keep what they read: `struct.member` to its offset. */
-  readonly context: Readonly<Record<string, number>>;
-  /** The instruction set's opcode parts (`<linux/bpf_common.h>`, `<linux/bpf.h>`). */
-  readonly opcodes: Readonly<Record<string, number>>;
+  /** Where the programs' contexts keep what they read and write. */
+  readonly context: Readonly<Record<BpfContextField, number>>;
+  /** The instruction set's opcode parts. */
+  readonly opcodes: Readonly<Record<BpfOpcode, number>>;
 }
 
 /** One operating system's keepalive options, as data. */

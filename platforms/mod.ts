@@ -11,6 +11,11 @@ import { windows } from "./_windows.ts";
 import type { Platform } from "./_types.ts";
 
 export type {
+  BpfAttrMember,
+  BpfCommand,
+  BpfContextField,
+  BpfOpcode,
+  BpfProgInfoMember,
   BpfTable,
   InfoField,
   KeepaliveIoctl,

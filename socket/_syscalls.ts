@@ -16,6 +16,8 @@ export interface Syscalls {
   getsockopt(fd: number, level: number, option: number, into: Uint8Array): number;
   /** `setsockopt` of an `int` option: 0, or `-errno`. */
   setsockoptInt(fd: number, level: number, option: number, value: number): number;
+  /** `setsockopt` with the bytes of `from` (an `int` and this module's tag after it, on Linux): 0, or `-errno`. */
+  setsockopt(fd: number, level: number, option: number, from: Uint8Array): number;
   /** `getsockname` into `address`: the address length, or `-errno`. */
   getsockname(fd: number, address: Uint8Array): number;
   /** `getpeername` into `address`: the address length, or `-errno`. */
@@ -55,8 +57,12 @@ export interface CgroupSyscalls {
   read(fd: number, into: Uint8Array): number;
   /** `fstatfs(fd)`'s `f_type`: what filesystem an open descriptor is on. */
   filesystemType(fd: number): number;
-  /** `uname(2)`'s release, such as `6.18.44`; throws if it fails. */
-  kernelRelease(): string;
+  /** `fstat(fd)`'s `st_ino`: a cgroup directory's is the cgroup's id, 1 for the root; or `-errno`. */
+  inode(fd: number): number;
+  /** `flock(fd, LOCK_EX)`: waits for, then holds, the lock on an open file, until it is closed; 0, or `-errno`. */
+  lock(fd: number): number;
+  /** `uname(2)`'s release, such as `6.18.44`, and the host's name; throws if it fails. */
+  kernel(): { release: string; hostname: string };
   /** An open directory's entries, but `.` and `..`: each name, and whether it is a directory. */
   entries(fd: number): { name: string; directory: boolean }[] | number;
 }

@@ -65,11 +65,18 @@ interface Step {
   readonly after: Values;
 }
 
-/** Makes one step with `values`: 0, or `-errno`. */
-function apply(sys: Syscalls, platform: Platform, step: Step, values: Values): number {
+/** An `int` and this module's tag after it, as a tagged write passes them. */
+const tagged = new Int32Array(2);
+const taggedBytes = new Uint8Array(tagged.buffer);
+
+/** Makes one step with `values`, tagged if `tag` is given: 0, or `-errno`. */
+function apply(sys: Syscalls, platform: Platform, step: Step, values: Values, tag: number | undefined): number {
   const { fd, call } = step;
   if (call === "ioctl") return sys.ioctl(fd, platform.keepaliveIoctl!.code, keepaliveStruct(platform, values));
-  return sys.setsockoptInt(fd, call.level, call.option, values[step.index]!);
+  if (tag === undefined) return sys.setsockoptInt(fd, call.level, call.option, values[step.index]!);
+  tagged[0] = values[step.index]!;
+  tagged[1] = tag;
+  return sys.setsockopt(fd, call.level, call.option, taggedBytes);
 }
 
 /**
@@ -78,6 +85,8 @@ function apply(sys: Syscalls, platform: Platform, step: Step, values: Values): n
  *
  * @param sockets The sockets, with what {@linkcode readValues} returned for each.
  * @param writes What to write, in the platform's order.
+ * @param tag This module's tag, written after each `int` where it writes from outside the socket's process (Linux):
+ *   what a cgroup's `--enforce` program lets through.
  * @returns The values each socket now has, in the platform's option order.
  * @throws {KeepaliveError} If a write fails; `restored` says whether the earlier ones were put back.
  */
@@ -86,6 +95,7 @@ export function writeValues(
   platform: Platform,
   sockets: readonly SocketValues[],
   writes: readonly Write[],
+  tag?: number,
 ): Values[] {
   const steps: Step[] = [];
   const afters: Values[] = [];
@@ -107,12 +117,12 @@ export function writeValues(
   }
   for (let n = 0; n < steps.length; n++) {
     const step = steps[n];
-    const result = apply(sys, platform, step, step.after);
+    const result = apply(sys, platform, step, step.after, tag);
     if (result < 0) {
       const done = steps.slice(0, n).reverse();
       const restored = done.length === 0
         ? undefined
-        : done.map((earlier) => apply(sys, platform, earlier, earlier.before)).every((back) => back === 0);
+        : done.map((earlier) => apply(sys, platform, earlier, earlier.before, tag)).every((back) => back === 0);
       const { fd, call } = step;
       throw call === "ioctl"
         ? syscallError(platform, result, { syscall: "WSAIoctl", option: platform.keepaliveIoctl!.name, fd, restored })
@@ -133,6 +143,7 @@ export function writeValues(
  *
  * @param fd The socket.
  * @param writes What to write, in the platform's order.
+ * @param tag As for {@linkcode writeValues}.
  * @returns What it held before, and what it holds now, in the platform's option order.
  * @throws {KeepaliveError} If a read or a write fails.
  */
@@ -141,8 +152,9 @@ export function rewriteValues(
   platform: Platform,
   fd: number,
   writes: readonly Write[],
+  tag?: number,
 ): { before: Values; after: Values } {
   const before = readValues(sys, platform, fd);
-  const [after] = writeValues(sys, platform, [{ fd, before }], writes);
+  const [after] = writeValues(sys, platform, [{ fd, before }], writes, tag);
   return { before, after };
 }

@@ -7,7 +7,7 @@
  */
 export type { CgroupSyscalls, Syscalls } from "./_syscalls.ts";
 export { allListed, type Listing, wholeListing } from "./_listing.ts";
-export { cString, cText } from "./_text.ts";
+export { cString, cText } from "../options/mod.ts";
 export { errnoName, KeepaliveError, type KeepaliveErrorInit, syscallError } from "./_errors.ts";
 export { readValues, rewriteValues, type SocketValues, writeValues } from "./_values.ts";
 export { readTcpInfo } from "./_tcpinfo.ts";

@@ -93,6 +93,16 @@ interface Taken {
   readonly peer: string | undefined;
 }
 
+/** Another process's descriptors; a refusal said as a refusal to take its sockets. */
+function listed(calls: Syscalls, platform: Platform, pid: number): number[] {
+  try {
+    return allListed(calls.listing(pid));
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno;
+    throw errno === undefined ? error : processError(platform, -errno, pid, `open /proc/${pid}/fd`);
+  }
+}
+
 /**
  * Visits every TCP socket (IPv4 and IPv6) of another process, each through a descriptor of this process's own,
  * closed once visited.
@@ -102,14 +112,7 @@ interface Taken {
 function eachSocket(calls: Syscalls, platform: Platform, pid: number, visit: (socket: Taken) => void): void {
   const pidfd = openProcess(calls, platform, pid);
   try {
-    let fds: number[];
-    try {
-      fds = allListed(calls.listing(pid));
-    } catch (error) {
-      const errno = (error as { errno?: number }).errno;
-      throw errno === undefined ? error : processError(platform, -errno, pid, `open /proc/${pid}/fd`);
-    }
-    for (const fd of fds) {
+    for (const fd of listed(calls, platform, pid)) {
       const own = calls.pidfdGetfd(pidfd, fd);
       if (errnoName(platform, -own) === "EBADF") continue; // closed since the listing
       if (own < 0) throw processError(platform, own, pid, "pidfd_getfd");
@@ -128,7 +131,28 @@ function eachSocket(calls: Syscalls, platform: Platform, pid: number, visit: (so
 }
 
 /**
- * Sets keepalive on every TCP socket (IPv4 and IPv6) of another process.
+ * Checks that this process may take another's sockets, before anything is changed: its descriptors are listed and
+ * one of them taken, as setting them would.
+ *
+ * @param pid The process.
+ * @throws {KeepaliveError} As {@linkcode applyToProcess}; `ESRCH` if it has gone.
+ */
+export function checkReachable(calls: Syscalls, platform: Platform, pid: number): void {
+  const pidfd = openProcess(calls, platform, pid);
+  try {
+    const [first] = listed(calls, platform, pid);
+    if (first === undefined) return;
+    const own = calls.pidfdGetfd(pidfd, first);
+    if (own >= 0) calls.close(own);
+    else if (errnoName(platform, -own) !== "EBADF") throw processError(platform, own, pid, "pidfd_getfd");
+  } finally {
+    calls.close(pidfd);
+  }
+}
+
+/**
+ * Sets keepalive on every TCP socket (IPv4 and IPv6) of another process. The writes carry this module's tag (Linux),
+ * as writes from outside the process: a cgroup's `--enforce` program lets them through.
  *
  * @param open Opens the binding; called only once the input is valid.
  * @param pid The process.
@@ -149,7 +173,7 @@ export function applyToProcess(
   const calls = open();
   const sockets: ProcessSocket[] = [];
   eachSocket(calls, platform, pid, ({ own, fd, local, peer }) => {
-    const { before, after } = rewriteValues(calls, platform, own, writes);
+    const { before, after } = rewriteValues(calls, platform, own, writes, platform.bpf?.OWN_WRITE_TAG);
     sockets.push({ fd, local, peer, before: toSettings(platform, before), after: toSettings(platform, after) });
   });
   return sockets;

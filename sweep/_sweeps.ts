@@ -73,6 +73,11 @@ const CHECKS = 2;
 const SLICE_MS = 1;
 /** Descriptors handled between two looks at the clock: a new socket is some fifteen calls. */
 const BETWEEN_LOOKS = 8;
+/**
+ * A socket configured long ago is read back once in this many sweeps, the sockets spread over them: a
+ * runtime's own keepalive written late (a driver's `setKeepAlive(true, ms)` minutes after connect) is put right.
+ */
+const RECHECK_EVERY = 32;
 /** Descriptors forgotten (or kept) between two looks at the clock, at a sweep's end. */
 const FORGETS_BETWEEN_LOOKS = 1024;
 
@@ -160,11 +165,11 @@ function handle(shared: NonNullable<typeof running>): Sweeper {
  * @param writes The options to give each new TCP socket, validated.
  * @param pace The period and the CPU budget.
  * @param clock The runtime's clock and timers.
- * @param announced Subscribes to the runtime's announcements of new sockets, each as its descriptors; returns the
- *   unsubscribe.
+ * @param hooks Subscribes, once while the sweeps run, to what the runtime says of its sockets: given how to configure
+ *   a new socket's descriptors as it is announced; returns the unsubscribe.
  * @returns A handle on the sweeps.
- * @throws {Error} If sweeps with another policy run; {@linkcode KeepaliveError} if the first sweep cannot list the
- *   descriptors, or no socket can be made to read the system's defaults.
+ * @throws {Error} If sweeps with another policy run; {@linkcode KeepaliveError} if the descriptors cannot be listed,
+ *   or no socket can be made to read the system's defaults.
  */
 export function startSweeps(
   sys: Syscalls,
@@ -172,7 +177,7 @@ export function startSweeps(
   writes: readonly Write[],
   pace: Required<SweepOptions>,
   clock: Clock,
-  announced: (configure: (fds: readonly number[]) => void) => () => void,
+  hooks: (configure: (fds: readonly number[]) => void) => () => void,
 ): Sweeper {
   const policy = policyOf(platform, writes, pace);
   if (running) {
@@ -219,8 +224,10 @@ export function startSweeps(
     if (known?.id === id) {
       known.sweep = sweep;
       if (!known.configurable) result.skipped++;
-      else if (known.checks === 0) result.unchanged++;
-      else if (sys.getpeername(fd, sockaddr) >= 0) {
+      else if (known.checks === 0) {
+        if ((fd + sweep) % RECHECK_EVERY === 0) configure(fd, known, result);
+        else result.unchanged++;
+      } else if (sys.getpeername(fd, sockaddr) >= 0) {
         known.checks--;
         configure(fd, known, result);
       } else {
@@ -284,6 +291,8 @@ export function startSweeps(
   };
   const run = () => {
     const started = clock.now();
+    // The first sweep configures every socket there is at start, once: it paces nothing after it.
+    const first = sweeps === 0;
     const steps = underWay = sweepSteps();
     let workMs = 0;
     // A sweep on the timer has no caller to throw to: the application goes on, and lastError says why.
@@ -301,17 +310,22 @@ export function startSweeps(
       } catch (error) {
         lastError = error;
       }
-      worked.shift();
-      worked.push(workMs + clock.now() - from);
+      if (!first) {
+        worked.shift();
+        worked.push(workMs + clock.now() - from);
+      }
       underWay = undefined;
       schedule(started);
     };
     slice();
   };
 
-  sweep();
+  // What would fail every sweep fails the call instead; the first sweep itself runs on the timer, in slices, so
+  // that a process with thousands of sockets feels no start.
+  free = unchosen(platform, readDefaults(sys, platform), writes);
+  sys.listing().close();
   /** A socket the runtime announces, configured as it connects: looked at as a sweep would, at once. */
-  const unsubscribe = announced((fds) => {
+  const unsubscribe = hooks((fds) => {
     const uncounted: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 }; // nobody to tell
     for (const fd of fds) {
       delete seen[fd]; // new, whatever was there before
@@ -321,7 +335,7 @@ export function startSweeps(
       if (at) at.checks = 0;
     }
   });
-  schedule(clock.now());
+  if (Number.isFinite(pace.everyMs)) cancel = clock.after(0, run);
   running = {
     policy,
     sweeper: {

@@ -6,4 +6,10 @@
  * @module
  */
 export { type Clock, startSweeps, type Sweeper, type SweepResult } from "./_sweeps.ts";
-export { applyToProcess, type InspectedSocket, inspectProcessAt, type ProcessSocket } from "./_process.ts";
+export {
+  applyToProcess,
+  checkReachable,
+  type InspectedSocket,
+  inspectProcessAt,
+  type ProcessSocket,
+} from "./_process.ts";

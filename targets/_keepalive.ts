@@ -7,7 +7,7 @@
  * @module
  */
 import { finderFor } from "./_find.ts";
-import { planWrites, toSettings, type Write } from "../options/mod.ts";
+import { planWrites, toSettings, type Values, type Write } from "../options/mod.ts";
 import {
   KeepaliveError,
   readTcpInfo,
@@ -47,6 +47,54 @@ function read(sys: Syscalls, platform: Platform, fds: readonly number[]): Socket
   return sockets;
 }
 
+/** A `node:net` socket's own `setKeepAlive`, in every runtime (Node's, Deno's and Bun's node:net). */
+type OwnSetKeepAlive = (enable: boolean, idleMs?: number, intervalMs?: number, count?: number) => unknown;
+
+/**
+ * The runtime's own `setKeepAlive` of a `node:net` socket, the one kind of target whose runtime remembers it: one with
+ * a handle (`_handle`), which Bun's own sockets, whose `setKeepAlive` takes other units, do not have.
+ */
+function ownSetKeepAlive(target: KeepaliveTarget): OwnSetKeepAlive | undefined {
+  const t = target as { remotePort?: unknown; _handle?: unknown; setKeepAlive?: unknown };
+  return typeof target === "object" && "remotePort" in t && "_handle" in t && typeof t.setKeepAlive === "function"
+    ? (t.setKeepAlive as OwnSetKeepAlive).bind(target)
+    : undefined;
+}
+
+/**
+ * Makes the runtime's idea of a `node:net` socket what the kernel holds. Node, Deno and Bun remember the keepalive
+ * they set themselves and skip a `setKeepAlive` that matches it: after a write behind their back, the
+ * application's own `setKeepAlive(false)` would do nothing. Their own call with the socket's values puts their idea
+ * right; the probes it may write of its own (libuv's and Bun's 1 s x 10) are written back after it.
+ *
+ * @param target The socket object.
+ * @param fds Its descriptors.
+ * @param values What they hold now, in the platform's order; read from the first if not given.
+ */
+export function settleRuntime(
+  sys: Syscalls,
+  platform: Platform,
+  target: KeepaliveTarget,
+  fds: readonly number[],
+  values?: Values,
+): void {
+  const own = ownSetKeepAlive(target);
+  if (!own || fds.length === 0) return;
+  const held = values ?? readValues(sys, platform, fds[0]);
+  const { enabled, idleMs, intervalMs, count } = toSettings(platform, held);
+  // Node 26.4 and later take the interval and the count too, and write them; the others ignore them.
+  own(enabled, idleMs, intervalMs, count);
+  // Written, not read first: a read of every option costs more than the two writes.
+  const probes: Write[] = [];
+  const unknown = held.map((value, i) => {
+    const option = platform.socketOptions[i];
+    if ((option.field !== "intervalMs" && option.field !== "count") || value === undefined) return value;
+    probes.push({ option, value });
+    return undefined;
+  });
+  writeValues(sys, platform, fds.map((fd) => ({ fd, before: unknown })), probes);
+}
+
 /**
  * Validates, finds the descriptors, reads every option once, writes the changed ones.
  *
@@ -59,7 +107,7 @@ export function applyKeepalive(
   open: () => Syscalls,
   platform: Platform,
   target: KeepaliveTarget,
-  options: KeepaliveOptions | undefined,
+  options: KeepaliveOptions,
 ): KeepaliveSettings {
   const writes = planWrites(options, platform);
   const find = finderFor(target, platform);
@@ -67,7 +115,20 @@ export function applyKeepalive(
   const sockets = read(calls, platform, find(calls));
   agreed(platform, sockets, writes);
   const [after] = writeValues(calls, platform, sockets, writes);
+  settleRuntime(calls, platform, target, sockets.map(({ fd }) => fd), after);
   return toSettings(platform, after);
+}
+
+/**
+ * Turns keepalive off, as the application asked the runtime to (its own `setKeepAlive(false)`, which the runtime
+ * skipped if it thought keepalive off already); nothing else changes.
+ *
+ * @param target The socket object.
+ */
+export function keepaliveOff(open: () => Syscalls, platform: Platform, target: KeepaliveTarget): void {
+  const find = finderFor(target, platform);
+  const calls = open();
+  writeValues(calls, platform, read(calls, platform, find(calls)), planWrites({ enable: false }, platform));
 }
 
 /**

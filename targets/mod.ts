@@ -5,5 +5,5 @@
  * @module
  */
 export { type Finder, finderFor } from "./_find.ts";
-export { applyKeepalive, readKeepalive, tcpInfoOf } from "./_keepalive.ts";
+export { applyKeepalive, keepaliveOff, readKeepalive, settleRuntime, tcpInfoOf } from "./_keepalive.ts";
 export { parseIp } from "./_ip.ts";

@@ -159,12 +159,14 @@ function bpfChecks(bpf: BpfTable): Check[] {
   return [
     ...named("", {
       CGROUP2_SUPER_MAGIC: bpf.CGROUP2_SUPER_MAGIC,
+      BPF_F_ALLOW_OVERRIDE: bpf.BPF_F_ALLOW_OVERRIDE,
       BPF_F_ALLOW_MULTI: bpf.BPF_F_ALLOW_MULTI,
       BPF_F_REPLACE: bpf.BPF_F_REPLACE,
       BPF_F_QUERY_EFFECTIVE: bpf.BPF_F_QUERY_EFFECTIVE,
       BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: bpf.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB,
       BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: bpf.BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB,
       BPF_FUNC_setsockopt: bpf.BPF_FUNC_setsockopt,
+      IPPROTO_TCP: bpf.IPPROTO_TCP,
       BPF_OBJ_NAME_LEN: bpf.BPF_OBJ_NAME_LEN,
     }),
     ...Object.entries(bpf.filesystems).map(([name, [ours]]) => ({
@@ -223,15 +225,23 @@ function linuxTarget(
             "sys/syscall.h",
             "sys/statfs.h",
             "sys/utsname.h",
+            "sys/stat.h",
+            "sys/file.h",
           ].map((header) => `#include <${header}>`),
           "#include <stddef.h>",
         ].join("\n"),
         checks: [
           ...tableChecks(platform),
           { entry: `${file} O_CLOEXEC`, expr: "O_CLOEXEC", ours: LINUX_NUMBERS.O_CLOEXEC },
-          ...(["SYS_getdents64", "SYS_pidfd_open", "SYS_pidfd_getfd", "SYS_bpf", "O_DIRECTORY"] as const).map((
-            name,
-          ) => ({ entry: `${file} ${name}.${arch}`, expr: name, ours: LINUX_NUMBERS[name][arch] })),
+          ...(["SYS_getdents64", "SYS_pidfd_open", "SYS_pidfd_getfd", "SYS_bpf", "SYS_fstat", "O_DIRECTORY"] as const)
+            .map((name) => ({ entry: `${file} ${name}.${arch}`, expr: name, ours: LINUX_NUMBERS[name][arch] })),
+          {
+            entry: `${file} sizeof(struct stat).${arch}`,
+            expr: "sizeof(struct stat)",
+            ours: LINUX_NUMBERS["sizeof(struct stat)"][arch],
+          },
+          { entry: `${file} st_ino`, expr: "offsetof(struct stat, st_ino)", ours: LINUX_NUMBERS.st_ino },
+          { entry: `${file} LOCK_EX`, expr: "LOCK_EX", ours: LINUX_NUMBERS.LOCK_EX },
           ...(["d_reclen", "d_type", "d_name"] as const).map((member) => ({
             entry: `${file} ${member}`,
             expr: `offsetof(${dirent}, ${member})`,
@@ -244,12 +254,16 @@ function linuxTarget(
             ours: LINUX_NUMBERS[name],
           })),
           { entry: `${file} f_type`, expr: "offsetof(struct statfs, f_type)", ours: LINUX_NUMBERS.f_type },
+          { entry: `${file} nodename`, expr: "offsetof(struct utsname, nodename)", ours: LINUX_NUMBERS.nodename },
           { entry: `${file} release`, expr: "offsetof(struct utsname, release)", ours: LINUX_NUMBERS.release },
         ],
       },
       {
         // The kernel's own headers: they and <fcntl.h> cannot share a unit.
-        prelude: ["linux/pidfd.h", "linux/bpf.h", "linux/magic.h", "stddef.h"].map((h) => `#include <${h}>`).join("\n"),
+        prelude: ["linux/pidfd.h", "linux/bpf.h", "linux/magic.h", "linux/in.h", "stddef.h"].map((h) =>
+          `#include <${h}>`
+        )
+          .join("\n"),
         checks: [
           { entry: `${FILES.Linux} pidfd.PIDFD_THREAD`, expr: "PIDFD_THREAD", ours: platform.pidfd!.PIDFD_THREAD },
           ...bpfChecks(platform.bpf!),

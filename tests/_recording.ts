@@ -31,6 +31,10 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
       calls.push(["setsockopt", fd, level, option, value]);
       return fail.at?.includes(++sets) ? -(fail.errno ?? 22) : inner.setsockoptInt(fd, level, option, value);
     },
+    setsockopt(fd, level, option, from) {
+      calls.push(["setsockopt", fd, level, option, undefined, [...from]]);
+      return fail.at?.includes(++sets) ? -(fail.errno ?? 22) : inner.setsockopt(fd, level, option, from);
+    },
     ioctl(fd, code, input, output) {
       calls.push(["ioctl", fd, code, output?.byteLength ?? 0, undefined, [...input]]);
       // An ioctl with output reads; only one without writes, and only writes are failed.
@@ -84,6 +88,10 @@ export function memorySocket(
       values[`${level}:${option}`] = value;
       return 0;
     },
+    setsockopt(f, level, option, from) {
+      // The int at the front, as the kernel reads it; a tag after it is for cgroup programs.
+      return this.setsockoptInt(f, level, option, new DataView(from.buffer, from.byteOffset).getInt32(0, true));
+    },
     ioctl: (f, code, input) => f === fd && ioctl ? ioctl(values, code, input) : -lackedErrno,
     getsockname: () => -88,
     getpeername: () => -88,
@@ -116,6 +124,7 @@ export function memorySockets(
     getsockoptInt: (fd, level, option) => at(fd).getsockoptInt(fd, level, option),
     getsockopt: (fd, level, option, into) => at(fd).getsockopt(fd, level, option, into),
     setsockoptInt: (fd, level, option, value) => at(fd).setsockoptInt(fd, level, option, value),
+    setsockopt: (fd, level, option, from) => at(fd).setsockopt(fd, level, option, from),
     listing: () => wholeListing(fds),
   };
 }

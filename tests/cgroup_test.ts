@@ -1,30 +1,25 @@
-// cgroup/: keepalive for every connection of a cgroup v2 directory, set by the kernel. The programs checked byte by
-// byte against an encoding made by hand; then, as root on the real kernel, clients in other languages (python3, curl,
-// Deno, Bun, Node) and a server started inside the cgroup, read back from outside through pidfd_getfd; a dead peer
-// found in seconds while a control outside waits; --enforce against an application's own setsockopt and fetch;
-// detach; inspect writing nothing; the Kubernetes shape (a pods root, pods in their own network namespaces); and
-// each refusal.
+// cgroup/: keepalive for every connection of a cgroup v2 directory, set by the kernel. As root on the real kernel:
+// clients in other languages (python3, curl, Deno, Bun, Node) and a server started inside the cgroup, read back from
+// outside through pidfd_getfd; a dead peer found in seconds while a control outside waits; nested cgroups, the
+// nearest policy holding; --enforce against an application's own setsockopt and fetch, TCP only; owners; detach;
+// inspect writing nothing, with the policy that holds for each socket and its drift; another's programs, exclusive
+// or of the same name; several applies at once; the Kubernetes shape; paths outside ASCII; and each refusal.
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import http from "node:http";
 import net from "node:net";
 import { createInterface } from "node:readline";
-import { readFileSync, writeFileSync } from "node:fs";
-import {
-  applyToCgroup,
-  assemble,
-  decodeProgram,
-  loadProgram,
-  setsockoptProgram,
-  sockOpsProgram,
-} from "../cgroup/mod.ts";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import { applyToCgroup } from "../cgroup/_apply.ts";
+import { cgroupsOf, loadProgram } from "../cgroup/_bpf.ts";
+import { assemble, instructionSet, label, R0, R1, R10, R2, R3, R4, R5, R6 } from "../cgroup/_insn.ts";
+import { currentTemplate, programLines } from "../cgroup/_program.ts";
 import { syscalls } from "../ffi/mod.ts";
 import { clearCgroupKeepalive, inspectCgroup, setCgroupKeepalive, VERSION } from "../mod.ts";
-import { planWrites } from "../options/mod.ts";
 import { platformFor } from "../platforms/mod.ts";
 import type { Syscalls } from "../socket/mod.ts";
-import { firstLine, makeCgroup, removeCgroup, RUNTIMES, startIn, tcpSockets } from "./_cgroup.ts";
+import { CGROUP_ROOT, firstLine, makeCgroup, removeCgroup, RUNTIMES, startIn, tcpSockets } from "./_cgroup.ts";
 import { FIXTURES, keepalive } from "./_cli.ts";
 import { type KernelValues, kernelValuesOf } from "./_kernel.ts";
 import { runtime, test, testUnder } from "./_harness.ts";
@@ -50,50 +45,9 @@ const PYTHON = "/usr/bin/python3";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let unique = 0;
 const name = (what: string) => `tcp-keepalive-${process.pid}-${runtime}-${what}-${unique++}`;
-
-// The same instructions, encoded by hand from <linux/bpf.h>'s opcodes (struct bpf_insn: u8 code, u8 dst:4 src:4,
-// s16 off, s32 imm), for idle 30 s, interval 7 s, count 4, user timeout 25 s.
-const SOCK_OPS_HEX = "bf160000000000006161000000000000150102000400000015010100050000000500280000000000" +
-  "620afcff01000000bf61000000000000b702000001000000b703000009000000bfa400000000000007040000fcffffffb70500000400" +
-  "00008500000031000000620afcff1e000000bf61000000000000b702000006000000b703000004000000bfa400000000000007040000" +
-  "fcffffffb7050000040000008500000031000000620afcff07000000bf61000000000000b702000006000000b703000005000000bfa4" +
-  "00000000000007040000fcffffffb7050000040000008500000031000000620afcff04000000bf61000000000000b702000006000000" +
-  "b703000006000000bfa400000000000007040000fcffffffb7050000040000008500000031000000620afcffa8610000bf6100000000" +
-  "0000b702000006000000b703000012000000bfa400000000000007040000fcffffffb7050000040000008500000031000000b7000000" +
-  "010000009500000000000000";
-const SETSOCKOPT_HEX = "bf1600000000000079620800000000007963100000000000bf2400000000000007040000040000002d34" +
-  "160000000000616418000000000061651c000000000055040300060000005505020004000000620200001e0000000500100000000000" +
-  "55040300060000005505020005000000620200000700000005000c00000000005504030006000000550502000600000062020000040000" +
-  "0005000800000000005504030006000000550502001200000062020000a86100000500040000000000550403000100000055050200" +
-  "0900000062020000010000000500000000000000b7000000010000009500000000000000";
-const hex = (bytes: Uint8Array) => [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-
-test("the sock_ops program is its table, byte for byte: keepalive on first, then each option", () => {
-  const lines = sockOpsProgram(bpf, planWrites(POLICY, linux));
-  equal(hex(assemble(lines)), SOCK_OPS_HEX);
-  equal(lines.filter((line) => "code" in line).length, 47);
-  ok(lines.every((line) => "label" in line || line.comment.length > 0), "each instruction says what it does");
-});
-
-test("the setsockopt program is its table, byte for byte: each option the policy sets written over", () => {
-  equal(hex(assemble(setsockoptProgram(bpf, planWrites(POLICY, linux)))), SETSOCKOPT_HEX);
-});
-
-test("what a program sets is read back from its instructions", () => {
-  const writes = planWrites(POLICY, linux);
-  for (
-    const [kind, lines] of [["sock_ops", sockOpsProgram(bpf, writes)], [
-      "setsockopt",
-      setsockoptProgram(bpf, writes),
-    ]] as const
-  ) {
-    const read = decodeProgram(bpf, kind, assemble(lines), linux.socketOptions);
-    deepEqual(
-      read.map(({ option, value }) => [option.name, value]).sort(),
-      writes.map(({ option, value }) => [option.name, value]).sort(),
-    );
-  }
-});
+/** Our programs at a cgroup, as inspect reads them: kind and owner. */
+const ours = (path: string) =>
+  inspectCgroup(path).programs.filter((program) => program.kind !== undefined && program.cgroup === path);
 
 /** A binding whose kernel is `release`, and which fails the test if anything reaches bpf(2). */
 function kernelOf(release: string): () => Syscalls {
@@ -102,7 +56,7 @@ function kernelOf(release: string): () => Syscalls {
     ...real,
     cgroup: () => ({
       ...real.cgroup(),
-      kernelRelease: () => release,
+      kernel: () => ({ release, hostname: "test" }),
       bpf: () => {
         throw new Error("bpf(2) was called");
       },
@@ -111,7 +65,7 @@ function kernelOf(release: string): () => Syscalls {
 }
 
 test("a kernel before 5.9 is refused before any program is loaded: there it would set nothing", () => {
-  throws(() => applyToCgroup(kernelOf("5.8.18-generic"), linux, "/sys/fs/cgroup", POLICY), {
+  throws(() => applyToCgroup(kernelOf("5.8.18-generic"), linux, CGROUP_ROOT, POLICY), {
     message:
       /^cgroup keepalive needs Linux 5\.9 or later, .*; this is 5\.8\.18-generic, where the program would load and set nothing$/,
   });
@@ -135,8 +89,10 @@ test("bad options and settings are refused before any call", () => {
 });
 
 test("a program the verifier refuses is said with the verifier's log", () => {
-  const broken = sockOpsProgram(bpf, []).filter((line) => !("code" in line && line.code === 0xb7 && line.dst === 0));
-  throws(() => loadProgram(syscalls().cgroup(), linux, "sock_ops", broken), {
+  // Without its owner's name (one of 0.8's) and without r0 = 1: r0 is read at exit, never written.
+  const broken = programLines(currentTemplate(bpf, "sock_ops"), { owner: "", writes: [] })
+    .filter((line) => !("code" in line && line.code === 0xb7 && line.dst === 0));
+  throws(() => loadProgram(cgroupsOf(syscalls(), linux), "sock_ops", broken), {
     name: "KeepaliveError",
     code: "EACCES",
     message: /^EACCES: the verifier refused the sock_ops program:\n[\s\S]*R0 !read_ok/,
@@ -179,7 +135,7 @@ test("setCgroupKeepalive: new connections there get the policy, existing sockets
     await firstLine(before);
     deepEqual(valuesTo(before, server.port), DEFAULTS);
     const done = setCgroupKeepalive(cgroup, POLICY);
-    deepEqual(done.programs.map(({ kind, replaced }) => [kind, replaced]), [["sock_ops", false]]);
+    deepEqual(done.programs.map(({ kind, replaced }) => [kind, replaced]), [["sock_ops", undefined]]);
     // The socket that was already there, set through pidfd_getfd in the same call, and said so.
     const [existing] = done.processes;
     equal(existing.pid, before.pid);
@@ -210,17 +166,20 @@ test(
     const server = await holdingServer();
     const foreign = attachForeign(cgroup);
     try {
-      equal(setCgroupKeepalive(cgroup, POLICY).programs[0].replaced, false);
+      equal(setCgroupKeepalive(cgroup, POLICY).programs[0].replaced, undefined);
       const again = setCgroupKeepalive(cgroup, { ...POLICY, count: 6 }, { enforce: true });
-      deepEqual(again.programs.map(({ kind, replaced }) => [kind, replaced]), [["sock_ops", true], [
-        "setsockopt",
-        false,
-      ]]);
-      const ours = () => inspectCgroup(cgroup).programs.filter((program) => program.kind !== undefined);
-      deepEqual(ours().map(({ kind, settings }) => [kind, settings?.count]), [["sock_ops", 6], ["setsockopt", 6]]);
+      const host = execFileSync("uname", ["-n"], { encoding: "utf8" }).trim();
+      deepEqual(again.programs.map(({ kind, owner, replaced }) => [kind, owner, replaced]), [
+        ["sock_ops", host, host],
+        ["setsockopt", host, undefined],
+      ]);
+      deepEqual(ours(cgroup).map(({ kind, settings, holds }) => [kind, settings?.count, holds?.length]), [
+        ["sock_ops", 6, undefined],
+        ["setsockopt", undefined, 5],
+      ]);
       // Without --enforce, the setsockopt program goes: the policy is exactly what was asked.
       deepEqual(setCgroupKeepalive(cgroup, POLICY).programs.map(({ kind }) => kind), ["sock_ops"]);
-      deepEqual(ours().map(({ kind }) => kind), ["sock_ops"]);
+      deepEqual(ours(cgroup).map(({ kind }) => kind), ["sock_ops"]);
       deepEqual(clearCgroupKeepalive(cgroup).map(({ kind }) => kind), ["sock_ops"]);
       deepEqual(inspectCgroup(cgroup).programs.map(({ name }) => name), ["someone_else"], "another's program stays");
       const client = pythonClient(cgroup, server.port);
@@ -239,20 +198,25 @@ test(
   20_000,
 );
 
-/** Someone else's sock_ops program (it only returns 1), attached to the cgroup beside ours; its descriptor. */
-function attachForeign(cgroup: string): number {
+/**
+ * Someone else's program, attached to the cgroup beside ours (or, with `flags` 0, exclusively, as bpftool does by
+ * default): by default a sock_ops program named someone_else that only returns 1. Its descriptor, which holds it.
+ */
+function attachForeign(
+  cgroup: string,
+  { code = assemble(returnsOne()), name = "someone_else", flags = bpf.BPF_F_ALLOW_MULTI, kind = "sock_ops" as const } =
+    {},
+): number {
   const calls = syscalls().cgroup();
-  const code = new Uint8Array(new ArrayBuffer(16));
-  code.set([0xb7, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0]); // r0 = 1; exit
   const license = new Uint8Array(new ArrayBuffer(8));
   license.set(new TextEncoder().encode("GPL"));
   const load = new Uint8Array(new ArrayBuffer(128));
   const view = new DataView(load.buffer);
-  view.setUint32(0, bpf.programTypes.BPF_PROG_TYPE_SOCK_OPS, true);
-  view.setUint32(4, 2, true);
+  view.setUint32(0, kind === "sock_ops" ? bpf.programTypes.BPF_PROG_TYPE_SOCK_OPS : 0, true);
+  view.setUint32(4, code.length / 8, true);
   view.setBigUint64(8, calls.addressOf(code), true);
   view.setBigUint64(16, calls.addressOf(license), true);
-  load.set(new TextEncoder().encode("someone_else"), 48);
+  load.set(new TextEncoder().encode(name), 48);
   const program = calls.bpf(bpf.commands.BPF_PROG_LOAD, load);
   ok(program >= 0, `loaded: ${program}`);
   const directory = calls.openDirectory(cgroup);
@@ -261,10 +225,39 @@ function attachForeign(cgroup: string): number {
   at.setUint32(0, directory, true);
   at.setUint32(4, program, true);
   at.setUint32(8, bpf.attachTypes.BPF_CGROUP_SOCK_OPS, true);
-  at.setUint32(12, bpf.BPF_F_ALLOW_MULTI, true);
+  at.setUint32(12, flags, true);
   equal(calls.bpf(bpf.commands.BPF_PROG_ATTACH, attach), 0);
   syscalls().close(directory);
   return program;
+}
+
+/** A program that returns 1 and does nothing else. */
+function returnsOne() {
+  const { MOV64_IMM, EXIT } = instructionSet(bpf);
+  return [MOV64_IMM(R0, 1, "r0 = 1"), EXIT("return")];
+}
+
+/** Someone else's sock_ops program that sets TCP_KEEPIDLE to `seconds` on every connection established. */
+function setsIdle(seconds: number) {
+  const { MOV64_REG, MOV64_IMM, ALU64_IMM, LDX_MEM, ST_MEM, JMP_IMM, CALL, EXIT } = instructionSet(bpf);
+  return assemble([
+    MOV64_REG(R6, R1, "r6 = ctx"),
+    LDX_MEM("W", R1, R6, bpf.context["bpf_sock_ops.op"], "r1 = op", "context"),
+    JMP_IMM("JEQ", R1, bpf.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB, "set", "active"),
+    JMP_IMM("JNE", R1, bpf.BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, "out", "not passive either"),
+    label("set"),
+    ST_MEM("W", R10, -4, seconds, "the value"),
+    MOV64_REG(R1, R6, "ctx"),
+    MOV64_IMM(R2, 6, "IPPROTO_TCP"),
+    MOV64_IMM(R3, 4, "TCP_KEEPIDLE"),
+    MOV64_REG(R4, R10, "fp"),
+    ALU64_IMM("ADD", R4, -4, "&value"),
+    MOV64_IMM(R5, 4, "4"),
+    CALL(bpf.BPF_FUNC_setsockopt, "bpf_setsockopt"),
+    label("out"),
+    MOV64_IMM(R0, 1, "r0 = 1"),
+    EXIT("return"),
+  ]);
 }
 
 /** A script that connects to `port` with node:net and holds on: the same text under Deno, Bun and Node. */
@@ -449,7 +442,14 @@ testUnder("deno", "inspect reads a cgroup and its processes' sockets, and writes
     for (const socket of sockets) {
       ok(socket.sinceHeardMs >= 0 && socket.sinceHeardMs < 5000, `peer last heard ${socket.sinceHeardMs} ms ago`);
       equal(socket.deadPeerMs, socket.settings.enabled ? 30_000 + 7000 * 4 : null);
+      equal(socket.policy, cgroup, "the policy that holds for it");
+      // The application turned keepalive off itself: the one field it holds otherwise than the policy.
+      deepEqual(socket.drift, socket.settings.enabled ? [] : ["enabled"]);
     }
+    const text = await keepalive(["inspect", "--cgroup", cgroup]);
+    match(text.stdout, /policy\s+drift/);
+    match(text.stdout, /this cgroup's\s+enabled/);
+    match(text.stdout, /this cgroup's\s+-/);
     const byPid = await keepalive(["inspect", "--pid", String(set.pid)]);
     equal(byPid.code, 0, byPid.stderr);
     match(byPid.stdout, /established\s+on\s+30 s\s+7 s\s+4\s+25 s\s+58 s\s+[\d.]+ s ago/);
@@ -462,19 +462,27 @@ testUnder("deno", "inspect reads a cgroup and its processes' sockets, and writes
   }
 }, 30_000);
 
-/** The command lines of deploy/kubernetes.yaml: the version it pins, and what apply and detach are given. */
-function manifest(): { version: string; apply: string[]; detach: string[] } {
+/**
+ * The command lines of deploy/kubernetes.yaml: the version it pins, and what apply and detach are given, with the
+ * pod's name (from the downward API) as `pod` gives it.
+ */
+function manifest(pod: string): { version: string; apply: string[]; detach: string[] } {
   const text = readFileSync(new URL("../deploy/kubernetes.yaml", import.meta.url), "utf8");
+  ok(
+    /name: POD_NAME\n\s+valueFrom: \{ fieldRef: \{ fieldPath: metadata\.name \} \}/.test(text),
+    "POD_NAME is the pod's",
+  );
   const [, version, apply] = /npx --yes tcp-keepalive@(\S+) apply --cgroup "\$PODS_CGROUP" (.*)$/m.exec(text)!;
   const [, detach] = /npx --yes tcp-keepalive@\S+ detach --cgroup "\$PODS_CGROUP"(.*)'/m.exec(text)!;
-  return { version, apply: apply.split(" "), detach: detach.split(" ").filter(Boolean) };
+  const words = (line: string) => line.split(" ").filter(Boolean).map((word) => word === '"$POD_NAME"' ? pod : word);
+  return { version, apply: words(apply), detach: words(detach) };
 }
 
 testUnder(
   "deno",
   "Kubernetes, simulated with deploy/kubernetes.yaml's commands: every pod is set, later ones too",
   async () => {
-    const { version, apply, detach } = manifest();
+    const { version, apply, detach } = manifest("tcp-keepalive-7xk2p");
     equal(version, VERSION, "the manifest pins this version");
     const pods = makeCgroup(name("kubepods"));
     const namespaces: string[] = [];
@@ -504,9 +512,16 @@ testUnder(
       deepEqual(done.processes.map((p: { sockets: unknown[] }) => p.sockets.length), [3, 3], "both pods' sockets, now");
       const late = await pod("pod-c");
       for (const child of [...early, late]) deepEqual(connections(child), [held, held], `pod process ${child.pid}`);
-      const off = await keepalive(["detach", "--cgroup", pods, ...detach]);
+      // A rolling update: the new pod applies, then the old pod's preStop detaches, which leaves the new one's.
+      const rolled = manifest("tcp-keepalive-9qm4z");
+      equal((await keepalive(["apply", "--cgroup", pods, ...rolled.apply])).code, 0);
+      const oldPreStop = await keepalive(["detach", "--cgroup", pods, ...detach]);
+      equal(oldPreStop.code, 0, oldPreStop.stderr);
+      match(oldPreStop.stdout, /sock_ops program \d+ of tcp-keepalive-9qm4z stays: another owner's/);
+      deepEqual(connections(await pod("pod-e")), [held, held], "after the rolling update, still set");
+      const off = await keepalive(["detach", "--cgroup", pods, ...rolled.detach]);
       equal(off.code, 0, off.stderr);
-      match(off.stdout, /sock_ops program \d+ taken off/);
+      match(off.stdout, /sock_ops program \d+ of tcp-keepalive-9qm4z taken off/);
       deepEqual(connections(await pod("pod-d")), [DEFAULTS, DEFAULTS], "a pod made after detach");
     } finally {
       started.forEach((child) => child.kill("SIGKILL"));
@@ -554,6 +569,25 @@ const refusals: [string, string[], number, RegExp][] = [
     2,
     /^keepalive: --count must be an integer from 1 to 127/,
   ],
+  [
+    "a flag given twice",
+    ["apply", "--cgroup", "/sys/fs/cgroup/a", "--cgroup", "/sys/fs/cgroup/b", "--idle", "5s"],
+    2,
+    /^keepalive: --cgroup is given twice \(\/sys\/fs\/cgroup\/a, \/sys\/fs\/cgroup\/b\); give it once/,
+  ],
+  [
+    "an owner's name too long",
+    ["apply", "--cgroup", "/sys/fs/cgroup/a", "--idle", "5s", "--owner", "ü".repeat(33)],
+    2,
+    /^keepalive: --owner must be a name of 1 to 64 bytes of UTF-8; got ü{33}: it is 66 bytes/,
+  ],
+  [
+    "--owner and --all",
+    ["detach", "--cgroup", "/sys/fs/cgroup/a", "--owner", "x", "--all"],
+    2,
+    /^keepalive: detach takes --owner NAME or --all, not both/,
+  ],
+  ["--owner without --cgroup", ["apply", "--pid", "1", "--owner", "x"], 2, /^keepalive: --owner goes with --cgroup/],
 ];
 for (const [what, args, exit, message] of refusals) {
   testUnder("deno", `keepalive ${args[0]} with ${what}: exit ${exit}, said plainly`, async () => {
@@ -579,9 +613,377 @@ testUnder("deno", "without CAP_BPF and CAP_NET_ADMIN: the capabilities named, no
     const noCapabilities = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
     const run = await keepalive(["apply", "--cgroup", cgroup, "--idle", "5s"], noCapabilities);
     equal(run.code, 1, run.stdout);
-    match(run.stderr, /^keepalive: EPERM: loading sock_ops: that needs CAP_BPF and CAP_NET_ADMIN \(or CAP_SYS_ADMIN\)/);
+    match(
+      run.stderr,
+      /^keepalive: EPERM: listing the cgroup's programs: that needs CAP_BPF and CAP_NET_ADMIN \(or CAP_SYS_ADMIN\)/,
+    );
     deepEqual(inspectCgroup(cgroup).programs, []);
   } finally {
     await removeCgroup(cgroup);
   }
 }, 15_000);
+
+testUnder("deno", "with --json, an error is JSON too, on stdout, with the same exit code", async () => {
+  const usage = await keepalive(["detach", "--cgroup", "/sys/fs/cgroup/no-such-cgroup", "--json"]);
+  equal(usage.code, 2);
+  const { error } = JSON.parse(usage.stdout);
+  equal(error.code, "ERR_USAGE");
+  match(error.message, /no-such-cgroup is not a cgroup v2 directory: there is no such directory/);
+  equal(usage.stderr, "");
+  const twice = await keepalive(["plan", "30s", "--count", "3", "--count", "4", "--json"]);
+  deepEqual([twice.code, JSON.parse(twice.stdout).error.code], [2, "ERR_USAGE"]);
+  const unknown = await keepalive(["plan", "30s", "--frobnicate", "--json"]);
+  deepEqual([unknown.code, JSON.parse(unknown.stdout).error.code], [2, "ERR_PARSE_ARGS_UNKNOWN_OPTION"]);
+}, 30_000);
+
+test(
+  "a cgroup path outside ASCII names that directory, in UTF-8, and no other; one with a NUL is refused",
+  async () => {
+    const base = makeCgroup(name("utf8"));
+    // What 0.8.0 opened instead: each character's low byte (中 is 0x4e2d, 丯 0x4e2f, a "/").
+    const lowBytes = makeCgroup("x-a-b", base);
+    const uni = makeCgroup("uni", base);
+    const accented = makeCgroup("x-ünï", base);
+    try {
+      throws(() => setCgroupKeepalive(`${base}/x-a中b`, POLICY), {
+        name: "TypeError",
+        message: /x-a中b is not a cgroup v2 directory: there is no such directory/,
+      });
+      throws(() => setCgroupKeepalive(`${uni}/child丯..`, POLICY), {
+        name: "TypeError",
+        message: /uni\/child丯\.\. is not a cgroup v2 directory: there is no such directory/,
+      });
+      deepEqual([ours(lowBytes), ours(uni)], [[], []], "nothing attached where the low bytes lead");
+      const done = setCgroupKeepalive(accented, POLICY);
+      equal(done.path, accented);
+      deepEqual(ours(accented).map(({ kind }) => kind), ["sock_ops"]);
+      // bpftool, from outside, finds the program at the same directory.
+      match(
+        execFileSync("bpftool", ["cgroup", "show", accented], { encoding: "utf8" }),
+        /sock_ops\s+multi\s+tcp_keepalive/,
+      );
+      const never = () => {
+        throw new Error("the binding was opened");
+      };
+      throws(() => applyToCgroup(never, linux, `${base}/x\u0000y`, POLICY), {
+        name: "TypeError",
+        message: /^path must be the absolute path of a cgroup v2 directory.*: it holds a NUL character at \d+/,
+      });
+      throws(() => applyToCgroup(never, linux, `${base}/x\ud800y`, POLICY), { message: /a lone surrogate/ });
+      throws(() => applyToCgroup(never, linux, "relative/path", POLICY), { message: /: it is not absolute$/ });
+    } finally {
+      clearCgroupKeepalive(accented, { all: true });
+      await removeCgroup(base);
+    }
+  },
+  20_000,
+);
+
+testUnder(
+  "deno",
+  "nested cgroups: a connection gets the nearest policy, a child's over its parent's, with --enforce too",
+  async () => {
+    const server = await holdingServer();
+    const parent = makeCgroup(name("nest"));
+    const child = makeCgroup("child", parent);
+    try {
+      for (const enforce of [false, true]) {
+        setCgroupKeepalive(parent, { idleMs: 31_000, count: 3 }, { enforce });
+        setCgroupKeepalive(child, { idleMs: 32_000, count: 7 }, { enforce });
+        // With --enforce, the application's own setsockopt in the child changes nothing either.
+        const own = enforce ? "s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 60)" : "";
+        const inChild = pythonClient(child, server.port, own);
+        const inParent = pythonClient(parent, server.port);
+        try {
+          await Promise.all([firstLine(inChild), firstLine(inParent)]);
+          const [c, p] = [valuesTo(inChild, server.port), valuesTo(inParent, server.port)];
+          deepEqual([c.TCP_KEEPIDLE, c.TCP_KEEPCNT], [32, 7], `the child's own policy (enforce ${enforce})`);
+          deepEqual([p.TCP_KEEPIDLE, p.TCP_KEEPCNT], [31, 3], `the parent's (enforce ${enforce})`);
+          const seen = inspectCgroup(parent);
+          const policyOf = (pid: number) =>
+            seen.processes.find((process) => process.pid === pid)!.sockets.find((socket) =>
+              socket.peer?.endsWith(`:${server.port}`)
+            )!.policy;
+          deepEqual([policyOf(inChild.pid!), policyOf(inParent.pid!)], [child, parent]);
+          // Applying the parent's again leaves the sockets of the child to the child's policy.
+          const again = setCgroupKeepalive(parent, { idleMs: 33_000, count: 3 }, { enforce });
+          deepEqual(again.nested, [child]);
+          deepEqual(again.processes.map(({ pid }) => pid), [inParent.pid]);
+          deepEqual([valuesTo(inChild, server.port).TCP_KEEPIDLE, valuesTo(inParent, server.port).TCP_KEEPIDLE], [
+            32,
+            33,
+          ]);
+        } finally {
+          inChild.kill();
+          inParent.kill();
+        }
+      }
+    } finally {
+      server.close();
+      await removeCgroup(parent);
+    }
+  },
+  30_000,
+);
+
+testUnder(
+  "deno",
+  "another's program attached exclusively, here or above: named, with what to do; nothing attached",
+  async () => {
+    for (
+      const [flags, how] of [[0, "exclusively \\(without BPF_F_ALLOW_MULTI, bpftool's default\\)"], [
+        bpf.BPF_F_ALLOW_OVERRIDE,
+        "with override \\(BPF_F_ALLOW_OVERRIDE\\)",
+      ]] as const
+    ) {
+      const parent = makeCgroup(name("exclusive"));
+      const child = makeCgroup("child", parent);
+      const foreign = attachForeign(parent, { flags, name: "exclusive_one" });
+      try {
+        const run = await keepalive(["apply", "--cgroup", child, "--idle", "5s"]);
+        equal(run.code, 1, run.stdout);
+        match(
+          run.stderr,
+          new RegExp(
+            `^keepalive: EPERM: cannot attach to ${child}: sock_ops program \\d+ exclusive_one is attached to ${parent} ${how}`,
+          ),
+        );
+        match(
+          run.stderr,
+          /nothing was attached\. To run both, attach it again with multi \(bpftool cgroup detach .* multi\)/,
+        );
+        deepEqual(ours(child), []);
+      } finally {
+        syscalls().close(foreign);
+        await removeCgroup(parent);
+      }
+    }
+  },
+  30_000,
+);
+
+testUnder(
+  "deno",
+  "several applies at once on one cgroup: never two of this module's programs there, 20 rounds",
+  async () => {
+    const cgroup = makeCgroup(name("race"));
+    try {
+      for (let round = 0; round < 20; round++) {
+        const runs = await Promise.all(
+          [0, 1, 2, 3].map((i) => keepalive(["apply", "--cgroup", cgroup, "--idle", `${10 + i}s`, "--owner", `o${i}`])),
+        );
+        for (const run of runs) equal(run.code, 0, run.stderr);
+        const programs = ours(cgroup);
+        equal(programs.length, 1, `round ${round}: ${JSON.stringify(programs)}`);
+        // The last to take the lock holds: the one whose program is there.
+        ok(/^o[0-3]$/.test(programs[0].owner!));
+        clearCgroupKeepalive(cgroup, { all: true });
+      }
+    } finally {
+      await removeCgroup(cgroup);
+    }
+  },
+  180_000,
+);
+
+testUnder(
+  "deno",
+  "another's program named tcp_keepalive is not taken for this module's: it stays, shown as another's",
+  async () => {
+    const cgroup = makeCgroup(name("namesake"));
+    const namesake = attachForeign(cgroup, { name: "tcp_keepalive" });
+    try {
+      equal(setCgroupKeepalive(cgroup, POLICY).programs[0].replaced, undefined, "nothing of this module's was there");
+      deepEqual(inspectCgroup(cgroup).programs.map(({ name, kind }) => [name, kind]), [
+        ["tcp_keepalive", undefined],
+        ["tcp_keepalive", "sock_ops"],
+      ]);
+      match((await keepalive(["inspect", "--cgroup", cgroup])).stdout, /program \d+ tcp_keepalive: not this module's/);
+      deepEqual(clearCgroupKeepalive(cgroup, { all: true }).map(({ kind }) => kind), ["sock_ops"]);
+      deepEqual(inspectCgroup(cgroup).programs.map(({ name, kind }) => [name, kind]), [["tcp_keepalive", undefined]]);
+    } finally {
+      syscalls().close(namesake);
+      await removeCgroup(cgroup);
+    }
+  },
+  20_000,
+);
+
+testUnder(
+  "deno",
+  "drift: a socket that holds other values than its policy is marked, whatever changed them",
+  async () => {
+    const server = await holdingServer();
+    const cgroup = makeCgroup(name("drift"));
+    setCgroupKeepalive(cgroup, POLICY, { enforce: true });
+    // Another's program, run after this module's for the same connection, sets its own idle time.
+    const other = attachForeign(cgroup, { code: setsIdle(60), name: "sets_idle_60" });
+    const client = pythonClient(cgroup, server.port);
+    try {
+      await firstLine(client);
+      deepEqual(valuesTo(client, server.port), { ...HELD, TCP_KEEPIDLE: 60 });
+      const [socket] = inspectCgroup(cgroup).processes.flatMap(({ sockets }) => sockets);
+      deepEqual([socket.policy, socket.drift], [cgroup, ["idleMs"]]);
+      match((await keepalive(["inspect", "--cgroup", cgroup])).stdout, /this cgroup's\s+idleMs/);
+    } finally {
+      client.kill();
+      syscalls().close(other);
+      server.close();
+      await removeCgroup(cgroup);
+    }
+  },
+  20_000,
+);
+
+testUnder(
+  "deno",
+  "a 32-bit process's own setsockopt escapes --enforce where the kernel runs one: shown as drift",
+  async () => {
+    const binary = `/tmp/tcp-keepalive-${process.pid}-own32`;
+    execFileSync("gcc", ["-m32", "-O2", "-o", binary, `${FIXTURES}own_setsockopt.c`]);
+    // execve(2) itself, with no shell to take an unrunnable file for a script: ENOEXEC where 32-bit emulation is off.
+    const tried = spawnSync(PYTHON, ["-c", "import os, sys; os.execv(sys.argv[1], [sys.argv[1], '1'])", binary], {
+      encoding: "utf8",
+    });
+    if (/\[Errno 8\] Exec format error/.test(tried.stderr)) {
+      console.log("cgroup: this kernel runs no 32-bit process (ENOEXEC), so the compat escape is not seen here");
+      return;
+    }
+    equal(tried.status, 1, `it ran, and could not connect to port 1: ${tried.stderr}`);
+    const server = await holdingServer();
+    const cgroup = makeCgroup(name("compat"));
+    setCgroupKeepalive(cgroup, POLICY, { enforce: true });
+    const client = startIn(cgroup, [binary, String(server.port)]);
+    try {
+      await firstLine(client);
+      deepEqual(valuesTo(client, server.port), { ...HELD, SO_KEEPALIVE: 0, TCP_KEEPIDLE: 60 });
+      const [socket] = inspectCgroup(cgroup).processes.flatMap(({ sockets }) => sockets);
+      deepEqual(socket.drift, ["enabled", "idleMs"]);
+    } finally {
+      client.kill();
+      server.close();
+      await removeCgroup(cgroup);
+    }
+  },
+  20_000,
+);
+
+testUnder(
+  "deno",
+  "--enforce holds TCP sockets only: a UDP or Unix socket's own SO_KEEPALIVE is as it was set",
+  async () => {
+    const cgroup = makeCgroup(name("tcp-only"));
+    setCgroupKeepalive(cgroup, POLICY, { enforce: true });
+    const child = startIn(cgroup, [
+      PYTHON,
+      "-c",
+      "import socket\nu = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\nx = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n" +
+      "for s in (u, x): s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)\n" +
+      "print(u.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), x.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), flush=True)",
+    ]);
+    try {
+      equal(await firstLine(child), "1 1");
+    } finally {
+      await removeCgroup(cgroup);
+    }
+  },
+  20_000,
+);
+
+testUnder(
+  "deno",
+  "owners: apply replaces this module's program whoever's it is; detach takes off its owner's alone",
+  async () => {
+    const cgroup = makeCgroup(name("owners"));
+    try {
+      equal((await keepalive(["apply", "--cgroup", cgroup, "--idle", "10s", "--owner", "pod-a"])).code, 0);
+      const b = await keepalive(["apply", "--cgroup", cgroup, "--idle", "11s", "--owner", "pod-b"]);
+      match(b.stdout, /sock_ops program \d+ of pod-b attached in place of pod-a's/);
+      const a = await keepalive(["detach", "--cgroup", cgroup, "--owner", "pod-a", "--json"]);
+      deepEqual(
+        JSON.parse(a.stdout).programs.map((
+          { owner, detached }: { owner: string; detached: boolean },
+        ) => [owner, detached]),
+        [
+          ["pod-b", false],
+        ],
+      );
+      deepEqual(ours(cgroup).map(({ owner, settings }) => [owner, settings?.idleMs]), [["pod-b", 11_000]]);
+      const all = await keepalive(["detach", "--cgroup", cgroup, "--all"]);
+      match(all.stdout, /sock_ops program \d+ of pod-b taken off/);
+      deepEqual(ours(cgroup), []);
+    } finally {
+      await removeCgroup(cgroup);
+    }
+  },
+  30_000,
+);
+
+testUnder("deno", "the hierarchy's root is refused without --root, naming why; nothing is attached there", async () => {
+  const before = inspectCgroup(CGROUP_ROOT).programs.map(({ id }) => id);
+  const run = await keepalive(["apply", "--cgroup", CGROUP_ROOT, "--idle", "5s"]);
+  equal(run.code, 2, run.stdout);
+  match(
+    run.stderr,
+    /is the root of the cgroup hierarchy: every process of the host is in it or below, this one's too; pass root: true \(--root\)/,
+  );
+  deepEqual(inspectCgroup(CGROUP_ROOT).programs.map(({ id }) => id), before);
+}, 15_000);
+
+testUnder(
+  "deno",
+  "a cgroup this process may not read is said to be unreadable (EACCES), not to be no cgroup",
+  async () => {
+    const cgroup = makeCgroup(name("unreadable"));
+    chmodSync(cgroup, 0o000);
+    try {
+      const noCapabilities = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
+      const run = await keepalive(["inspect", "--cgroup", cgroup], noCapabilities);
+      equal(run.code, 1, run.stdout);
+      match(run.stderr, new RegExp(`^keepalive: EACCES: cannot open ${cgroup}: not allowed to read it`));
+    } finally {
+      chmodSync(cgroup, 0o755);
+      await removeCgroup(cgroup);
+    }
+  },
+  15_000,
+);
+
+testUnder(
+  "deno",
+  "without CAP_SYS_PTRACE over the processes there: refused before anything is attached, naming it",
+  async () => {
+    const server = await holdingServer();
+    const cgroup = makeCgroup(name("ptrace"));
+    // A process of another user, in the cgroup.
+    const client = startIn(cgroup, [
+      "setpriv",
+      "--reuid=nobody",
+      "--regid=nogroup",
+      "--clear-groups",
+      PYTHON,
+      "-c",
+      `import socket, sys\ns = socket.create_connection(("127.0.0.1", ${server.port}))\nprint("connected", flush=True)\nsys.stdin.readline()`,
+    ]);
+    try {
+      await firstLine(client);
+      // Root, with what attaching takes and without CAP_SYS_PTRACE.
+      const caps = "-all,+bpf,+net_admin,+sys_admin,+perfmon,+dac_override";
+      const withoutPtrace = ["setpriv", `--inh-caps=${caps}`, `--ambient-caps=${caps}`, `--bounding-set=${caps}`, "--"];
+      const run = await keepalive(["apply", "--cgroup", cgroup, "--idle", "5s"], withoutPtrace);
+      equal(run.code, 1, run.stdout);
+      match(
+        run.stderr,
+        new RegExp(
+          `cannot set the sockets the processes of ${cgroup} already hold, so nothing was attached: .*CAP_SYS_PTRACE`,
+        ),
+      );
+      deepEqual(ours(cgroup), []);
+    } finally {
+      client.kill();
+      server.close();
+      await removeCgroup(cgroup);
+    }
+  },
+  20_000,
+);

@@ -1,10 +1,12 @@
 // The module under runtimes built for another CPU or C library, on this machine's real kernel: the arm64 builds of
-// Deno, Bun and Node under qemu-aarch64-static (arm64 glibc from Debian), and Bun's x86-64 musl build (Debian's musl).
+// Deno, Bun and Node under qemu-aarch64-static (arm64 glibc from Debian), and Bun's x86-64 musl build (Debian's musl);
+// and under the oldest and the newest release of each runtime the package claims (tests/cross/versions.json).
 // Each runs tests/cross/_child.ts; every value it set is read back from outside, through pidfd_getfd, and a
-// python3 process it configured through pidfd_getfd is read back too. (qemu answers TCP_INFO with 4 bytes, so
-// getTcpInfo is not checked there; the header checks cover its layout.)
+// python3 process it configured through pidfd_getfd is read back too; each release also runs an application under
+// the preload. (qemu answers TCP_INFO with 4 bytes, so getTcpInfo is not checked there; the header checks cover its
+// layout.)
 import { deepEqual, equal, match } from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -19,21 +21,69 @@ const CACHE = `${ROOT}node_modules/.cache/tcp-keepalive-cross`;
 const CHILD = fileURLToPath(new URL("./cross/_child.ts", import.meta.url));
 const versions = JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")).devDependencies;
 const QEMU = ["qemu-aarch64-static", "-L", "/usr/aarch64-linux-gnu"];
+const PRELOAD_CHILD = fileURLToPath(new URL("./cross/_preload_child.ts", import.meta.url));
+/** The releases claimed: each runtime's oldest and newest (and Deno's first with --preload). */
+export const CLAIMED: Readonly<Record<"deno" | "bun" | "node", Readonly<Record<string, string>>>> = JSON.parse(
+  readFileSync(`${ROOT}tests/cross/versions.json`, "utf8"),
+);
 const MUSL_ENV = { LD_LIBRARY_PATH: `${CACHE}/musl-lib` };
 
 interface Build {
   runtime: "deno" | "bun" | "node";
+  /** The README's row: a platform of the platforms' matrix, or a release of the versions' table. */
   row: string;
+  /** The README's column: the runtime, in the platforms' matrix; `versions` for a release. */
+  column: string;
   kind: string;
   command: string[];
   env?: Record<string, string>;
   libc: RegExp;
 }
 
+/** How each runtime release of the range claimed runs a script: the flags it needs, before the script. */
+function release(
+  runtime: Build["runtime"],
+  version: string,
+): { binary: string; flags: string[]; env: Record<string, string> } {
+  if (runtime === "deno") {
+    // An older Deno reads no newer lockfile, and keeps a code cache of its own.
+    return {
+      binary: `${CACHE}/deno-${version}/deno`,
+      flags: ["run", "-A", "--no-lock"],
+      env: { DENO_DIR: `${CACHE}/deno-dir-${version}` },
+    };
+  }
+  if (runtime === "bun") return { binary: `${CACHE}/bun-${version}/bun`, flags: [], env: {} };
+  // Node 26.1 to 26.8 offer node:ffi only with --experimental-ffi.
+  const [, minor] = version.split(".").map(Number);
+  const flags = minor < 9 ? ["--experimental-ffi"] : [];
+  return {
+    binary: `${CACHE}/node-${version}/node`,
+    flags: [...flags, "--disable-warning=ExperimentalWarning"],
+    env: {},
+  };
+}
+
+const RELEASES: Build[] = (["deno", "bun", "node"] as const).flatMap((runtime) =>
+  [CLAIMED[runtime].oldest, CLAIMED[runtime].newest].map((version) => {
+    const { binary, flags, env } = release(runtime, version);
+    return {
+      runtime,
+      row: `${runtime} ${version}`,
+      column: "versions",
+      kind: "real kernel",
+      command: [binary, ...flags, CHILD],
+      env,
+      libc: /\/x86_64-linux-gnu\/libc\.so\.6$/,
+    };
+  })
+);
+
 const BUILDS: Build[] = [
   {
     runtime: "deno",
     row: "Linux arm64 glibc",
+    column: "deno",
     kind: "real kernel under qemu",
     command: [...QEMU, `${CACHE}/deno-arm64-${versions.deno}/deno`, "run", "-A", CHILD],
     env: { DENO_DIR: `${CACHE}/deno-dir-arm64` }, // V8's code cache is per CPU
@@ -42,6 +92,7 @@ const BUILDS: Build[] = [
   {
     runtime: "bun",
     row: "Linux arm64 glibc",
+    column: "bun",
     kind: "real kernel under qemu",
     command: [...QEMU, `${CACHE}/bun-arm64-${versions.bun}/bun`, CHILD],
     libc: /\/aarch64-linux-gnu\/lib\/libc\.so\.6$/, // Debian's arm64 glibc, through qemu's -L
@@ -49,6 +100,7 @@ const BUILDS: Build[] = [
   {
     runtime: "node",
     row: "Linux arm64 glibc",
+    column: "node",
     kind: "real kernel under qemu",
     command: [
       ...QEMU,
@@ -61,6 +113,7 @@ const BUILDS: Build[] = [
   {
     runtime: "bun",
     row: "Linux x86-64 musl",
+    column: "bun",
     kind: "real kernel",
     command: [`${CACHE}/bun-musl-${versions.bun}/bun`, CHILD],
     env: MUSL_ENV,
@@ -92,8 +145,8 @@ function held(settings: { idleMs: number; intervalMs?: number; count: number; us
   };
 }
 
-for (const build of BUILDS) {
-  const what = `${build.runtime} for ${build.row}`;
+for (const build of [...BUILDS, ...RELEASES]) {
+  const what = build.column === "versions" ? `${build.row} (x86-64 glibc)` : `${build.runtime} for ${build.row}`;
   testUnder(
     "deno",
     `${what}: its own sockets found and set, a listener's passed on, sweeps, another process`,
@@ -119,7 +172,7 @@ for (const build of BUILDS) {
         for (const fd of pythonFds.split(",").map(Number)) {
           deepEqual(kernelValuesOf(Number(pythonPid), fd), held({ intervalMs: 75_000, ...OTHER_PROCESS }));
         }
-        prove(build.row, build.runtime, build.kind);
+        prove(build.row, build.column, build.kind);
       } finally {
         child.stdin!.write("done\n");
         python.stdin!.write("done\n");
@@ -129,3 +182,60 @@ for (const build of BUILDS) {
     120_000,
   );
 }
+
+/** The preload of each release that has one, as an application runs under it: flags to put before the script. */
+const PRELOADS: [Build["runtime"], string, string[]][] = [
+  ["deno", CLAIMED.deno.preload, [`--preload=${ROOT}auto.ts`]],
+  ["deno", CLAIMED.deno.newest, [`--preload=${ROOT}auto.ts`]],
+  ["bun", CLAIMED.bun.oldest, ["--preload", `${ROOT}auto.ts`]],
+  ["bun", CLAIMED.bun.newest, ["--preload", `${ROOT}auto.ts`]],
+  ["node", CLAIMED.node.oldest, ["--import", `${ROOT}auto.ts`]],
+  ["node", CLAIMED.node.newest, ["--import", `${ROOT}auto.ts`]],
+];
+const PRELOADED = { idleMs: 12_000, intervalMs: 3000, count: 4, userTimeoutMs: 21_000 };
+
+for (const [runtime, version, preload] of PRELOADS) {
+  testUnder(
+    "deno",
+    `${runtime} ${version}: an application's connection, under the preload, set from TCP_KEEPALIVE`,
+    async () => {
+      const { binary, flags, env } = release(runtime, version);
+      const [child, line] = await started([binary, ...flags, ...preload, PRELOAD_CHILD], {
+        ...env,
+        TCP_KEEPALIVE: "idle=12s,interval=3s,count=4,user-timeout=21s,every=100ms",
+      });
+      try {
+        const { pid, port } = JSON.parse(line);
+        // Configured as it connects (Node), or by the next sweep.
+        let values: KernelValues | undefined;
+        for (let waited = 0; waited < 3000; waited += 50) {
+          values = kernelValuesOf(pid, procFds("tcp", port, "01", pid)[0]);
+          if (values.SO_KEEPALIVE === 1) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        deepEqual(values, held(PRELOADED));
+        prove(`${runtime} ${version}`, "versions", "preload");
+      } finally {
+        child.stdin!.write("done\n");
+        await once(child, "exit");
+      }
+    },
+    60_000,
+  );
+}
+
+testUnder(
+  "deno",
+  `node ${CLAIMED.node.oldest} without --experimental-ffi: told to give it, planKeepalive still works`,
+  () => {
+    const { binary } = release("node", CLAIMED.node.oldest);
+    const script = `import { planKeepalive, setKeepalive } from ${JSON.stringify(`${ROOT}mod.ts`)};
+    console.log(planKeepalive(30_000).idleMs);
+    try { setKeepalive(3, { count: 3 }); } catch (error) { console.log(error.message); }`;
+    const { stdout } = spawnSync(binary, ["--input-type=module-typescript", "-"], { input: script, encoding: "utf8" });
+    equal(
+      stdout,
+      `10000\ntcp-keepalive needs node:ffi, which Node ${CLAIMED.node.oldest} offers only with --experimental-ffi (from 26.9 on, without): run node --experimental-ffi, or set NODE_OPTIONS=--experimental-ffi\n`,
+    );
+  },
+);

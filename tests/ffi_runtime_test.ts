@@ -221,7 +221,7 @@ testUnder("node", "with --no-experimental-ffi, the error says to run without it;
   ${NODE_SET_ON_A_SERVER}`,
   );
   match(out, /^10000$/m);
-  match(out, /tcp-keepalive needs node:ffi, which this Node has turned off: run it without --no-experimental-ffi/);
+  match(out, /tcp-keepalive needs node:ffi, which --no-experimental-ffi turns off: run Node without it/);
 });
 
 testUnder("node", "a Node before 26.1 is told the version it needs; planKeepalive still works", () => {

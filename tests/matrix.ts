@@ -1,6 +1,7 @@
-// node tests/matrix.ts: run by `npm test` after every runtime's tests. Holds the README's matrix of platforms to what
-// this run's tests showed (tests/_evidence.ts): a cell may claim no more than a test showed; exits 1 naming each cell
-// that does, and prints the matrix as shown.
+// node tests/matrix.ts: run by `npm test` after every runtime's tests. Holds the README's matrix of platforms, and
+// its table of the versions claimed, to what this run's tests showed (tests/_evidence.ts): a cell may claim no more
+// than a test showed, and the oldest version claimed must be one that ran; exits 1 naming each cell that does not,
+// and prints the matrix as shown.
 import { readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -26,6 +27,28 @@ export function claims(readme: string): { row: string; column: string; kinds: st
   });
 }
 
+/**
+ * The versions table's rows: each runtime's oldest version claimed, as the README writes it, and the releases it
+ * says ran: `deno 2.1.0` with `real kernel`, and with `preload` for those under the preload.
+ */
+export function versionClaims(
+  readme: string,
+): { runtime: string; oldest: string; ran: { row: string; kind: string }[] }[] {
+  const section = /^### Versions, and how each is tested\n([\s\S]*?)\n#/m.exec(readme)?.[1];
+  if (!section) throw new Error('README.md has no "### Versions, and how each is tested" section');
+  return section.split("\n").filter((line) => line.startsWith("|")).slice(2).map((line) => {
+    const [runtime, claimed, ran] = line.split("|").slice(1, -1).map((cell) => cell.trim());
+    const [kernel, preload = ""] = ran.split("; the preload: ");
+    const rows = (list: string, kind: string) =>
+      list.split(", ").filter(Boolean).map((version) => ({ row: `${runtime.toLowerCase()} ${version}`, kind }));
+    return {
+      runtime: runtime.toLowerCase(),
+      oldest: /\d+\.\d+(?:\.\d+)?/.exec(claimed)?.[0] ?? "",
+      ran: [...rows(kernel, "real kernel"), ...rows(preload, "preload")],
+    };
+  });
+}
+
 /** What the tests showed: `row|column|kind`, the column in lower case. */
 function shown(): Set<string> {
   try {
@@ -43,6 +66,18 @@ if (import.meta.main) {
       const ok = evidence.has([row, column.toLowerCase(), kind].join("|"));
       if (!ok) unshown.push(`${row}, ${column}: "${kind}" is claimed, and no test showed it in this run`);
       console.log(`${ok ? "shown  " : "UNSHOWN"}  ${row.padEnd(20)} ${column.padEnd(7)} ${kind}`);
+    }
+  }
+  for (const { runtime, oldest, ran } of versionClaims(readFileSync(README, "utf8"))) {
+    // The oldest claimed ran: 2.1 is 2.1.0.
+    const padded = (version: string) => [...version.split("."), "0", "0"].slice(0, 3).join(".");
+    if (!ran.some(({ row, kind }) => kind === "real kernel" && padded(row.split(" ")[1]) === padded(oldest))) {
+      unshown.push(`${runtime}: ${oldest} and later is claimed, and ${oldest} is not among the releases said to run`);
+    }
+    for (const { row, kind } of ran) {
+      const ok = evidence.has([row, "versions", kind].join("|"));
+      if (!ok) unshown.push(`${row}: "${kind}" is claimed, and no test showed it in this run`);
+      console.log(`${ok ? "shown  " : "UNSHOWN"}  ${row.padEnd(20)} ${"version".padEnd(7)} ${kind}`);
     }
   }
   if (unshown.length > 0) {

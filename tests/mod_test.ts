@@ -190,7 +190,7 @@ test("setKeepalive() on a file descriptor that is no socket fails with ENOTSOCK"
 test("setKeepalive() on a closed descriptor fails with EBADF", () => {
   const fd = openSync("/dev/null", "r");
   closeSync(fd);
-  throws(() => setKeepalive(fd), { code: "EBADF", syscall: "getsockopt", fd });
+  throws(() => setKeepalive(fd, {}), { code: "EBADF", syscall: "getsockopt", fd });
 });
 
 test("setKeepalive() on a closed connection fails with EBADF", async () => {
@@ -215,7 +215,7 @@ test("setKeepalive() on a UDP socket fails with EOPNOTSUPP and leaves it as it w
       option: "TCP_KEEPIDLE",
     });
     equal(keepalive(), before);
-    throws(() => setKeepalive(udp as never), { code: "EOPNOTSUPP", message: /UDP socket; keepalive needs TCP/ });
+    throws(() => setKeepalive(udp as never, {}), { code: "EOPNOTSUPP", message: /UDP socket; keepalive needs TCP/ });
   } finally {
     udp.close();
   }

@@ -53,7 +53,12 @@ test("planWrites() converts milliseconds to the kernel's units, rounding idle an
   });
   deepEqual(written({ idleMs: 1 }), { TCP_KEEPIDLE: 1, SO_KEEPALIVE: 1 });
   deepEqual(written({ enable: false }), { SO_KEEPALIVE: 0 });
-  deepEqual(written(undefined), { SO_KEEPALIVE: 1 });
+  deepEqual(written({}), { SO_KEEPALIVE: 1 });
+  // No options at all is a mistake (a config that was never read), not "keepalive on, nothing else".
+  throws(() => planWrites(undefined as never, linux), {
+    name: "TypeError",
+    message: /^options must be a plain object of enable, idleMs, .*; got undefined$/,
+  });
 });
 
 test("planWrites() orders TCP-level options before SO_KEEPALIVE", () => {
@@ -106,7 +111,19 @@ const refusals: [string, unknown, "RangeError" | "TypeError", RegExp][] = [
     "negative user timeout",
     { userTimeoutMs: -1 },
     "RangeError",
-    /^userTimeoutMs must be a number from 0 to 2147483647 \(Linux TCP_USER_TIMEOUT.* ms\); got -1$/,
+    /^userTimeoutMs must be an integer from 0 to 2147483647 \(Linux TCP_USER_TIMEOUT.* ms\); got -1$/,
+  ],
+  [
+    "a user timeout in a fraction of a millisecond, which the kernel cannot hold",
+    { userTimeoutMs: 1.5 },
+    "RangeError",
+    /^userTimeoutMs must be an integer from 0 to 2147483647 \(Linux TCP_USER_TIMEOUT takes 0\.\.2147483647 ms\); got 1\.5$/,
+  ],
+  [
+    "a symbol-keyed option",
+    { [Symbol("idleMs")]: 5000 },
+    "TypeError",
+    /^unknown option Symbol\(idleMs\); options are enable, idleMs/,
   ],
   ["user timeout above INT_MAX", { userTimeoutMs: 2 ** 31 }, "RangeError", /^userTimeoutMs .*got 2147483648$/],
   ["a string", { idleMs: "5000" }, "TypeError", /^idleMs .*got "5000"$/],
@@ -177,7 +194,14 @@ test("planKeepalive() with an OS plans in its units, without what it lacks", () 
     () => planKeepalive(200_000, { os: "linux", probes: 128 }),
     /^RangeError: count \(planned from timeoutMs 200000\) must be an integer from 1 to 127/,
   );
-  throws(() => planKeepalive(30_000, { os: "plan9" as never }), /not supported on plan9/);
+  throws(() => planKeepalive(30_000, { os: "plan9" as never }), {
+    name: "TypeError",
+    message: 'os must be one of "linux", "darwin", "freebsd", "windows", as Deno.build.os names them; got "plan9"',
+  });
+  // Named as the caller wrote it, with the near miss.
+  throws(() => planKeepalive(30_000, { os: "Linux" as never }), {
+    message: /; got "Linux" \(did you mean "linux"\?\)$/,
+  });
 });
 
 test("planKeepalive() for any OS never plans a value past the deadline", () => {
@@ -281,7 +305,7 @@ test("checkSweeps() takes everyMs from 10 to 2147483647 and cpuPercent from 0.01
   deepEqual(checkSweeps({ cpuPercent: 100 }), { everyMs: 1000, cpuPercent: 100 });
   throws(() => checkSweeps({ everyMs: 9 }), {
     name: "RangeError",
-    message: "everyMs must be an integer from 10 to 2147483647; got 9",
+    message: "everyMs must be an integer from 10 to 2147483647, or Infinity for no sweep on a timer; got 9",
   });
   throws(() => checkSweeps({ everyMs: 10.5 }), { name: "RangeError", message: /got 10\.5$/ });
   for (const cpuPercent of [0, 0.009, 100.5, -1, NaN, Infinity]) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need beyond npm, run by `npm test` before the tests:
 # - Debian's iproute2 (ip netns for the dead peer, ss as an independent reader),
+#   bpftool (the kernel's copy of a BPF program, printed to compare with this module's
+#   listing), gcc-multilib (a 32-bit process, which cgroup setsockopt programs never see),
 #   wine64 and mingw-w64, PostgreSQL, redis-server and python3 (real servers and
 #   a process that knows nothing of this module), qemu-user-static with arm64's
 #   glibc, musl, and Go's and Rust's generated FreeBSD tables, installed when
@@ -26,6 +28,8 @@ command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64-w
 [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3) # Debian's, which another user can run too
+command -v bpftool >/dev/null || missing+=(bpftool)
+dpkg -s gcc-multilib >/dev/null 2>&1 || missing+=(gcc-multilib)
 # arm64 under qemu, musl, and FreeBSD's numbers as Go and Rust generated them (tests/cross_test.ts, headers_test.ts)
 command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
 for package in libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross libatomic1-arm64-cross musl \

@@ -16,6 +16,18 @@ test("the code, deno.json, package.json and the changelog agree on the version",
   equal(/^## (\S+)/m.exec(read("CHANGELOG.md"))?.[1], VERSION);
 });
 
+test("package.json's engines claim the oldest releases that ran (tests/cross/versions.json), as do the errors", () => {
+  const claimed = JSON.parse(read("tests/cross/versions.json"));
+  const { engines } = JSON.parse(read("package.json"));
+  equal(engines.bun, `>=${claimed.bun.oldest}`);
+  equal(engines.node, `>=${claimed.node.oldest}`);
+  // The refusals of an older runtime name the same releases.
+  const minor = (version: string) => version.split(".").slice(0, 2).join(".");
+  match(read("ffi/_runtime_bun.ts"), new RegExp(`\\[${claimed.bun.oldest.split(".").join(", ")}\\]`));
+  match(read("ffi/_runtime_deno.ts"), new RegExp(`\\[${minor(claimed.deno.oldest).split(".").join(", ")}\\]`));
+  match(read("ffi/_runtime_node.ts"), new RegExp(`Node has from ${minor(claimed.node.oldest)} on`));
+});
+
 /** Runs deno in the repository: its exit status, and stdout and stderr together. */
 function deno(...args: string[]): { status: number | null; out: string } {
   const { status, stdout, stderr } = spawnSync(process.execPath, args, {

@@ -4,7 +4,6 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import { planWrites } from "../options/mod.ts";
 import { readValues, writeValues } from "../socket/mod.ts";
 import { linux } from "../platforms/_linux.ts";
-import type { Syscalls } from "../socket/mod.ts";
 import { memorySocket, memorySockets, recording } from "./_recording.ts";
 import { test } from "./_harness.ts";
 

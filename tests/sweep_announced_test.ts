@@ -3,6 +3,7 @@
 // announces every socket of node:net (fetch's undici, http, tls), Deno its node:net clients and node:http servers'
 // sockets, Bun none. Each socket is read back from the kernel by its port (/proc/net/tcp), and with `ss`.
 import { deepEqual, equal, ok } from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -14,8 +15,15 @@ import { runtime, test, testUnder } from "./_harness.ts";
 
 const OPTIONS = { idleMs: 3000, intervalMs: 2000, count: 4, userTimeoutMs: 9000 };
 const CONFIGURED = { SO_KEEPALIVE: 1, TCP_KEEPIDLE: 3, TCP_KEEPINTVL: 2, TCP_KEEPCNT: 4, TCP_USER_TIMEOUT: 9000 };
-/** Sweeps by hand only: the first, at start, before any socket here exists, and none on the timer. */
+/** Sweeps by hand only, but for the first, which {@linkcode started} lets run before any socket here exists. */
 const NO_TIMER = { everyMs: 2 ** 31 - 1 };
+
+/** autoKeepalive with sweeps by hand only, once its first sweep (on the timer, at once) has run. */
+async function started() {
+  const auto = autoKeepalive(OPTIONS, NO_TIMER);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return auto;
+}
 const FIXTURES = new URL("./fixtures/", import.meta.url);
 
 /** The kernel's values of this process's established socket with local port `port`. */
@@ -48,7 +56,7 @@ const ANNOUNCED: Record<typeof runtime, { fetch: boolean; netClient: boolean; ht
 };
 
 test(`${runtime}: the sockets the runtime announces are configured with no sweep, the others are left to sweeps`, async () => {
-  const auto = autoKeepalive(OPTIONS, NO_TIMER);
+  const auto = await started();
   const server = await httpServer();
   const netServer = net.createServer((socket) => socket.on("error", () => {}));
   await new Promise<void>((resolve) => netServer.listen(0, "127.0.0.1", resolve));
@@ -77,7 +85,7 @@ testUnder(
   "node",
   "under Node a socket made by fetch holds the policy once fetch resolves, as ss shows too",
   async () => {
-    const auto = autoKeepalive(OPTIONS, NO_TIMER);
+    const auto = await started();
     const server = await httpServer();
     try {
       const response = await fetch(`http://127.0.0.1:${server.port}/`);
@@ -97,7 +105,7 @@ testUnder(
   "node",
   "a client's own setKeepAlive in its 'connect' callback still ends with the policy, in that turn",
   async () => {
-    const auto = autoKeepalive(OPTIONS, NO_TIMER);
+    const auto = await started();
     const server = net.createServer((socket) => socket.on("error", () => {}));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
@@ -126,7 +134,7 @@ testUnder("node", "a tls client is configured as its TCP connection completes, b
   };
   const server = tls.createServer(options, (socket) => socket.on("error", () => {}).end());
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const auto = autoKeepalive(OPTIONS, NO_TIMER);
+  const auto = await started();
   try {
     const held = await new Promise((resolve, reject) => {
       const client = tls.connect({
@@ -155,3 +163,30 @@ testUnder("node", "once stopped, the sweeps hear no more announcements", async (
     server.close();
   }
 });
+
+/** The worker thread's socket, as it held it in its connect turn, under `flags` and the environment `env`. */
+function threadReport(flags: string[], env: Record<string, string>, argument = ""): Record<string, unknown> {
+  const script = new URL("./_thread_connect.ts", import.meta.url).pathname;
+  const { TCP_KEEPALIVE: _, ...inherited } = process.env;
+  const out = execFileSync(process.execPath, ["--disable-warning=ExperimentalWarning", ...flags, script, argument], {
+    env: { ...inherited, ...env },
+    encoding: "utf8",
+  });
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+}
+
+testUnder(
+  "node",
+  "worker_threads: the preload runs in each thread, whose sockets are configured as they connect",
+  () => {
+    const preload = threadReport(["--import", new URL("../auto.ts", import.meta.url).pathname], {
+      TCP_KEEPALIVE: "idle=20s,interval=4s,count=5,every=1h",
+    });
+    deepEqual([preload.enabled, preload.idleMs, preload.count], [true, 20_000, 5], "the preload: in its connect turn");
+    // autoKeepalive() in the main thread hears the main thread's announcements only (diagnostics_channel is per
+    // thread): a worker's socket waits for a sweep.
+    const mainOnly = threadReport([], {}, "main");
+    deepEqual([mainOnly.enabled, mainOnly.idleMs], [false, 7_200_000], "autoKeepalive in the main thread alone");
+  },
+  20_000,
+);

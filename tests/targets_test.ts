@@ -148,7 +148,7 @@ test("a node:net socket still connecting is told to wait for 'connect', not call
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const socket = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
   try {
-    throws(() => setKeepalive(socket), {
+    throws(() => setKeepalive(socket, {}), {
       code: "ENOTCONN",
       message: /node:net socket is still connecting; call this once/,
     });
@@ -167,8 +167,8 @@ test("a node:net socket on a Unix-domain path is called not TCP, not closed", as
   const socket = net.connect(path);
   try {
     await new Promise((resolve) => socket.once("connect", resolve));
-    throws(() => setKeepalive(socket), { code: "EOPNOTSUPP", message: /node:net socket is a Unix-domain socket/ });
-    throws(() => setKeepalive(server), { code: "EOPNOTSUPP", message: /node:net server is a Unix-domain socket/ });
+    throws(() => setKeepalive(socket, {}), { code: "EOPNOTSUPP", message: /node:net socket is a Unix-domain socket/ });
+    throws(() => setKeepalive(server, {}), { code: "EOPNOTSUPP", message: /node:net server is a Unix-domain socket/ });
   } finally {
     socket.destroy();
     await new Promise((resolve) => server.close(resolve));
@@ -178,7 +178,7 @@ test("a node:net socket on a Unix-domain path is called not TCP, not closed", as
 testUnder("bun", "Bun.serve({ unix }) is called not TCP", () => {
   const server = Bun.serve({ unix: `/tmp/tcp-keepalive-${process.pid}-serve.sock`, fetch: () => new Response("") });
   try {
-    throws(() => setKeepalive(server), { code: "EOPNOTSUPP", message: /^EOPNOTSUPP: Bun server is a unix socket/ });
+    throws(() => setKeepalive(server, {}), { code: "EOPNOTSUPP", message: /^EOPNOTSUPP: Bun server is a unix socket/ });
   } finally {
     server.stop(true);
   }
@@ -242,7 +242,7 @@ testUnder("deno", "a connection reset by its peer is said to be so (ENOTCONN), n
     const clientPort = client.localPort!;
     client.resetAndDestroy();
     await new Promise((resolve) => setTimeout(resolve, 100));
-    throws(() => setKeepalive(byAddress(quiet.port, clientPort)), {
+    throws(() => setKeepalive(byAddress(quiet.port, clientPort), {}), {
       code: "ENOTCONN",
       message: /^ENOTCONN: Deno connection 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ has no peer any more: it was reset/,
     });
@@ -385,7 +385,7 @@ test("a node:net server that listens again elsewhere is found at its new address
   await listen();
   deepEqual(finderFor(server, linux)(syscalls()), procFds("tcp", port(), LISTEN));
   await new Promise((resolve) => server.close(resolve));
-  throws(() => setKeepalive(server), { code: "EBADF", message: /node:net server is not listening/ });
+  throws(() => setKeepalive(server, {}), { code: "EBADF", message: /node:net server is not listening/ });
   await listen();
   try {
     deepEqual(finderFor(server, linux)(syscalls()), procFds("tcp", port(), LISTEN));

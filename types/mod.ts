@@ -175,7 +175,11 @@ export interface KeepalivePlan {
  * ```
  */
 export interface SweepOptions {
-  /** The shortest time between the starts of two sweeps, 10 ms or more. Default 1000. */
+  /**
+   * The shortest time between the starts of two sweeps, 10 ms or more; `Infinity` for no sweep on a timer, the
+   * first one included: only the sockets the runtime announces (Node's `node:net`), and a sweep when asked. Default
+   * 1000.
+   */
   everyMs?: number;
   /**
    * The most of one core the sweeps may take, in percent, from 0.01 to 100: where a sweep's work (measured as it
