@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { environment, mainThread, os } from "./ffi/mod.ts";
+import { environment, mainThread, os } from "./runtime/mod.ts";
 import { type AutoKeepalive, autoKeepalive } from "./mod.ts";
 import { parseVariable } from "./options/mod.ts";
 import { platformFor } from "./platforms/mod.ts";

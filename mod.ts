@@ -1,7 +1,9 @@
 /**
- * TCP keepalive you can tune from Deno and Bun: idle time, probe interval,
- * probe count and the user timeout, set through the C library with FFI on any
- * socket, listener or server, and read back from the kernel.
+ * TCP keepalive you can tune from Deno, Bun and Node: idle time, probe
+ * interval, probe count and the user timeout, set through the C library with
+ * the runtime's FFI (`Deno.dlopen`, `bun:ffi`, `node:ffi`) on any socket,
+ * listener or server, and read back from the kernel. Deno 2.1, Bun 1.3.3 and
+ * Node 26.1 or later (26.1 to 26.8 with `--experimental-ffi`).
  *
  * Needs `--allow-ffi` under Deno, and nothing else: the descriptor of a Deno
  * socket, which Deno does not hand out, is found through the C library too.
@@ -25,9 +27,10 @@
  *
  * @module
  */
-import { afterUnref, announcedSockets, keepAliveOffReaches, os, syscalls } from "./ffi/mod.ts";
+import { syscalls } from "./ffi/mod.ts";
+import { afterUnref, announcedSockets, descriptorOf, keepAliveOffReaches, os } from "./runtime/mod.ts";
 import { checkSweeps, planWrites } from "./options/mod.ts";
-import { platformFor } from "./platforms/mod.ts";
+import { type Platform, platformFor } from "./platforms/mod.ts";
 import {
   applyToCgroup,
   type CgroupKeepalive,
@@ -47,6 +50,9 @@ import {
 import { applyKeepalive, finderFor, keepaliveOff, readKeepalive, settleRuntime, tcpInfoOf } from "./targets/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, SweepOptions, TcpInfo } from "./types/mod.ts";
 
+let osTable: Platform | undefined;
+/** This OS's table, looked up once: an OS without one is refused at the first call, not at import. */
+const here = (): Platform => osTable ??= platformFor(os);
 export type { InspectedSocket, ProcessSocket, SweepResult } from "./sweep/mod.ts";
 export type {
   CgroupKeepalive,
@@ -102,7 +108,7 @@ export type {
  * ```
  */
 export function setKeepalive(target: KeepaliveTarget, options: KeepaliveOptions): KeepaliveSettings {
-  return applyKeepalive(syscalls, platformFor(os), target, options);
+  return applyKeepalive(syscalls, here(), target, options, descriptorOf);
 }
 
 /**
@@ -124,7 +130,7 @@ export function setKeepalive(target: KeepaliveTarget, options: KeepaliveOptions)
  * ```
  */
 export function getKeepalive(target: KeepaliveTarget): KeepaliveSettings {
-  return readKeepalive(syscalls, platformFor(os), target);
+  return readKeepalive(syscalls, here(), target, descriptorOf);
 }
 
 /**
@@ -156,7 +162,7 @@ export function getKeepalive(target: KeepaliveTarget): KeepaliveSettings {
  * ```
  */
 export function getTcpInfo(target: KeepaliveTarget): TcpInfo {
-  return tcpInfoOf(syscalls, platformFor(os), target);
+  return tcpInfoOf(syscalls, here(), target, descriptorOf);
 }
 
 /**
@@ -247,7 +253,7 @@ export interface AutoKeepalive {
  * ```
  */
 export function autoKeepalive(options: KeepaliveOptions, sweeps: SweepOptions = {}): AutoKeepalive {
-  const platform = platformFor(os);
+  const platform = here();
   const writes = planWrites(options, platform);
   const pace = checkSweeps(sweeps);
   const sys = syscalls();
@@ -258,7 +264,7 @@ export function autoKeepalive(options: KeepaliveOptions, sweeps: SweepOptions = 
   const hooks = (configure: (fds: readonly number[]) => void) => {
     const unsubscribe = announcedSockets((socket) => {
       try {
-        const fds = finderFor(socket as KeepaliveTarget, platform)(sys);
+        const fds = finderFor(socket as KeepaliveTarget, platform, descriptorOf)(sys);
         configure(fds);
         settleRuntime(sys, platform, socket as KeepaliveTarget, fds);
       } catch {
@@ -267,7 +273,7 @@ export function autoKeepalive(options: KeepaliveOptions, sweeps: SweepOptions = 
     });
     const restore = keepAliveOffReaches((socket) => {
       try {
-        keepaliveOff(() => sys, platform, socket as KeepaliveTarget);
+        keepaliveOff(() => sys, platform, socket as KeepaliveTarget, descriptorOf);
       } catch {
         // closed, or not TCP: nothing to turn off
       }
@@ -312,7 +318,7 @@ export function autoKeepalive(options: KeepaliveOptions, sweeps: SweepOptions = 
  * ```
  */
 export function setProcessKeepalive(pid: number, options: KeepaliveOptions): ProcessSocket[] {
-  return applyToProcess(syscalls, platformFor(os), pid, options);
+  return applyToProcess(syscalls, here(), pid, options);
 }
 
 /**
@@ -340,7 +346,7 @@ export function setProcessKeepalive(pid: number, options: KeepaliveOptions): Pro
  * ```
  */
 export function inspectProcess(pid: number): InspectedSocket[] {
-  return inspectProcessAt(syscalls, platformFor(os), pid);
+  return inspectProcessAt(syscalls, here(), pid);
 }
 
 /**
@@ -400,7 +406,7 @@ export function setCgroupKeepalive(
   options: KeepaliveOptions,
   settings: { enforce?: boolean; owner?: string; root?: boolean } = {},
 ): CgroupKeepalive {
-  return applyToCgroup(syscalls, platformFor(os), path, options, settings);
+  return applyToCgroup(syscalls, here(), path, options, settings);
 }
 
 /**
@@ -437,7 +443,7 @@ export function clearCgroupKeepalive(
   path: string,
   settings: { owner?: string; all?: boolean } = {},
 ): DetachedProgram[] {
-  return clearCgroup(syscalls, platformFor(os), path, settings);
+  return clearCgroup(syscalls, here(), path, settings);
 }
 
 /**
@@ -471,7 +477,7 @@ export function clearCgroupKeepalive(
  * ```
  */
 export function inspectCgroup(path: string): InspectedCgroup {
-  return inspectCgroupAt(syscalls, platformFor(os), path);
+  return inspectCgroupAt(syscalls, here(), path);
 }
 
 /**
@@ -485,4 +491,4 @@ export function inspectCgroup(path: string): InspectedCgroup {
  * match(VERSION, /^\d+\.\d+\.\d+/);
  * ```
  */
-export const VERSION = "0.9.0";
+export const VERSION = "0.10.0";

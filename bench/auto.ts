@@ -20,7 +20,7 @@ import { autoKeepalive, getKeepalive } from "../mod.ts";
 import { syscalls } from "../ffi/mod.ts";
 import { planWrites } from "../options/mod.ts";
 import { platformFor } from "../platforms/mod.ts";
-import { allListed } from "../socket/mod.ts";
+import { allListed } from "../syscalls/mod.ts";
 import { startSweeps } from "../sweep/mod.ts";
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";

@@ -31,7 +31,8 @@ import {
   type ReadBack,
 } from "./_program.ts";
 import { checkCgroupSettings, checkPath, planWrites, toSettings, type Write } from "../options/mod.ts";
-import { KeepaliveError, type Syscalls } from "../socket/mod.ts";
+import { KeepaliveError } from "../socket/mod.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 import {
   applyToProcess,
   checkReachable,

@@ -9,7 +9,9 @@
  */
 import { assemble, type Line } from "./_insn.ts";
 import { PROGRAM_NAMES, type ProgramKind } from "./_program.ts";
-import { type CgroupSyscalls, cString, cText, errnoName, KeepaliveError, type Syscalls } from "../socket/mod.ts";
+import { cString, cText } from "../options/mod.ts";
+import { errnoName, KeepaliveError } from "../socket/mod.ts";
+import type { CgroupSyscalls, Syscalls } from "../syscalls/mod.ts";
 import type { BpfTable, Platform } from "../platforms/mod.ts";
 
 /** What the cgroup calls work with, made once per public call: the binding, its cgroup calls, and the tables. */

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Cgroups } from "./_bpf.ts";
-import { cText, errnoName, KeepaliveError } from "../socket/mod.ts";
+import { cText } from "../options/mod.ts";
+import { errnoName, KeepaliveError } from "../socket/mod.ts";
 
 const CHUNK_BYTES = 64 * 1024;
 /** The inode of the cgroup2 root, which is the root cgroup's id. */
@@ -176,7 +177,7 @@ export function cgroupTree(c: Cgroups, path: string): CgroupDirectory[] {
  * @throws {Error} Naming the kernel and the one needed.
  */
 export function checkKernel({ bpf }: Cgroups, release: string): void {
-  const [major, minor] = /^(\d+)\.(\d+)/.exec(release)?.slice(1).map(Number) ?? [0, 0];
+  const [major = 0, minor = 0] = /^(\d+)\.(\d+)/.exec(release)?.slice(1).map(Number) ?? [];
   const [needMajor, needMinor] = bpf.since;
   if (major < needMajor || (major === needMajor && minor < needMinor)) {
     throw new Error(

@@ -42,7 +42,7 @@ import {
   type Slot,
   slot,
 } from "./_insn.ts";
-import { cString, cText } from "../socket/mod.ts";
+import { cString, cText } from "../options/mod.ts";
 import type { Write } from "../options/mod.ts";
 import type { BpfTable, SocketOption } from "../platforms/mod.ts";
 
@@ -291,7 +291,7 @@ function itemsOf(template: Template, values: ProgramValues): Record<string, Item
     writes: (template.kind === "sock_ops" ? inOrder(values.writes) : values.writes).map(({ option, value }) => ({
       value,
       level: option.level,
-      option: option.option,
+      option: option.optname,
       name: option.name,
     })),
   };
@@ -309,7 +309,7 @@ export function programLines(template: Template, values: ProgramValues): Line[] 
   return template.parts.flatMap((part) =>
     part.each === undefined
       ? [...part.lines]
-      : items[part.each].flatMap((item) => part.lines.map((line) => fillLine(line, item)))
+      : items[part.each]!.flatMap((item) => part.lines.map((line) => fillLine(line, item)))
   );
 }
 
@@ -375,7 +375,7 @@ export function decodeProgram(
 ): ReadBack | undefined {
   const held = decodeInstructions(bpf, bytes);
   for (const template of templates(bpf).filter((t) => t.kind === kind)) {
-    const items: Record<string, Record<string, number | bigint>[]> = { owner: [], writes: [] };
+    const items: Record<"owner" | "writes", Record<string, number | bigint>[]> = { owner: [], writes: [] };
     let at = 0;
     for (const part of template.parts) {
       const count = part.lines.filter((line) => "code" in line).length;
@@ -384,17 +384,17 @@ export function decodeProgram(
         continue;
       }
       for (let values; (values = matchPart(part.lines, held, at)) !== undefined; at += count) {
-        items[part.each].push(values);
+        items[part.each as keyof typeof items].push(values);
       }
     }
     const found = items.writes.map(({ level, option, value }) => ({
-      option: options.find((o) => o.level === level && o.option === option),
+      option: options.find((o) => o.level === level && o.optname === option),
       value: Number(value ?? 0), // setsockopt's of this version carries no value
     }));
     if (found.some((write) => write.option === undefined)) continue;
     const writes = found as Write[];
     const chunks = new Uint8Array(items.owner.length * 8);
-    items.owner.forEach(({ chunk }, i) => new DataView(chunks.buffer).setBigInt64(8 * i, BigInt(chunk), true));
+    items.owner.forEach(({ chunk }, i) => new DataView(chunks.buffer).setBigInt64(8 * i, BigInt(chunk ?? 0), true));
     let owner: string;
     try {
       owner = cText(chunks, true);
@@ -405,7 +405,9 @@ export function decodeProgram(
     const lines = programLines(template, { owner, writes });
     const instructions = lines.filter((line): line is Instruction => "code" in line);
     const written = decodeInstructions(bpf, assemble(lines));
-    if (written.length === held.length && written.every((insn, i) => same(insn, held[i], instructions[i].rewritten))) {
+    if (
+      written.length === held.length && written.every((insn, i) => same(insn, held[i]!, instructions[i]!.rewritten))
+    ) {
       return kind === "sock_ops"
         ? { owner, since: template.since, writes, holds: [] }
         : { owner, since: template.since, writes: [], holds: writes.map((write) => write.option) };

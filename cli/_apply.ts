@@ -7,7 +7,18 @@
  * @module
  */
 import { type KeepaliveOptions, type ProcessSocket, setCgroupKeepalive, setProcessKeepalive } from "../mod.ts";
-import { printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import type { Command } from "./_command.ts";
+import {
+  argumentsOf,
+  cgroupOf,
+  keepaliveOptions,
+  oneTarget,
+  ownerOf,
+  pidOf,
+  SETTINGS,
+  SETTINGS_USAGE,
+} from "./_flags.ts";
+import { asUsage, printJson, SETTINGS_HEADER, settingsCells, table, UsageError } from "./_format.ts";
 
 /** The sockets of one process, before and after, as rows. */
 function socketRows(pid: number | undefined, sockets: readonly ProcessSocket[]): string[][] {
@@ -92,3 +103,69 @@ export function applyToCgroup(
   for (const { pid, error } of failed) console.error(`keepalive: process ${pid}: ${error}`);
   return failed.length ? 1 : 0;
 }
+
+const APPLY_FLAGS = {
+  ...SETTINGS,
+  pid: "string",
+  cgroup: "string",
+  enforce: "boolean",
+  owner: "string",
+  root: "boolean",
+} as const;
+
+/** `keepalive apply`. */
+export const applyCommand: Command<typeof APPLY_FLAGS> = {
+  name: "apply",
+  summary: `apply --pid PID     every TCP socket of another running process (Linux), configured and read back
+  apply --cgroup PATH every connection of a cgroup, in any language, set by the kernel (Linux 5.9)`,
+  usage: `usage: keepalive apply --pid PID | --cgroup PATH [options] [--enforce] [--owner NAME] [--root] [--json]
+
+--pid: sets keepalive on every TCP socket (IPv4 and IPv6) of another running
+process, in any language, and prints each socket's addresses with what it held
+before and holds after. Linux 5.6 and later (pidfd_getfd), with the rights of
+ptrace over the process: the same user (and kernel.yama.ptrace_scope 0), or root.
+
+--cgroup: attaches a BPF program to the cgroup v2 directory PATH, in place of
+this module's earlier one there, which sets every TCP connection made in PATH
+or below from now on, in any language, as it is established; and sets the
+sockets its processes already hold, as --pid does. Policies nest: a
+connection gets the policy of the nearest cgroup with one, so a cgroup below
+with its own keeps it. The program stays attached after this command exits,
+until keepalive detach --cgroup PATH. Linux 5.9 and later, with CAP_BPF and
+CAP_NET_ADMIN (or CAP_SYS_ADMIN), CAP_SYS_ADMIN to find the earlier program,
+and CAP_SYS_PTRACE for the sockets already open; root has them all.
+
+  --pid PID                the process
+  --cgroup PATH            the cgroup v2 directory
+  --enforce                with --cgroup: the applications' own setsockopt of
+                           these options on TCP sockets succeeds and changes
+                           nothing (a 32-bit process's is not seen: inspect
+                           shows it as drift)
+  --owner NAME             with --cgroup: whose programs these are, for detach
+                           (default: this host's name, a pod's in Kubernetes)
+  --root                   with --cgroup: PATH is the hierarchy's root, every
+                           process of the host, and that is meant
+${SETTINGS_USAGE}
+
+examples:
+  keepalive apply --pid 4242 --idle 10s --interval 2s --count 3
+  keepalive apply --cgroup /sys/fs/cgroup/kubepods.slice --timeout 30s --enforce`,
+  flags: APPLY_FLAGS,
+  run({ values, args, json, terms, platform }) {
+    argumentsOf("apply", args, []);
+    const target = oneTarget("apply", values);
+    const stray = (["enforce", "owner", "root"] as const).find((flag) => values[flag] !== undefined);
+    if (stray && target !== "cgroup") throw new UsageError(`--${stray} goes with --cgroup`);
+    const options = keepaliveOptions(values, terms, platform);
+    if (values.cgroup !== undefined) {
+      const path = cgroupOf(values.cgroup, terms);
+      const settings = {
+        enforce: values.enforce ?? false,
+        owner: ownerOf(values.owner, terms),
+        root: values.root ?? false,
+      };
+      return asUsage(() => applyToCgroup(path, options, settings, json));
+    }
+    return apply(pidOf(values.pid!, terms, platform), options, json);
+  },
+};

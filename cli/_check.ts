@@ -13,7 +13,17 @@ import {
   setKeepalive,
   type TcpInfo,
 } from "../mod.ts";
-import { formatDuration, type HostPort, printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import type { Command } from "./_command.ts";
+import { argumentsOf, keepaliveOptions, SETTINGS, SETTINGS_USAGE, TLS, TLS_USAGE } from "./_flags.ts";
+import {
+  formatDuration,
+  type HostPort,
+  parseHostPort,
+  printJson,
+  SETTINGS_HEADER,
+  settingsCells,
+  table,
+} from "./_format.ts";
 import { connect, describeConnection } from "./_net.ts";
 
 const FIELDS = ["enabled", "idleMs", "intervalMs", "count", "userTimeoutMs"] as const;
@@ -120,3 +130,27 @@ export async function check(to: HostPort, useTls: boolean, options: KeepaliveOpt
     socket.destroy();
   }
 }
+
+/** `keepalive check`. */
+export const checkCommand: Command<typeof SETTINGS & typeof TLS> = {
+  name: "check",
+  summary: "check <host:port>   connect, apply, read back from the kernel, compare with the defaults",
+  usage: `usage: keepalive check <host:port> [options] [--json]
+
+Connects (and shakes hands, with --tls) within 10 s, applies the options, reads
+them back from the kernel, and prints what was requested, what the kernel holds
+and the system's defaults. Exits 1 if the kernel does not hold what was applied;
+a field the OS cannot read back (Windows before 1709) is said to be so.
+
+${SETTINGS_USAGE}
+${TLS_USAGE}
+
+examples:
+  keepalive check example.com:443 --tls --timeout 30s
+  keepalive check 10.0.0.5:5432 --idle 10s --interval 2s --count 3 --user-timeout 16s`,
+  flags: { ...SETTINGS, ...TLS },
+  async run({ values, args, json, terms, platform }) {
+    const [to] = argumentsOf("check", args, ["host:port"] as const);
+    return await check(parseHostPort(to), values.tls ?? false, keepaliveOptions(values, terms, platform), json);
+  },
+};

@@ -8,7 +8,18 @@
 import { execFileSync } from "node:child_process";
 import process from "node:process";
 import { getKeepalive, type KeepaliveSettings, setKeepalive } from "../mod.ts";
-import { formatDuration, printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import { planWrites } from "../options/mod.ts";
+import type { Command } from "./_command.ts";
+import { argumentsOf } from "./_flags.ts";
+import {
+  asUsage,
+  formatDuration,
+  parseDurationFlag,
+  printJson,
+  SETTINGS_HEADER,
+  settingsCells,
+  table,
+} from "./_format.ts";
 import { ending, loopbackPair } from "./_net.ts";
 
 /** What the cut peer is found with: first probe after 1 s idle, then 2 probes 1 s apart. */
@@ -44,7 +55,7 @@ export async function cut(): Promise<number> {
 }
 
 /** Cuts a peer in a namespace of its own; `undefined` where namespaces cannot be made (not root, no iproute2). */
-function cutPeer(self: string[]): Cut | undefined {
+function cutPeer(self: readonly string[]): Cut | undefined {
   const namespace = `tcp-keepalive-demo-${process.pid}`;
   try {
     execFileSync("ip", ["netns", "add", namespace], { stdio: "ignore" });
@@ -66,26 +77,26 @@ function cutPeer(self: string[]): Cut | undefined {
  * @param self How to run this command line again (runtime, flags, entry), for the namespace.
  * @returns The exit code.
  */
-export async function demo(timeoutMs: number, json: boolean, self: string[]): Promise<number> {
+export async function demo(timeoutMs: number, json: boolean, self: readonly string[]): Promise<number> {
   const pair = await loopbackPair();
-  let rows: [string, KeepaliveSettings][];
+  let client: KeepaliveSettings, server: KeepaliveSettings, defaults: KeepaliveSettings;
   try {
-    const before = getKeepalive(pair.client);
+    defaults = getKeepalive(pair.client);
     setKeepalive(pair.client, { timeoutMs });
     setKeepalive(pair.accepted, { timeoutMs });
-    rows = [["client", getKeepalive(pair.client)], ["server", getKeepalive(pair.accepted)], ["system default", before]];
+    [client, server] = [getKeepalive(pair.client), getKeepalive(pair.accepted)];
   } finally {
     pair.close();
   }
-  const defaults = rows[2][1];
+  const rows: [string, KeepaliveSettings][] = [["client", client], ["server", server], ["system default", defaults]];
   const defaultsMs = defaults.idleMs! + defaults.intervalMs! * defaults.count!;
   const deadPeer = cutPeer(self);
   if (json) {
     printJson({
       requested: { timeoutMs },
-      client: rows[0][1],
-      server: rows[1][1],
-      defaults: rows[2][1],
+      client,
+      server,
+      defaults,
       deadPeer: deadPeer ? { settings: CUT_SETTINGS, ...deadPeer, withDefaultsMs: defaultsMs } : null,
     });
     return 0;
@@ -106,3 +117,35 @@ export async function demo(timeoutMs: number, json: boolean, self: string[]): Pr
   );
   return 0;
 }
+
+/** `keepalive demo`. */
+export const demoCommand: Command<{ timeout: "string" }> = {
+  name: "demo",
+  summary: "demo                a loopback connection configured and read back; as root, a cut peer found",
+  usage: `usage: keepalive demo [--timeout DURATION] [--json]
+
+Needs no network: opens a loopback connection, applies the deadline's settings
+at both ends and prints what the kernel holds beside the defaults. As root it
+also cuts a peer inside a private network namespace and times how soon
+keepalive finds it dead.
+
+  --timeout DURATION   the deadline to plan (default 30s)
+
+example:
+  keepalive demo --timeout 1m`,
+  flags: { timeout: "string" },
+  async run({ values, args, json, terms, platform, self }) {
+    argumentsOf("demo", args, []);
+    const timeoutMs = parseDurationFlag("--timeout", values.timeout ?? "30s");
+    asUsage(() => planWrites({ timeoutMs }, platform, terms)); // a deadline too short, before any socket
+    return await demo(timeoutMs, json, self);
+  },
+};
+
+/** `keepalive _cut`: the demo's own, run inside its namespace; not listed. */
+export const cutCommand: Command<Record<never, never>> = {
+  name: "_cut",
+  usage: "usage: keepalive _cut (the demo runs it inside a private network namespace)",
+  flags: {},
+  run: () => cut(),
+};

@@ -4,7 +4,9 @@
  * @module
  */
 import { clearCgroupKeepalive } from "../mod.ts";
-import { printJson } from "./_format.ts";
+import type { Command } from "./_command.ts";
+import { argumentsOf, cgroupOf, ownerOf } from "./_flags.ts";
+import { asUsage, printJson, UsageError } from "./_format.ts";
 
 /**
  * Detaches, and prints what was taken off and what of another owner's stays.
@@ -39,3 +41,29 @@ export function detach(path: string, settings: { owner: string | undefined; all:
   }
   return 0;
 }
+
+/** `keepalive detach`. */
+export const detachCommand: Command<{ cgroup: "string"; owner: "string"; all: "boolean" }> = {
+  name: "detach",
+  summary: "detach --cgroup PATH  this module's programs taken off a cgroup",
+  usage: `usage: keepalive detach --cgroup PATH [--owner NAME | --all] [--json]
+
+Takes this module's programs of one owner off the cgroup v2 directory PATH:
+connections made there from now on get the policy of the nearest cgroup above
+with one, or the system's defaults; those that exist keep what they hold, and
+other programs stay, another owner's too.
+
+  --owner NAME   whose programs to take off (default: this host's name)
+  --all          every owner's
+
+example:
+  keepalive detach --cgroup /sys/fs/cgroup/kubepods.slice --owner node-agent-7`,
+  flags: { cgroup: "string", owner: "string", all: "boolean" },
+  run({ values, args, json, terms }) {
+    argumentsOf("detach", args, []);
+    if (values.cgroup === undefined) throw new UsageError("detach takes --cgroup PATH");
+    if (values.all && values.owner !== undefined) throw new UsageError("detach takes --owner NAME or --all, not both");
+    const path = cgroupOf(values.cgroup, terms);
+    return asUsage(() => detach(path, { owner: ownerOf(values.owner, terms), all: values.all ?? false }, json));
+  },
+};

@@ -103,7 +103,7 @@ export function parseHostPort(text: string): HostPort {
   }
   const port = Number(match[3]);
   if (port < 1 || port > 65535) throw new UsageError(`port must be 1 to 65535; got ${match[3]} in "${text}"`);
-  return { host: match[1] ?? match[2], port };
+  return { host: match[1] ?? match[2]!, port };
 }
 
 /**
@@ -135,15 +135,15 @@ export function printJson(report: unknown): void {
  * @param rows The header row first; every row the same length.
  * @returns The lines, joined.
  */
-export function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
 }
 
 /** Settings as a table row's cells: keepalive, idle, interval, count, user timeout, idle dead peer found after. */
 export function settingsCells(
   s: { enabled?: boolean; idleMs?: number; intervalMs?: number; count?: number; userTimeoutMs?: number },
-): string[] {
+): [string, string, string, string, string, string] {
   const { enabled, idleMs, intervalMs, count, userTimeoutMs } = s;
   const deadPeer = idleMs === undefined || intervalMs === undefined || count === undefined
     ? "unknown"

@@ -7,7 +7,9 @@
  * @module
  */
 import { type CgroupSocket, inspectCgroup, type InspectedSocket, inspectProcess } from "../mod.ts";
-import { formatDuration, printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
+import type { Command } from "./_command.ts";
+import { argumentsOf, cgroupOf, oneTarget, pidOf } from "./_flags.ts";
+import { asUsage, formatDuration, printJson, SETTINGS_HEADER, settingsCells, table } from "./_format.ts";
 
 const HEADER = ["pid", "fd", "local", "peer", "state", ...SETTINGS_HEADER.slice(1), "peer last heard"];
 
@@ -34,11 +36,10 @@ function cgroupRows(path: string, pid: number, sockets: readonly CgroupSocket[])
       : policy.startsWith(`${path}/`)
       ? policy.slice(path.length + 1)
       : policy;
-  return rows(pid, sockets).map((row, i) => [
-    ...row,
-    policyOf(sockets[i].policy),
-    sockets[i].drift.length ? sockets[i].drift.join(", ") : "-",
-  ]);
+  return rows(pid, sockets).map((row, i) => {
+    const { policy, drift } = sockets[i]!; // a row for each socket
+    return [...row, policyOf(policy), drift.length ? drift.join(", ") : "-"];
+  });
 }
 
 /**
@@ -87,3 +88,29 @@ export function inspectPath(path: string, json: boolean): number {
   for (const { pid, error } of seen.processes) if (error) console.error(`keepalive: process ${pid}: ${error}`);
   return 0;
 }
+
+/** `keepalive inspect`. */
+export const inspectCommand: Command<{ pid: "string"; cgroup: "string" }> = {
+  name: "inspect",
+  summary: "inspect --pid PID | --cgroup PATH   read-only: every TCP socket, its keepalive, its peer last heard",
+  usage: `usage: keepalive inspect --pid PID | --cgroup PATH [--json]
+
+Reads, and writes nothing: every TCP socket of the process (or of every process
+in the cgroup and below), with its keepalive settings, how soon an idle dead
+peer would be found, and how long ago the peer was last heard (TCP_INFO); for a
+cgroup, also the programs that run for its connections, whose this module's
+are and what they set, and for each socket the policy that holds for it and
+the fields it holds otherwise (drift).
+
+examples:
+  keepalive inspect --pid 4242
+  keepalive inspect --cgroup /sys/fs/cgroup/system.slice/api.service --json`,
+  flags: { pid: "string", cgroup: "string" },
+  run({ values, args, json, terms, platform }) {
+    argumentsOf("inspect", args, []);
+    oneTarget("inspect", values);
+    return values.cgroup !== undefined
+      ? asUsage(() => inspectPath(cgroupOf(values.cgroup!, terms), json))
+      : inspectPid(pidOf(values.pid!, terms, platform), json);
+  },
+};

@@ -6,7 +6,9 @@
  */
 import type { KeepaliveOs } from "../mod.ts";
 import { planIn, type Terms } from "../options/mod.ts";
-import { formatDuration, printJson, table } from "./_format.ts";
+import type { Command } from "./_command.ts";
+import { argumentsOf, typedFields } from "./_flags.ts";
+import { asUsage, flagTerms, formatDuration, parseCount, parseDurationFlag, printJson, table } from "./_format.ts";
 
 const SYSTEMS: [KeepaliveOs, string][] = [
   ["linux", "Linux"],
@@ -33,10 +35,10 @@ export function plan(timeoutMs: number, probes: number | undefined, terms: Terms
   });
   if (json) {
     const byOs = Object.fromEntries(plans.map(({ os, name: _, ...p }) => [os, p]));
-    printJson({ timeoutMs, probes: plans[0].count, ...byOs });
+    printJson({ timeoutMs, probes: plans[0]!.count, ...byOs });
     return 0;
   }
-  console.log(`deadline ${formatDuration(timeoutMs)}, ${plans[0].count} probes\n`);
+  console.log(`deadline ${formatDuration(timeoutMs)}, ${plans[0]!.count} probes\n`);
   console.log(table([
     ["", "idle", "interval", "count", "user timeout", "dead peer found: idle", "with unacknowledged data"],
     ...plans.map((p) => [
@@ -55,3 +57,26 @@ export function plan(timeoutMs: number, probes: number | undefined, terms: Terms
   );
   return 0;
 }
+
+/** `keepalive plan`. */
+export const planCommand: Command<{ count: "string" }> = {
+  name: "plan",
+  summary: "plan <deadline>     the settings a dead-peer deadline gives Linux, macOS, FreeBSD and Windows",
+  usage: `usage: keepalive plan <deadline> [--count N] [--json]
+
+The settings planKeepalive derives from one dead-peer deadline on each OS, and
+how soon a dead peer is noticed, idle and with unacknowledged data.
+
+  --count N   probes to plan with (default 10, the count Windows fixes)
+
+example:
+  keepalive plan 2m --count 5`,
+  flags: { count: "string" },
+  run({ values, args, json }) {
+    const [deadline] = argumentsOf("plan", args, ["deadline"] as const);
+    const timeoutMs = parseDurationFlag("the deadline", deadline);
+    const probes = values.count === undefined ? undefined : parseCount("--count", values.count);
+    const terms = flagTerms({ ...typedFields(values), timeoutMs: deadline }, { timeoutMs: "the deadline" });
+    return asUsage(() => plan(timeoutMs, probes, terms, json));
+  },
+};

@@ -8,7 +8,9 @@
 import type net from "node:net";
 import process from "node:process";
 import { getTcpInfo, type KeepaliveOptions, type KeepaliveSettings, setKeepalive } from "../mod.ts";
-import { formatDuration, type HostPort, printJson } from "./_format.ts";
+import type { Command } from "./_command.ts";
+import { argumentsOf, keepaliveOptions, SETTINGS, SETTINGS_USAGE, TLS, TLS_USAGE } from "./_flags.ts";
+import { formatDuration, type HostPort, parseDurationFlag, parseHostPort, printJson } from "./_format.ts";
 import { connect, describeConnection, ending } from "./_net.ts";
 
 const REASONS: Record<string, string> = {
@@ -108,3 +110,34 @@ export async function watch(
   }
   return how === "interrupted" ? INTERRUPTED : 0;
 }
+
+/** `keepalive watch`. */
+export const watchCommand: Command<typeof SETTINGS & typeof TLS & { for: "string" }> = {
+  name: "watch",
+  summary: "watch <host:port>   hold a connection idle and show the keepalive timer until it dies or Ctrl-C",
+  usage: `usage: keepalive watch <host:port> [options] [--for DURATION] [--json]
+
+Holds the connection idle and shows, every second, when the next probe is due
+(the kernel's timer, through ss), until the connection dies, --for ends or
+Ctrl-C; then says how long it lived and why it ended: ETIMEDOUT (a dead peer
+found by keepalive), ECONNRESET (reset by the peer or a middlebox), EOF (closed
+by the peer). After Ctrl-C it exits 130.
+
+${SETTINGS_USAGE}
+${TLS_USAGE}
+  --for DURATION           watch at most this long (default 10m)
+
+example:
+  keepalive watch redis.internal:6379 --idle 5s --interval 1s --count 3 --for 1m`,
+  flags: { ...SETTINGS, ...TLS, for: "string" },
+  async run({ values, args, json, terms, platform }) {
+    const [to] = argumentsOf("watch", args, ["host:port"] as const);
+    return await watch(
+      parseHostPort(to),
+      values.tls ?? false,
+      keepaliveOptions(values, terms, platform),
+      parseDurationFlag("--for", values.for ?? "10m"),
+      json,
+    );
+  },
+};

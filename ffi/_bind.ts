@@ -4,21 +4,19 @@
  *
  * @module
  */
-import type { CgroupSyscalls, Syscalls } from "../socket/mod.ts";
-import type { CSymbol, Library, OpenedSymbols } from "./_library.ts";
+import type { CgroupSyscalls, Syscalls } from "../syscalls/mod.ts";
+import type { Library, Opened, SocketCalls, SymbolTable } from "./_library.ts";
 
 /** How a runtime opens a library. */
 export interface Runtime {
   /** Throws, saying what is needed, if the runtime cannot call C at all (a Node without `node:ffi`). */
   ready(): void;
   /** Opens `path` with `symbols`; throws if it does not load, or lacks a symbol. */
-  dlopen(path: string, symbols: Readonly<Record<string, CSymbol>>): OpenedSymbols;
+  dlopen<T extends SymbolTable>(path: string, symbols: T): Opened<T>;
   /** Whether opening `path` is already allowed, without asking (Deno's permissions). */
   permitted(path: string): boolean;
   /** Whether `error` is the runtime refusing permission, which is rethrown as it is. */
   isPermissionError(error: unknown): boolean;
-  /** The descriptor the runtime's own socket object holds, where it hands one out; `undefined` where not. */
-  descriptorOf(target: object): number | undefined;
 }
 
 /**
@@ -34,7 +32,7 @@ export function requireVersion(name: string, version: string, least: readonly nu
   const parts = version.split(".").map((part) => parseInt(part, 10) || 0);
   // The first part that differs decides: 1.2.9 is older than 1.3.3, 1.10.0 newer.
   const differs = least.findIndex((n, i) => (parts[i] ?? 0) !== n);
-  if (differs >= 0 && (parts[differs] ?? 0) < least[differs]) {
+  if (differs >= 0 && (parts[differs] ?? 0) < least[differs]!) {
     throw new Error(`tcp-keepalive needs ${name} ${least.join(".")} or later (${why}); this is ${name} ${version}`);
   }
 }
@@ -52,12 +50,17 @@ export function requireVersion(name: string, version: string, least: readonly nu
  * @throws {Error} What {@linkcode Runtime.ready} throws; the runtime's permission error unchanged; otherwise, if no
  *   path loads, an error whose cause is the last failure.
  */
-export function openLibrary(library: Library, runtime: Runtime, arch: string): Syscalls {
+export function openLibrary<
+  S extends SymbolTable,
+  W extends SymbolTable,
+  P extends SymbolTable,
+  C extends SymbolTable,
+>(library: Library<S, W, P, C>, runtime: Runtime, arch: string): Syscalls {
   runtime.ready();
   const allowed = library.paths.filter((path) => runtime.permitted(path));
   let cause: unknown;
   for (const path of allowed.length > 0 ? allowed : library.paths.slice(0, 1)) {
-    let symbols: OpenedSymbols;
+    let symbols: Opened<S>;
     try {
       symbols = runtime.dlopen(path, library.symbols);
     } catch (error) {
@@ -65,9 +68,9 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
       cause = error;
       continue;
     }
-    let walk: OpenedSymbols | undefined;
-    let process: OpenedSymbols | undefined;
-    let cgroup: OpenedSymbols | undefined;
+    let walk: Opened<W> | undefined;
+    let process: Opened<P> | undefined;
+    let cgroup: Opened<C> | undefined;
     return bind(
       library,
       symbols,
@@ -84,7 +87,7 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
           process ??= openApart(
             runtime,
             path,
-            library.process?.symbols ?? {},
+            library.process!.symbols,
             "take another process's sockets",
             "which taking them through syscall(2) needs",
           ),
@@ -92,26 +95,25 @@ export function openLibrary(library: Library, runtime: Runtime, arch: string): S
           cgroup ??= openApart(
             runtime,
             path,
-            library.cgroup?.symbols ?? {},
+            library.cgroup!.symbols,
             "load BPF programs or read cgroups",
             "which cgroup-wide keepalive needs",
           ),
       },
       arch,
-      runtime.descriptorOf,
     );
   }
   throw new Error(`could not open ${library.paths.join(" or ")}`, { cause });
 }
 
 /** Opens symbols apart from the socket calls, so that a libc without them still sets options. */
-function openApart(
+function openApart<T extends SymbolTable>(
   runtime: Runtime,
   path: string,
-  symbols: Readonly<Record<string, CSymbol>>,
+  symbols: T,
   what: string,
   needs: string,
-): OpenedSymbols {
+): Opened<T> {
   try {
     return runtime.dlopen(path, symbols);
   } catch (error) {
@@ -129,51 +131,46 @@ function openApart(
  * @param symbols Its socket symbols, opened (or recorded, in tests).
  * @param apart Opens the walk's symbols, on the first walk, those for another process's sockets, and cgroup BPF's.
  * @param arch The CPU, as `Deno.build.arch` names it.
- * @param descriptorOf The runtime's {@linkcode Runtime.descriptorOf}.
  * @returns The binding.
  */
-export function bind(
-  library: Library,
-  symbols: OpenedSymbols,
-  apart: { walk(): OpenedSymbols; process(): OpenedSymbols; cgroup(): OpenedSymbols },
+export function bind<S extends SymbolTable, W extends SymbolTable, P extends SymbolTable, C extends SymbolTable>(
+  library: Library<S, W, P, C>,
+  symbols: Opened<S>,
+  apart: { walk(): Opened<W>; process(): Opened<P>; cgroup(): Opened<C> },
   arch: string,
-  descriptorOf: Runtime["descriptorOf"],
 ): Syscalls {
   const errno = () => library.errno(symbols);
+  const calls = library.sockets(symbols);
   const result = (value: number) => value < 0 ? -errno() : value;
-  // The walk's symbols with every call's (close), opened on the first walk.
-  let walk: OpenedSymbols | undefined;
-  const listed = () => walk ??= { ...symbols, ...apart.walk() };
-  // Only Linux has them; the public calls refuse every other OS first.
-  const processCalls = () => library.process!;
   let cgroupCalls: CgroupSyscalls | undefined;
   const value = new Int32Array(1);
   const length = new Uint32Array(1);
   const returned = new Uint32Array(1);
-  const filled = (call: OpenedSymbols[string]) => (fd: number, into: Uint8Array) => {
+  const filled = (call: SocketCalls["getsockname"]) => (fd: number, into: Uint8Array) => {
     length[0] = into.byteLength;
-    return call(fd, into, length) === 0 ? length[0] : -errno();
+    return call(fd, into, length) === 0 ? length[0]! : -errno();
   };
   return {
     getsockoptInt(fd, level, option) {
       length[0] = 4;
-      return symbols.getsockopt(fd, level, option, value, length) === 0 ? value[0] : -errno();
+      return calls.getsockopt(fd, level, option, value, length) === 0 ? value[0]! : -errno();
     },
     getsockopt(fd, level, option, into) {
       length[0] = into.byteLength;
-      return symbols.getsockopt(fd, level, option, into, length) === 0 ? length[0] : -errno();
+      return calls.getsockopt(fd, level, option, into, length) === 0 ? length[0]! : -errno();
     },
     setsockoptInt(fd, level, option, to) {
       value[0] = to;
-      return symbols.setsockopt(fd, level, option, value, 4) === 0 ? 0 : -errno();
+      return calls.setsockopt(fd, level, option, value, 4) === 0 ? 0 : -errno();
     },
     setsockopt(fd, level, option, from) {
-      return symbols.setsockopt(fd, level, option, from, from.byteLength) === 0 ? 0 : -errno();
+      return calls.setsockopt(fd, level, option, from, from.byteLength) === 0 ? 0 : -errno();
     },
-    getsockname: filled(symbols.getsockname),
-    getpeername: filled(symbols.getpeername),
+    getsockname: filled(calls.getsockname),
+    getpeername: filled(calls.getpeername),
     ioctl(fd, code, input, output) {
-      const ok = symbols.WSAIoctl(
+      // Only Windows has it; the platform table sends only Windows here.
+      const ok = calls.ioctl!(
         fd,
         code,
         input,
@@ -184,17 +181,17 @@ export function bind(
         null,
         null,
       );
-      return ok === 0 ? returned[0] : -errno();
+      return ok === 0 ? returned[0]! : -errno();
     },
     socket(family, type) {
       // Winsock's SOCKET comes back as a 64-bit integer, a bigint under Node.
-      return result(Number(symbols.socket(family, type, 0)));
+      return result(Number(calls.socket(family, type, 0)));
     },
-    listing: (pid) => library.listing(listed(), errno, arch, pid),
-    pidfdOpen: (pid, flags) => result(processCalls().pidfdOpen(apart.process(), arch, pid, flags)),
-    pidfdGetfd: (pidfd, fd) => result(processCalls().pidfdGetfd(apart.process(), arch, pidfd, fd)),
-    close: (fd) => result(symbols[library.close](fd)),
+    listing: (pid) => library.listing(apart.walk(), calls, errno, arch, pid),
+    // Only Linux has them; the public calls refuse every other OS first.
+    pidfdOpen: (pid, flags) => result(library.process!.pidfdOpen(apart.process(), arch, pid, flags)),
+    pidfdGetfd: (pidfd, fd) => result(library.process!.pidfdGetfd(apart.process(), arch, pidfd, fd)),
+    close: (fd) => result(calls.close(fd)),
     cgroup: () => cgroupCalls ??= library.cgroup!.calls(apart.cgroup(), errno, arch),
-    descriptorOf,
   };
 }

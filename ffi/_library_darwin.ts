@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { posixLibrary } from "./_library_posix.ts";
-import type { Library } from "./_library.ts";
-import { wholeListing } from "../socket/mod.ts";
+import { BSD_SOCKET_SYMBOLS, readErrno } from "./_library_posix.ts";
+import type { Library, SymbolTable } from "./_library.ts";
+import { wholeListing } from "../syscalls/mod.ts";
 
 /** The C numbers used here, by their names in the headers (which tests/headers_test.ts checks them against). */
 export const DARWIN_NUMBERS = {
@@ -19,17 +19,21 @@ export const DARWIN_NUMBERS = {
 const { PROC_PIDLISTFDS, PROX_FDTYPE_SOCKET, "sizeof(struct proc_fdinfo)": PROC_FDINFO_BYTES, proc_fdtype: FDTYPE } =
   DARWIN_NUMBERS;
 
+const WALK_SYMBOLS = {
+  // pid_t getpid(void)
+  getpid: { parameters: [], result: "i32" },
+  // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize)
+  proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
+} as const satisfies SymbolTable;
+
 /** libSystem on macOS. */
-export const darwinLibSystem: Library = {
+export const darwinLibSystem: Library<typeof BSD_SOCKET_SYMBOLS, typeof WALK_SYMBOLS> = {
   paths: ["/usr/lib/libSystem.B.dylib"],
-  ...posixLibrary("__error"),
-  walkSymbols: {
-    // pid_t getpid(void)
-    getpid: { parameters: [], result: "i32" },
-    // int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int buffersize)
-    proc_pidinfo: { parameters: ["i32", "i32", "u64", "buffer", "i32"], result: "i32" },
-  },
-  listing(walk, errno, _arch, pid = walk.getpid()) {
+  symbols: BSD_SOCKET_SYMBOLS,
+  sockets: (symbols) => symbols,
+  errno: (symbols) => readErrno(symbols, symbols.__error()),
+  walkSymbols: WALK_SYMBOLS,
+  listing(walk, _sockets, errno, _arch, pid = walk.getpid()) {
     for (let size = 64 * PROC_FDINFO_BYTES;; size *= 4) {
       const info = new Uint8Array(size);
       const bytes = walk.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, info, size);

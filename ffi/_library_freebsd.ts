@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { posixLibrary } from "./_library_posix.ts";
-import type { Library } from "./_library.ts";
-import { wholeListing } from "../socket/mod.ts";
+import { BSD_SOCKET_SYMBOLS, readErrno } from "./_library_posix.ts";
+import type { Library, SymbolTable } from "./_library.ts";
+import { wholeListing } from "../syscalls/mod.ts";
 
 /** The C numbers used here, by their names in the headers (checked against Go's and Rust's generated tables). */
 export const FREEBSD_NUMBERS = {
@@ -22,17 +22,21 @@ export const FREEBSD_NUMBERS = {
 const { CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, KF_TYPE_SOCKET, ENOMEM, kf_type: KF_TYPE, kf_fd: KF_FD } =
   FREEBSD_NUMBERS;
 
+const WALK_SYMBOLS = {
+  // pid_t getpid(void)
+  getpid: { parameters: [], result: "i32" },
+  // int sysctl(const int *name, u_int namelen, void *oldp, size_t *oldlenp, const void *newp, size_t newlen)
+  sysctl: { parameters: ["buffer", "u32", "buffer", "buffer", "pointer", "usize"], result: "i32" },
+} as const satisfies SymbolTable;
+
 /** libc on FreeBSD. */
-export const freebsdLibc: Library = {
+export const freebsdLibc: Library<typeof BSD_SOCKET_SYMBOLS, typeof WALK_SYMBOLS> = {
   paths: ["libc.so.7"],
-  ...posixLibrary("__error"),
-  walkSymbols: {
-    // pid_t getpid(void)
-    getpid: { parameters: [], result: "i32" },
-    // int sysctl(const int *name, u_int namelen, void *oldp, size_t *oldlenp, const void *newp, size_t newlen)
-    sysctl: { parameters: ["buffer", "u32", "buffer", "buffer", "pointer", "usize"], result: "i32" },
-  },
-  listing(walk, errno, _arch, pid = walk.getpid()) {
+  symbols: BSD_SOCKET_SYMBOLS,
+  sockets: (symbols) => symbols,
+  errno: (symbols) => readErrno(symbols, symbols.__error()),
+  walkSymbols: WALK_SYMBOLS,
+  listing(walk, _sockets, errno, _arch, pid = walk.getpid()) {
     const mib = Int32Array.of(CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, pid);
     const length = new BigUint64Array(1);
     for (let size = 64 * 1024;; size *= 4) {

@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { posixLibrary } from "./_library_posix.ts";
-import { cString, cText } from "../socket/mod.ts";
-import type { Library } from "./_library.ts";
+import { LINUX_SOCKET_SYMBOLS, readErrno } from "./_library_posix.ts";
+import { cString, cText } from "../options/mod.ts";
+import type { Library, SymbolTable } from "./_library.ts";
 
 const OWN_DESCRIPTORS = cString("/proc/self/fd");
 /** The C numbers used here, by their names in the headers (which tests/headers_test.ts checks them against). */
@@ -51,8 +51,44 @@ function eachRecord(bytes: number, visit: (at: number) => void): void {
   for (let at = 0; at < bytes; at += view.getUint16(at + D_RECLEN, true)) visit(at);
 }
 
+const WALK_SYMBOLS = {
+  // int open(const char *path, int flags)
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  // long syscall(long number, ...): here (SYS_getdents64, int fd, void *dirp, size_t count)
+  syscall: { parameters: ["i64", "i32", "buffer", "usize"], result: "i64" },
+} as const satisfies SymbolTable;
+
+const PROCESS_SYMBOLS = {
+  // long syscall(long number, ...): here (SYS_pidfd_open, pid_t pid, unsigned int flags, 0) or
+  // (SYS_pidfd_getfd, int pidfd, int targetfd, unsigned int flags): one signature for both
+  syscall: { parameters: ["i64", "i32", "i32", "u32"], result: "i64" },
+} as const satisfies SymbolTable;
+
+const CGROUP_SYMBOLS = {
+  // long syscall(long number, ...): here (SYS_bpf, int cmd, union bpf_attr *attr, unsigned int size) or
+  // (SYS_getdents64, int fd, void *dirp, size_t count): one signature for both
+  syscall: { parameters: ["i64", "i64", "buffer", "u64"], result: "i64" },
+  // void *memcpy(void *dest, const void *src, size_t n): of 0 bytes, it returns dest, a buffer's address
+  memcpy: { parameters: ["buffer", "buffer", "u64"], result: "u64" },
+  // int open(const char *path, int flags)
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  // ssize_t read(int fd, void *buf, size_t count)
+  read: { parameters: ["i32", "buffer", "u64"], result: "i64" },
+  // int fstatfs(int fd, struct statfs *buf)
+  fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
+  // int uname(struct utsname *buf)
+  uname: { parameters: ["buffer"], result: "i32" },
+  // int flock(int fd, int operation)
+  flock: { parameters: ["i32", "i32"], result: "i32" },
+} as const satisfies SymbolTable;
+
 /** libc on Linux. */
-export const linuxLibc: Library = {
+export const linuxLibc: Library<
+  typeof LINUX_SOCKET_SYMBOLS,
+  typeof WALK_SYMBOLS,
+  typeof PROCESS_SYMBOLS,
+  typeof CGROUP_SYMBOLS
+> = {
   paths: [
     // The loader's search: glibc, then musl (Alpine).
     "libc.so.6",
@@ -69,42 +105,19 @@ export const linuxLibc: Library = {
     "/lib/ld-musl-x86_64.so.1",
     "/lib/ld-musl-aarch64.so.1",
   ],
-  ...posixLibrary("__errno_location"),
-  walkSymbols: {
-    // int open(const char *path, int flags)
-    open: { parameters: ["buffer", "i32"], result: "i32" },
-    // long syscall(long number, ...): here (SYS_getdents64, int fd, void *dirp, size_t count)
-    syscall: { parameters: ["i64", "i32", "buffer", "usize"], result: "i64" },
-  },
+  symbols: LINUX_SOCKET_SYMBOLS,
+  sockets: (symbols) => symbols,
+  errno: (symbols) => readErrno(symbols, symbols.__errno_location()),
+  walkSymbols: WALK_SYMBOLS,
   process: {
-    symbols: {
-      // long syscall(long number, ...): here (SYS_pidfd_open, pid_t pid, unsigned int flags, 0) or
-      // (SYS_pidfd_getfd, int pidfd, int targetfd, unsigned int flags): one signature for both
-      syscall: { parameters: ["i64", "i32", "i32", "u32"], result: "i64" },
-    },
+    symbols: PROCESS_SYMBOLS,
     pidfdOpen: (process, arch, pid, flags) =>
       Number(process.syscall(numberFor(SYS_pidfd_open, "pidfd_open", arch), pid, flags, 0)),
     pidfdGetfd: (process, arch, pidfd, fd) =>
       Number(process.syscall(numberFor(SYS_pidfd_getfd, "pidfd_getfd", arch), pidfd, fd, 0)),
   },
   cgroup: {
-    symbols: {
-      // long syscall(long number, ...): here (SYS_bpf, int cmd, union bpf_attr *attr, unsigned int size) or
-      // (SYS_getdents64, int fd, void *dirp, size_t count): one signature for both
-      syscall: { parameters: ["i64", "i64", "buffer", "u64"], result: "i64" },
-      // void *memcpy(void *dest, const void *src, size_t n): of 0 bytes, it returns dest, a buffer's address
-      memcpy: { parameters: ["buffer", "buffer", "u64"], result: "u64" },
-      // int open(const char *path, int flags)
-      open: { parameters: ["buffer", "i32"], result: "i32" },
-      // ssize_t read(int fd, void *buf, size_t count)
-      read: { parameters: ["i32", "buffer", "u64"], result: "i64" },
-      // int fstatfs(int fd, struct statfs *buf)
-      fstatfs: { parameters: ["i32", "buffer"], result: "i32" },
-      // int uname(struct utsname *buf)
-      uname: { parameters: ["buffer"], result: "i32" },
-      // int flock(int fd, int operation)
-      flock: { parameters: ["i32", "i32"], result: "i32" },
-    },
+    symbols: CGROUP_SYMBOLS,
     calls(symbols, errno, arch) {
       const bpf = numberFor(LINUX_NUMBERS.SYS_bpf, "bpf", arch);
       const getdents64 = numberFor(SYS_getdents64, "getdents64", arch);
@@ -156,7 +169,7 @@ export const linuxLibc: Library = {
       };
     },
   },
-  listing(walk, errno, arch, pid) {
+  listing(walk, sockets, errno, arch, pid) {
     const getdents64 = numberFor(SYS_getdents64, "getdents64", arch);
     const path = pid === undefined ? OWN_DESCRIPTORS : cString(`/proc/${pid}/fd`);
     let dir = walk.open(path, O_CLOEXEC);
@@ -168,7 +181,7 @@ export const linuxLibc: Library = {
       );
     }
     const close = () => {
-      if (dir >= 0) walk.close(dir);
+      if (dir >= 0) sockets.close(dir);
       dir = -1;
     };
     return {
@@ -184,7 +197,7 @@ export const linuxLibc: Library = {
         const fds: number[] = [];
         eachRecord(n, (at) => {
           let fd = 0;
-          for (let i = at + D_NAME, c; (c = entries[i]) !== 0; i++) fd = c === 0x2e ? -1 : fd * 10 + c - 0x30;
+          for (let i = at + D_NAME, c; (c = entries[i]!) !== 0; i++) fd = c === 0x2e ? -1 : fd * 10 + c - 0x30;
           // Skips "." and "..", and in this process's own listing the listing's descriptor.
           if (fd >= 0 && (fd !== dir || pid !== undefined)) fds.push(fd);
         });

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { CSymbol, Library, OpenedSymbols } from "./_library.ts";
+import type { CSymbol, Opened, Pointer, SymbolTable } from "./_library.ts";
 
 /** `getsockopt`, `setsockopt`, `getsockname`, `getpeername`, `socket` and `close` on an `int` descriptor. */
-const POSIX_SOCKET_SYMBOLS: Readonly<Record<string, CSymbol>> = {
+const POSIX_SOCKET_SYMBOLS = {
   // int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   // int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)
@@ -19,48 +19,33 @@ const POSIX_SOCKET_SYMBOLS: Readonly<Record<string, CSymbol>> = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // int close(int fd)
   close: { parameters: ["i32"], result: "i32" },
-};
+  // void *memcpy(void *dest, const void *src, size_t n): copies errno out of where its accessor points; a pointer
+  // view would need an --allow-ffi that is not scoped to a path, under Deno
+  memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
+} as const satisfies SymbolTable;
 
-/**
- * What every POSIX C library here shares: the socket calls, `close`, and errno through its accessor.
- *
- * @param accessor The errno accessor: `"__errno_location"` (glibc, musl) or `"__error"` (the BSDs).
- * @returns Those parts of the library's description.
- */
-export function posixLibrary(accessor: string): Pick<Library, "symbols" | "close" | "errno"> {
-  return {
-    symbols: { ...POSIX_SOCKET_SYMBOLS, ...errnoSymbols(accessor) },
-    close: "close",
-    errno: (symbols) => readErrno(symbols, accessor),
-  };
-}
+// int *accessor(void): where this thread's errno is
+const ERRNO_ACCESSOR = { parameters: [], result: "pointer" } as const satisfies CSymbol;
 
-/**
- * The `int *` errno accessor, `__errno_location` (glibc, musl) or `__error` (the BSDs), and `memcpy` to read
- * what it points at: a pointer view would need an `--allow-ffi` that is not scoped to a path, under Deno.
- *
- * @param accessor The accessor's name.
- * @returns The two symbols.
- */
-function errnoSymbols(accessor: string): Record<string, CSymbol> {
-  return {
-    // int *accessor(void)
-    [accessor]: { parameters: [], result: "pointer" },
-    // void *memcpy(void *dest, const void *src, size_t n)
-    memcpy: { parameters: ["buffer", "pointer", "usize"], result: "pointer" },
-  };
-}
+/** glibc's and musl's: errno through `__errno_location`. */
+export const LINUX_SOCKET_SYMBOLS = {
+  ...POSIX_SOCKET_SYMBOLS,
+  __errno_location: ERRNO_ACCESSOR,
+} as const satisfies SymbolTable;
+
+/** The BSDs': errno through `__error`. */
+export const BSD_SOCKET_SYMBOLS = { ...POSIX_SOCKET_SYMBOLS, __error: ERRNO_ACCESSOR } as const satisfies SymbolTable;
 
 const errnoCell = new Int32Array(1);
 
 /**
  * Reads errno by copying the `int` its accessor points at.
  *
- * @param symbols The opened symbols, with those of {@linkcode errnoSymbols}.
- * @param accessor `"__errno_location"` or `"__error"`.
+ * @param symbols The opened socket symbols.
+ * @param location What the accessor returned.
  * @returns errno.
  */
-function readErrno(symbols: OpenedSymbols, accessor: string): number {
-  symbols.memcpy(errnoCell, symbols[accessor](), 4n);
-  return errnoCell[0];
+export function readErrno(symbols: Opened<typeof POSIX_SOCKET_SYMBOLS>, location: Pointer): number {
+  symbols.memcpy(errnoCell, location, 4n);
+  return errnoCell[0]!;
 }

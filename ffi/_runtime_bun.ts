@@ -7,7 +7,7 @@
  * @module
  */
 import { requireVersion, type Runtime } from "./_bind.ts";
-import type { CType, OpenedSymbols } from "./_library.ts";
+import type { CType, Opened } from "./_library.ts";
 
 /** The part of `bun:ffi` used here; its type names are strings. */
 interface BunFfi {
@@ -44,11 +44,9 @@ export const bunRuntime: Runtime = {
         [name, { parameters, result }],
       ) => [name, { args: parameters.map((type) => BUN_TYPES[type]), returns: BUN_TYPES[result] }]),
     );
-    return bunFfi().dlopen(path, bunSymbols).symbols as OpenedSymbols;
+    return bunFfi().dlopen(path, bunSymbols).symbols as Opened<typeof symbols>;
   },
   // Bun has no permissions to ask.
   permitted: () => true,
   isPermissionError: () => false,
-  // Its sockets hand out no descriptor, or one this module reads as `fd` (Bun's own).
-  descriptorOf: () => undefined,
 };

@@ -6,7 +6,7 @@
  * @module
  */
 import { requireVersion, type Runtime } from "./_bind.ts";
-import type { OpenedSymbols } from "./_library.ts";
+import type { Opened } from "./_library.ts";
 
 /** Opens libraries with `Deno.dlopen`. */
 export const denoRuntime: Runtime = {
@@ -14,12 +14,10 @@ export const denoRuntime: Runtime = {
   // which node:net's sockets are heard of, from 2.1 on.
   ready: () =>
     requireVersion("Deno", Deno.version.deno, [2, 1], "process.getBuiltinModule, to hear of node:net's sockets"),
-  // The C types of ffi/_types.ts are spelled as Deno spells them.
+  // The C types of ffi/_library.ts are spelled as Deno spells them.
   dlopen: (path, symbols) =>
-    Deno.dlopen(path, symbols as Deno.ForeignLibraryInterface).symbols as unknown as OpenedSymbols,
+    Deno.dlopen(path, symbols as Deno.ForeignLibraryInterface).symbols as unknown as Opened<typeof symbols>,
   permitted: (path) => Deno.permissions.querySync({ name: "ffi", path }).state === "granted",
   isPermissionError: (error) =>
     error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied,
-  // Its sockets hand out no descriptor, or one this module reads as `fd` (Bun's own).
-  descriptorOf: () => undefined,
 };

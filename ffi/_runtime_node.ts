@@ -2,13 +2,11 @@
  * The Node runtime: `node:ffi` (Node 26.1 and later, experimental), taken with
  * `process.getBuiltinModule` when the library is first opened. Its first use
  * prints Node's one `ExperimentalWarning`, which this module leaves alone.
- * Node hands out a `node:net` socket's descriptor (`_handle.fd`, -1 on
- * Windows), so those are not looked up by address.
  *
  * @module
  */
 import type { Runtime } from "./_bind.ts";
-import type { CType, OpenedSymbols } from "./_library.ts";
+import type { CType, Opened } from "./_library.ts";
 
 type Call = (...args: unknown[]) => unknown;
 
@@ -28,7 +26,7 @@ interface NodeProcess {
 }
 
 /** The first Node whose `node:ffi` needs no flag; from 26.1 to 26.8 it takes `--experimental-ffi`. */
-const UNFLAGGED = [26, 9];
+const UNFLAGGED = [26, 9] as const;
 
 const NODE_TYPES: Record<CType, string> = {
   i32: "i32",
@@ -50,8 +48,8 @@ function nodeFfi(): NodeFfi {
   const process = (globalThis as unknown as { process: NodeProcess }).process;
   ffi = process.getBuiltinModule?.("node:ffi");
   if (ffi) return ffi;
-  const [major, minor] = process.versions.node.split(".").map(Number);
-  const atLeast = ([m, n]: number[]) => major > m || (major === m && minor >= n);
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const atLeast = ([m, n]: readonly [number, number]) => major > m || (major === m && minor >= n);
   const off = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].includes("--no-experimental-ffi");
   throw new Error(
     !atLeast([26, 1])
@@ -89,23 +87,24 @@ function lastAddress(): (view: unknown) => bigint {
  * typed arrays takes 1.27x as long as with their addresses (`node:ffi` converts a typed array on every call).
  */
 function passed(call: Call, parameters: readonly CType[]): Call {
-  const k = parameters.map((type) => type === "buffer" ? lastAddress() : WIDE.has(type) ? toBigInt : same);
-  if (k.every((conversion) => conversion === same)) return call;
-  // k: each parameter's conversion, short so that the calls below read as the C calls they are.
+  const conversions = parameters.map((type) => type === "buffer" ? lastAddress() : WIDE.has(type) ? toBigInt : same);
+  if (conversions.every((conversion) => conversion === same)) return call;
+  // k0 to k4: each parameter's conversion, short so that the calls below read as the C calls they are.
+  const [k0 = same, k1 = same, k2 = same, k3 = same, k4 = same] = conversions;
   // A call spread from an array costs a tenth more than one with its arguments written out.
-  switch (k.length) {
+  switch (conversions.length) {
     case 1:
-      return (a) => call(k[0](a));
+      return (a) => call(k0(a));
     case 2:
-      return (a, b) => call(k[0](a), k[1](b));
+      return (a, b) => call(k0(a), k1(b));
     case 3:
-      return (a, b, c) => call(k[0](a), k[1](b), k[2](c));
+      return (a, b, c) => call(k0(a), k1(b), k2(c));
     case 4:
-      return (a, b, c, d) => call(k[0](a), k[1](b), k[2](c), k[3](d));
+      return (a, b, c, d) => call(k0(a), k1(b), k2(c), k3(d));
     case 5:
-      return (a, b, c, d, e) => call(k[0](a), k[1](b), k[2](c), k[3](d), k[4](e));
+      return (a, b, c, d, e) => call(k0(a), k1(b), k2(c), k3(d), k4(e));
     default:
-      return (...args) => call(...args.map((arg, i) => k[i](arg)));
+      return (...args) => call(...args.map((arg, i) => (conversions[i] ?? same)(arg)));
   }
 }
 
@@ -123,14 +122,10 @@ export const nodeRuntime: Runtime = {
     );
     const { functions } = nodeFfi().dlopen(path, definitions);
     return Object.fromEntries(
-      Object.entries(functions).map(([name, call]) => [name, passed(call, symbols[name].parameters)]),
-    ) as OpenedSymbols;
+      Object.entries(functions).map(([name, call]) => [name, passed(call, symbols[name]!.parameters)]),
+    ) as Opened<typeof symbols>;
   },
   // Node's permission model (--permission without --allow-ffi) says what to allow itself.
   permitted: () => true,
   isPermissionError: (error) => (error as { code?: string })?.code === "ERR_ACCESS_DENIED",
-  descriptorOf(target) {
-    const fd = (target as { _handle?: { fd?: unknown } })._handle?.fd;
-    return typeof fd === "number" && fd >= 0 ? fd : undefined;
-  },
 };

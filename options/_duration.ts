@@ -5,7 +5,7 @@
  * @module
  */
 
-const MS_PER_UNIT: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const MS_PER_UNIT = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** The form a duration takes, for errors. */
 export const DURATION_FORM = "a duration such as 1500ms, 10s, 2m or 1h";
@@ -18,7 +18,7 @@ export const DURATION_FORM = "a duration such as 1500ms, 10s, 2m or 1h";
  */
 export function parseDuration(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
-  return match ? Number(match[1]) * MS_PER_UNIT[match[2]] : undefined;
+  return match ? Number(match[1]) * MS_PER_UNIT[match[2] as keyof typeof MS_PER_UNIT] : undefined;
 }
 
 /**
@@ -39,6 +39,6 @@ export function unitHint(text: string): string {
  */
 export function durationText(ms: number): string {
   if (ms === 0) return "0s";
-  const unit = ["h", "m", "s"].find((unit) => Number.isInteger(ms / MS_PER_UNIT[unit])) ?? "ms";
+  const unit = (["h", "m", "s"] as const).find((unit) => Number.isInteger(ms / MS_PER_UNIT[unit])) ?? "ms";
   return `${ms / MS_PER_UNIT[unit]}${unit}`;
 }

@@ -49,7 +49,7 @@ export function parseVariable(name: string, text: string, platform: Platform): K
   const values: Partial<Record<Field, number>> = {};
   const typed: Partial<Record<Field, string>> = {};
   for (const part of text.split(",").map((part) => part.trim())) {
-    const [key, value, extra] = part.includes("=") ? part.split("=") : ["timeout", part];
+    const [key = "", value = "", extra] = part.includes("=") ? part.split("=") : ["timeout", part];
     const quoted = JSON.stringify(part);
     if (extra !== undefined) throw wrong(`${quoted} has more than one =`);
     const field = FIELDS[key];

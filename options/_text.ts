@@ -67,7 +67,7 @@ export function cText(bytes: Uint8Array, strict = false): string {
   const length = end < 0 ? bytes.length : end;
   let text = "";
   for (let i = 0; i < length;) {
-    const lead = bytes[i];
+    const lead = bytes[i]!;
     const size = lead < 0x80
       ? 1
       : lead >= 0xc2 && lead < 0xe0
@@ -79,10 +79,10 @@ export function cText(bytes: Uint8Array, strict = false): string {
       : 0;
     let code = size === 1 ? lead : size === 0 ? -1 : lead & (0xff >> (size + 1));
     for (let k = 1; k < size && code >= 0; k++) {
-      const next = bytes[i + k];
+      const next = bytes[i + k] ?? 0;
       code = i + k < length && (next & 0xc0) === 0x80 ? code << 6 | next & 0x3f : -1;
     }
-    if (code < LEAST[size] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+    if (code < LEAST[size]! || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
       if (strict) throw new TypeError(`the kernel's bytes are not UTF-8 at ${i}: 0x${lead.toString(16)}`);
       text += "\ufffd";
       i++;

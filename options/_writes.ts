@@ -157,7 +157,7 @@ export function toSettings(platform: Platform, values: readonly (number | undefi
     userTimeoutMs: undefined,
   };
   for (let i = 0; i < platform.socketOptions.length; i++) {
-    const option = platform.socketOptions[i];
+    const option = platform.socketOptions[i]!;
     const value = values[i];
     if (value !== undefined) {
       settings[option.field] = option.unit === "bool" ? value !== 0 : value * MS_PER[option.unit];

@@ -6,12 +6,12 @@
  *
  * @module
  */
-export { checkCgroupSettings, checkKeys, checkPath, checkPid, checkSweeps, OWNER_BYTES } from "./_checks.ts";
+export { checkCgroupSettings, checkPath, checkPid, checkSweeps, OWNER_BYTES } from "./_checks.ts";
 export { isChosen, type Unchosen, unchosen } from "./_chosen.ts";
 export { describe } from "./_describe.ts";
-export { DURATION_FORM, durationText, parseDuration, unitHint } from "./_duration.ts";
-export { type KeepaliveVariable, parseVariable } from "./_environment.ts";
+export { DURATION_FORM, parseDuration, unitHint } from "./_duration.ts";
+export { parseVariable } from "./_environment.ts";
 export { planIn, planKeepalive } from "./_plan.ts";
-export { API_TERMS, type Field, type Terms, textTerms } from "./_terms.ts";
-export { cString, cText, unencodable } from "./_text.ts";
+export { type Field, type Terms, textTerms } from "./_terms.ts";
+export { cString, cText } from "./_text.ts";
 export { planWrites, toSettings, type Values, type Write } from "./_writes.ts";

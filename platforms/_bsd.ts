@@ -38,7 +38,7 @@ export const SO_KEEPALIVE: SocketOption = {
   field: "enabled",
   name: "SO_KEEPALIVE",
   level: SOL_SOCKET,
-  option: 0x8,
+  optname: 0x8,
   unit: "bool",
   min: 0,
   max: 1,
@@ -56,8 +56,8 @@ export const BSD: Pick<
   | "AF_INET"
   | "errnoNames"
 > = {
-  SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 0x2 },
-  SO_TYPE: { name: "SO_TYPE", level: SOL_SOCKET, option: 0x1008 },
+  SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, optname: 0x2 },
+  SO_TYPE: { name: "SO_TYPE", level: SOL_SOCKET, optname: 0x1008 },
   SOCK_STREAM: 1,
   descriptorMax: INT_DESCRIPTOR_MAX,
   newDescriptor: LOWEST_FREE,

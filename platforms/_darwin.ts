@@ -14,23 +14,31 @@ export const darwin: Platform = {
   name: "macOS",
   socketOptions: [
     // Named TCP_KEEPALIVE, not TCP_KEEPIDLE: it is the idle time.
-    { field: "idleMs", name: "TCP_KEEPALIVE", level: IPPROTO_TCP, option: 0x10, unit: "s", min: 1, max: MAX_SECONDS },
+    { field: "idleMs", name: "TCP_KEEPALIVE", level: IPPROTO_TCP, optname: 0x10, unit: "s", min: 1, max: MAX_SECONDS },
     {
       field: "intervalMs",
       name: "TCP_KEEPINTVL",
       level: IPPROTO_TCP,
-      option: 0x101,
+      optname: 0x101,
       unit: "s",
       min: 1,
       max: MAX_SECONDS,
     },
-    { field: "count", name: "TCP_KEEPCNT", level: IPPROTO_TCP, option: 0x102, unit: "count", min: 1, max: 2 ** 31 - 1 },
+    {
+      field: "count",
+      name: "TCP_KEEPCNT",
+      level: IPPROTO_TCP,
+      optname: 0x102,
+      unit: "count",
+      min: 1,
+      max: 2 ** 31 - 1,
+    },
     // Drop the connection after retransmitting this long: the user timeout of macOS.
     {
       field: "userTimeoutMs",
       name: "TCP_RXT_CONNDROPTIME",
       level: IPPROTO_TCP,
-      option: 0x80,
+      optname: 0x80,
       unit: "s",
       min: 0,
       max: MAX_SECONDS,
@@ -45,7 +53,7 @@ export const darwin: Platform = {
   // times since; times in milliseconds; the u64 counters start 8-aligned at 56.
   tcpInfo: {
     name: "TCP_CONNECTION_INFO",
-    option: { name: "TCP_CONNECTION_INFO", level: IPPROTO_TCP, option: 0x106 },
+    option: { name: "TCP_CONNECTION_INFO", level: IPPROTO_TCP, optname: 0x106 },
     struct: "struct tcp_connection_info",
     size: 112, // through tcpi_txretransmitpackets
     state: { member: "tcpi_state", offset: 0, bytes: 1, names: TCPS_NAMES },

@@ -12,17 +12,17 @@ export const freebsd: Platform = {
   ...BSD,
   name: "FreeBSD",
   socketOptions: [
-    { field: "idleMs", name: "TCP_KEEPIDLE", level: IPPROTO_TCP, option: 256, unit: "s", min: 1, max: MAX_SECONDS },
+    { field: "idleMs", name: "TCP_KEEPIDLE", level: IPPROTO_TCP, optname: 256, unit: "s", min: 1, max: MAX_SECONDS },
     {
       field: "intervalMs",
       name: "TCP_KEEPINTVL",
       level: IPPROTO_TCP,
-      option: 512,
+      optname: 512,
       unit: "s",
       min: 1,
       max: MAX_SECONDS,
     },
-    { field: "count", name: "TCP_KEEPCNT", level: IPPROTO_TCP, option: 1024, unit: "count", min: 1, max: 2 ** 31 - 1 },
+    { field: "count", name: "TCP_KEEPCNT", level: IPPROTO_TCP, optname: 1024, unit: "count", min: 1, max: 2 ** 31 - 1 },
     SO_KEEPALIVE,
   ],
   missing: { userTimeoutMs: "FreeBSD has no TCP_USER_TIMEOUT" },
@@ -34,7 +34,7 @@ export const freebsd: Platform = {
   // tcpi_last_data_recv is ticks times `tick`: microseconds, since any segment arrived.
   tcpInfo: {
     name: "TCP_INFO",
-    option: { name: "TCP_INFO", level: IPPROTO_TCP, option: 32 },
+    option: { name: "TCP_INFO", level: IPPROTO_TCP, optname: 32 },
     struct: "struct tcp_info",
     size: 124, // through tcpi_snd_rexmitpack
     state: { member: "tcpi_state", offset: 0, bytes: 1, names: TCPS_NAMES },

@@ -15,28 +15,28 @@ const IPPROTO_TCP = 6;
 export const linux: Platform = {
   name: "Linux",
   socketOptions: [
-    { field: "idleMs", name: "TCP_KEEPIDLE", level: IPPROTO_TCP, option: 4, unit: "s", min: 1, max: 32767 },
-    { field: "intervalMs", name: "TCP_KEEPINTVL", level: IPPROTO_TCP, option: 5, unit: "s", min: 1, max: 32767 },
-    { field: "count", name: "TCP_KEEPCNT", level: IPPROTO_TCP, option: 6, unit: "count", min: 1, max: 127 },
+    { field: "idleMs", name: "TCP_KEEPIDLE", level: IPPROTO_TCP, optname: 4, unit: "s", min: 1, max: 32767 },
+    { field: "intervalMs", name: "TCP_KEEPINTVL", level: IPPROTO_TCP, optname: 5, unit: "s", min: 1, max: 32767 },
+    { field: "count", name: "TCP_KEEPCNT", level: IPPROTO_TCP, optname: 6, unit: "count", min: 1, max: 127 },
     // Since 2.6.37; the kernel takes any non-negative int.
     {
       field: "userTimeoutMs",
       name: "TCP_USER_TIMEOUT",
       level: IPPROTO_TCP,
-      option: 18,
+      optname: 18,
       unit: "ms",
       min: 0,
       max: 2 ** 31 - 1,
     },
-    { field: "enabled", name: "SO_KEEPALIVE", level: SOL_SOCKET, option: 9, unit: "bool", min: 0, max: 1 },
+    { field: "enabled", name: "SO_KEEPALIVE", level: SOL_SOCKET, optname: 9, unit: "bool", min: 0, max: 1 },
   ],
   missing: {},
-  SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, option: 30 },
-  SO_TYPE: { name: "SO_TYPE", level: SOL_SOCKET, option: 3 },
+  SO_ACCEPTCONN: { name: "SO_ACCEPTCONN", level: SOL_SOCKET, optname: 30 },
+  SO_TYPE: { name: "SO_TYPE", level: SOL_SOCKET, optname: 3 },
   SOCK_STREAM: 1,
   SOCK_CLOEXEC: 0o2000000,
   // Since 4.12: a u64 unique to the socket.
-  SO_COOKIE: { name: "SO_COOKIE", level: SOL_SOCKET, option: 57 },
+  SO_COOKIE: { name: "SO_COOKIE", level: SOL_SOCKET, optname: 57 },
   descriptorMax: INT_DESCRIPTOR_MAX,
   newDescriptor: LOWEST_FREE,
   sockaddrFamily: { offset: 0, bytes: 2 }, // host order: little-endian on x86-64 and arm64
@@ -61,7 +61,7 @@ export const linux: Platform = {
   // struct tcp_info of <linux/tcp.h>, as on every architecture: u8 fields, then u32s, naturally aligned.
   tcpInfo: {
     name: "TCP_INFO",
-    option: { name: "TCP_INFO", level: IPPROTO_TCP, option: 11 },
+    option: { name: "TCP_INFO", level: IPPROTO_TCP, optname: 11 },
     struct: "struct tcp_info",
     size: 104, // through tcpi_total_retrans; the kernel writes min(asked, its own size) and says how much
     state: {

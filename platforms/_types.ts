@@ -14,8 +14,8 @@ export interface OptionNumbers {
   readonly name: string;
   /** `SOL_SOCKET` or `IPPROTO_TCP`. */
   readonly level: number;
-  /** The option number. */
-  readonly option: number;
+  /** The option's number, as `setsockopt(2)` names its parameter. */
+  readonly optname: number;
 }
 
 /** One socket option that carries one field of {@linkcode KeepaliveSettings}. */

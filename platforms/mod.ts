@@ -1,6 +1,6 @@
 /**
  * Pure data: the option table of an operating system, by name. Nothing here
- * makes a call; `_sockopt.ts` turns a table into calls.
+ * makes a call; `socket/_values.ts` turns a table into calls.
  *
  * @module
  */
@@ -10,22 +10,7 @@ import { linux } from "./_linux.ts";
 import { windows } from "./_windows.ts";
 import type { Platform } from "./_types.ts";
 
-export type {
-  BpfAttrMember,
-  BpfCommand,
-  BpfContextField,
-  BpfOpcode,
-  BpfProgInfoMember,
-  BpfTable,
-  InfoField,
-  KeepaliveIoctl,
-  KeepaliveVals,
-  OptionNumbers,
-  Platform,
-  SocketOption,
-  TcpInfoLayout,
-  Unit,
-} from "./_types.ts";
+export type { BpfOpcode, BpfTable, InfoField, Platform, SocketOption, TcpInfoLayout, Unit } from "./_types.ts";
 
 const PLATFORMS: Readonly<Record<string, Platform>> = { linux, darwin, freebsd, windows };
 

@@ -1,11 +1,11 @@
 /**
  * A socket's addresses and identity, read from the kernel: the family and
  * port of a `sockaddr` where the platform puts them, whether it is TCP or
- * listening, its `SO_COOKIE`; and the one buffer they are read into.
+ * listening, its `SO_COOKIE`. The one buffer they are read into stays here.
  *
  * @module
  */
-import type { Syscalls } from "./_syscalls.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
 
 /**
@@ -21,7 +21,7 @@ export const SOCKADDR = {
 };
 
 /** The one buffer every `getsockname` and `getpeername` here fills. */
-export const sockaddr = new Uint8Array(SOCKADDR["sizeof(struct sockaddr_storage)"]);
+const sockaddr = new Uint8Array(SOCKADDR["sizeof(struct sockaddr_storage)"]);
 const cookieBytes = new Uint8Array(8);
 const cookieView = new DataView(cookieBytes.buffer);
 
@@ -31,9 +31,9 @@ const cookieView = new DataView(cookieBytes.buffer);
  * @param bytes What `getsockname` or `getpeername` filled.
  * @returns `sa_family`.
  */
-export function familyOf(platform: Platform, bytes: Uint8Array): number {
+function familyOf(platform: Platform, bytes: Uint8Array): number {
   const { offset, bytes: width } = platform.sockaddrFamily;
-  return width === 1 ? bytes[offset] : bytes[offset] | bytes[offset + 1] << 8;
+  return width === 1 ? bytes[offset]! : bytes[offset]! | bytes[offset + 1]! << 8;
 }
 
 /**
@@ -42,8 +42,8 @@ export function familyOf(platform: Platform, bytes: Uint8Array): number {
  * @param bytes What `getsockname` or `getpeername` filled.
  * @returns The port.
  */
-export function portOf(bytes: Uint8Array): number {
-  return bytes[SOCKADDR.sin_port] << 8 | bytes[SOCKADDR.sin_port + 1];
+function portOf(bytes: Uint8Array): number {
+  return bytes[SOCKADDR.sin_port]! << 8 | bytes[SOCKADDR.sin_port + 1]!;
 }
 
 /**
@@ -52,7 +52,7 @@ export function portOf(bytes: Uint8Array): number {
  * @param bytes What `getsockname` or `getpeername` filled.
  * @returns 4 bytes, or 16; `undefined` for another family.
  */
-export function ipOf(platform: Platform, bytes: Uint8Array): Uint8Array | undefined {
+function ipOf(platform: Platform, bytes: Uint8Array): Uint8Array | undefined {
   const family = familyOf(platform, bytes);
   if (family === platform.AF_INET) return bytes.subarray(SOCKADDR.sin_addr, SOCKADDR.sin_addr + 4);
   if (family === platform.AF_INET6) return bytes.subarray(SOCKADDR.sin6_addr, SOCKADDR.sin6_addr + 16);
@@ -63,15 +63,77 @@ export function ipOf(platform: Platform, bytes: Uint8Array): Uint8Array | undefi
  * Whether a descriptor is a TCP socket over IPv4 or IPv6: not Unix-domain, not UDP, not another descriptor.
  *
  * @param fd The descriptor.
- * @param into Receives its local address, for the caller to read.
  * @returns The local port of a TCP socket; `undefined` for anything else.
  */
-export function tcpPort(sys: Syscalls, platform: Platform, fd: number, into: Uint8Array): number | undefined {
-  if (sys.getsockname(fd, into) < 0) return undefined;
-  const family = familyOf(platform, into);
+export function tcpPort(sys: Syscalls, platform: Platform, fd: number): number | undefined {
+  if (sys.getsockname(fd, sockaddr) < 0) return undefined;
+  const family = familyOf(platform, sockaddr);
   if (family !== platform.AF_INET && family !== platform.AF_INET6) return undefined;
-  const { level, option } = platform.SO_TYPE;
-  return sys.getsockoptInt(fd, level, option) === platform.SOCK_STREAM ? portOf(into) : undefined;
+  const { level, optname } = platform.SO_TYPE;
+  return sys.getsockoptInt(fd, level, optname) === platform.SOCK_STREAM ? portOf(sockaddr) : undefined;
+}
+
+/** One end of a connection: `getsockname`'s, or `getpeername`'s. */
+export type Side = "local" | "peer";
+
+/** Fills the buffer with one end's address: its length, or `-errno` (a socket with no peer, not connected). */
+function fill(sys: Syscalls, fd: number, side: Side): number {
+  return side === "local" ? sys.getsockname(fd, sockaddr) : sys.getpeername(fd, sockaddr);
+}
+
+/**
+ * Whether a socket has a peer: connected, not a listener, not reset.
+ *
+ * @param fd The socket.
+ * @returns `true` once `getpeername` answers.
+ */
+export function connected(sys: Syscalls, fd: number): boolean {
+  return sys.getpeername(fd, sockaddr) >= 0;
+}
+
+/**
+ * One end of a socket as text: `127.0.0.1:80`, `[::1]:80`.
+ *
+ * @param fd The socket.
+ * @param side Which end.
+ * @returns The text; `undefined` for no such end, or another family.
+ */
+export function addressText(sys: Syscalls, platform: Platform, fd: number, side: Side): string | undefined {
+  return fill(sys, fd, side) < 0 ? undefined : sockaddrText(platform, sockaddr);
+}
+
+/**
+ * Whether one end of a socket is an address: asked of its IP's bytes (4 or 16) and its port, read in place.
+ *
+ * @param fd The socket.
+ * @param side Which end.
+ * @param matches Told the IP and the port; the bytes are the buffer's, good only during the call.
+ * @returns What `matches` said; `false` for no such end, or another family.
+ */
+export function addressIs(
+  sys: Syscalls,
+  platform: Platform,
+  fd: number,
+  side: Side,
+  matches: (ip: Uint8Array, port: number) => boolean,
+): boolean {
+  if (fill(sys, fd, side) < 0) return false;
+  const ip = ipOf(platform, sockaddr);
+  return ip !== undefined && matches(ip, portOf(sockaddr));
+}
+
+/**
+ * Both ends' bytes, as one text: what tells a socket from another where the OS has no `SO_COOKIE`.
+ *
+ * @param fd The descriptor.
+ * @returns The text; `undefined` if `fd` is no socket.
+ */
+export function addressKey(sys: Syscalls, fd: number): string | undefined {
+  const local = sys.getsockname(fd, sockaddr);
+  if (local < 0) return undefined;
+  const localBytes = sockaddr.slice(0, local).join(".");
+  const peer = sys.getpeername(fd, sockaddr);
+  return `${localBytes} ${peer < 0 ? "-" : sockaddr.slice(0, peer).join(".")}`;
 }
 
 /**
@@ -80,12 +142,12 @@ export function tcpPort(sys: Syscalls, platform: Platform, fd: number, into: Uin
  * @param bytes What `getsockname` or `getpeername` filled.
  * @returns The text; `undefined` for another family.
  */
-export function sockaddrText(platform: Platform, bytes: Uint8Array): string | undefined {
+function sockaddrText(platform: Platform, bytes: Uint8Array): string | undefined {
   const ip = ipOf(platform, bytes);
   const port = portOf(bytes);
   if (ip?.length === 4) return `${ip.join(".")}:${port}`;
   if (ip === undefined) return undefined;
-  const words = Array.from({ length: 8 }, (_, i) => ip[2 * i] << 8 | ip[2 * i + 1]);
+  const words = Array.from({ length: 8 }, (_, i) => ip[2 * i]! << 8 | ip[2 * i + 1]!);
   // RFC 5952: the first longest run of two or more zero words becomes "::".
   let [start, length] = [-1, 1];
   for (let i = 0, run = 0; i < 8; i++) {
@@ -103,8 +165,8 @@ export function sockaddrText(platform: Platform, bytes: Uint8Array): string | un
  * @returns `true` for a listener.
  */
 export function listening(sys: Syscalls, platform: Platform, fd: number): boolean {
-  const { level, option } = platform.SO_ACCEPTCONN;
-  return sys.getsockoptInt(fd, level, option) > 0;
+  const { level, optname } = platform.SO_ACCEPTCONN;
+  return sys.getsockoptInt(fd, level, optname) > 0;
 }
 
 /**
@@ -115,6 +177,6 @@ export function listening(sys: Syscalls, platform: Platform, fd: number): boolea
  */
 export function cookieOf(sys: Syscalls, platform: Platform, fd: number): number | undefined {
   const cookie = platform.SO_COOKIE;
-  if (!cookie || sys.getsockopt(fd, cookie.level, cookie.option, cookieBytes) !== 8) return undefined;
+  if (!cookie || sys.getsockopt(fd, cookie.level, cookie.optname, cookieBytes) !== 8) return undefined;
   return cookieView.getUint32(0, true) + cookieView.getUint32(4, true) * 2 ** 32;
 }

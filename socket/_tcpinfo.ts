@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Syscalls } from "./_syscalls.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 import { syscallError } from "./_errors.ts";
 import type { TcpInfo, TcpState } from "../types/mod.ts";
 import type { InfoField, Platform, TcpInfoLayout } from "../platforms/mod.ts";
@@ -63,7 +63,7 @@ export function readTcpInfo(sys: Syscalls, platform: Platform, fd: number): TcpI
   const { ioctl, option } = layout;
   const written = ioctl
     ? sys.ioctl(fd, ioctl.code, ioctl.input, into)
-    : sys.getsockopt(fd, option!.level, option!.option, into);
+    : sys.getsockopt(fd, option!.level, option!.optname, into);
   if (written < 0) {
     throw syscallError(platform, written, {
       syscall: ioctl ? "WSAIoctl" : "getsockopt",
@@ -72,7 +72,7 @@ export function readTcpInfo(sys: Syscalls, platform: Platform, fd: number): TcpI
       lacked: -written === ioctl?.lackedErrno ? {} : undefined,
     });
   }
-  const state = layout.state.names[fieldValue(layout.state, written)!];
+  const state = layout.state.names[fieldValue(layout.state, written)!]!;
   if (state === "listen") {
     return { ...NOTHING, state, acceptQueue: fieldValue(layout.listening.acceptQueue, written) };
   }

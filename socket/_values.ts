@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Syscalls } from "./_syscalls.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 import { syscallError } from "./_errors.ts";
 import type { Values, Write } from "../options/mod.ts";
 import type { Platform, SocketOption } from "../platforms/mod.ts";
@@ -34,7 +34,7 @@ export function readValues(sys: Syscalls, platform: Platform, fd: number): Value
   // A loop, not map: under Bun, map was a quarter of setKeepalive's own time.
   const values: Values = [];
   for (const option of platform.socketOptions) {
-    const value = sys.getsockoptInt(fd, option.level, option.option);
+    const value = sys.getsockoptInt(fd, option.level, option.optname);
     if (value >= 0) values.push(option.unit === "bool" ? Number(value !== 0) : value);
     else if (lacked(platform, value)) values.push(option.fallback);
     else throw syscallError(platform, value, { syscall: "getsockopt", option: option.name, fd });
@@ -73,10 +73,10 @@ const taggedBytes = new Uint8Array(tagged.buffer);
 function apply(sys: Syscalls, platform: Platform, step: Step, values: Values, tag: number | undefined): number {
   const { fd, call } = step;
   if (call === "ioctl") return sys.ioctl(fd, platform.keepaliveIoctl!.code, keepaliveStruct(platform, values));
-  if (tag === undefined) return sys.setsockoptInt(fd, call.level, call.option, values[step.index]!);
+  if (tag === undefined) return sys.setsockoptInt(fd, call.level, call.optname, values[step.index]!);
   tagged[0] = values[step.index]!;
   tagged[1] = tag;
-  return sys.setsockopt(fd, call.level, call.option, taggedBytes);
+  return sys.setsockopt(fd, call.level, call.optname, taggedBytes);
 }
 
 /**
@@ -116,7 +116,7 @@ export function writeValues(
     afters.push(after);
   }
   for (let n = 0; n < steps.length; n++) {
-    const step = steps[n];
+    const step = steps[n]!;
     const result = apply(sys, platform, step, step.after, tag);
     if (result < 0) {
       const done = steps.slice(0, n).reverse();
@@ -156,5 +156,5 @@ export function rewriteValues(
 ): { before: Values; after: Values } {
   const before = readValues(sys, platform, fd);
   const [after] = writeValues(sys, platform, [{ fd, before }], writes, tag);
-  return { before, after };
+  return { before, after: after! };
 }

@@ -7,17 +7,15 @@
  */
 import { checkPid, planWrites, toSettings } from "../options/mod.ts";
 import {
-  allListed,
+  addressText,
   errnoName,
   KeepaliveError,
   readTcpInfo,
   readValues,
   rewriteValues,
-  sockaddr,
-  sockaddrText,
-  type Syscalls,
   tcpPort,
 } from "../socket/mod.ts";
+import { allListed, type Syscalls } from "../syscalls/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings, TcpState } from "../types/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
 
@@ -117,9 +115,9 @@ function eachSocket(calls: Syscalls, platform: Platform, pid: number, visit: (so
       if (errnoName(platform, -own) === "EBADF") continue; // closed since the listing
       if (own < 0) throw processError(platform, own, pid, "pidfd_getfd");
       try {
-        if (tcpPort(calls, platform, own, sockaddr) === undefined) continue; // not TCP, or no socket at all
-        const local = sockaddrText(platform, sockaddr)!;
-        const peer = calls.getpeername(own, sockaddr) < 0 ? undefined : sockaddrText(platform, sockaddr);
+        if (tcpPort(calls, platform, own) === undefined) continue; // not TCP, or no socket at all
+        const local = addressText(calls, platform, own, "local")!;
+        const peer = addressText(calls, platform, own, "peer");
         visit({ own, fd, local, peer });
       } finally {
         calls.close(own);

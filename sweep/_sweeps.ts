@@ -1,44 +1,19 @@
 /**
- * Every TCP socket of the process, whoever opened it: a sweep lists the
- * descriptors, knows again the sockets it saw before (by `SO_COOKIE` on Linux,
- * by their addresses elsewhere) and configures the new TCP ones, unless what
- * they hold was chosen by someone (`options/`'s rule, read from the kernel).
- *
- * On the timer a sweep runs in slices of about a millisecond, one turn of the
- * event loop each, so that no sweep holds the loop; the sweeps come at
- * `everyMs`, or less often where that is what keeps their measured work
- * within `cpuPercent` of one core. Sockets that the runtime announces (Node's
- * `node:net`, through `diagnostics_channel`) are configured when they connect
- * or are accepted, without waiting for a sweep.
+ * When sweeps run: now, then on an unreferenced timer, each in slices of
+ * about a millisecond, one turn of the event loop each, so that no sweep
+ * holds the loop; at `everyMs`, or less often where that is what keeps their
+ * measured work within `cpuPercent` of one core; one policy per copy of the
+ * module. What a sweep does to each socket is `_visit.ts`'s; sockets that the
+ * runtime announces (Node's `node:net`, through `diagnostics_channel`) are
+ * visited when they connect or are accepted, without waiting for a sweep.
  *
  * @module
  */
-import { isChosen, toSettings, type Unchosen, unchosen, type Values, type Write } from "../options/mod.ts";
-import {
-  cookieOf,
-  errnoName,
-  KeepaliveError,
-  listening,
-  readValues,
-  sockaddr,
-  type Syscalls,
-  tcpPort,
-  writeValues,
-} from "../socket/mod.ts";
+import { toSettings, type Write } from "../options/mod.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
 import type { SweepOptions } from "../types/mod.ts";
-
-/** What one sweep did, socket by socket. */
-export interface SweepResult {
-  /** TCP sockets whose options were written now. */
-  configured: number;
-  /** TCP sockets that already held the options (configured by an earlier sweep, or by the system). */
-  unchanged: number;
-  /** Sockets left as they are: not TCP (Unix-domain, UDP), or holding settings someone chose. */
-  skipped: number;
-  /** TCP sockets the options could not be written to; the next sweep tries again. */
-  failed: number;
-}
+import { type SweepResult, visits } from "./_visit.ts";
 
 /** A running {@linkcode startSweeps}. */
 export interface Sweeper {
@@ -50,34 +25,10 @@ export interface Sweeper {
   readonly lastError: unknown;
 }
 
-/** A socket's identity: its cookie, or where the OS has none, its two addresses. */
-type Identity = number | string;
-
-/** A socket a sweep saw at a descriptor, and whether it is one it configures. */
-interface Seen {
-  readonly id: Identity;
-  configurable: boolean;
-  /** The sweep that last saw it at its descriptor: one that did not is closed. */
-  sweep: number;
-  /**
-   * Sweeps, counted once it has a peer, that still read its options back and put them right: a runtime applies its
-   * own `setKeepAlive` when the connection completes (Node's `node:net`, Bun's `fetch`), which can be just after a
-   * sweep configured it, in the same turn of the event loop.
-   */
-  checks: number;
-}
-
-/** Read-backs after a socket is configured, counted from when it is connected: two, so one comes a full turn after. */
-const CHECKS = 2;
 /** How long one slice of a sweep on the timer runs before it yields the event loop. */
 const SLICE_MS = 1;
 /** Descriptors handled between two looks at the clock: a new socket is some fifteen calls. */
 const BETWEEN_LOOKS = 8;
-/**
- * A socket configured long ago is read back once in this many sweeps, the sockets spread over them: a
- * runtime's own keepalive written late (a driver's `setKeepAlive(true, ms)` minutes after connect) is put right.
- */
-const RECHECK_EVERY = 32;
 /** Descriptors forgotten (or kept) between two looks at the clock, at a sweep's end. */
 const FORGETS_BETWEEN_LOOKS = 1024;
 
@@ -87,44 +38,6 @@ export interface Clock {
   now(): number;
   /** Runs `run` after `ms`; returns its cancel. */
   after(ms: number, run: () => void): () => void;
-}
-
-/** A socket's identity; `undefined` if `fd` is no socket. */
-function identify(sys: Syscalls, platform: Platform, fd: number): Identity | undefined {
-  const cookie = cookieOf(sys, platform, fd);
-  if (cookie !== undefined) return cookie;
-  const local = sys.getsockname(fd, sockaddr);
-  if (local < 0) return undefined;
-  const localBytes = sockaddr.slice(0, local).join(".");
-  const peer = sys.getpeername(fd, sockaddr);
-  return `${localBytes} ${peer < 0 ? "-" : sockaddr.slice(0, peer).join(".")}`;
-}
-
-/** Whether a failure means the socket closed (or its descriptor now holds something else) during the sweep. */
-function closedMeanwhile(error: unknown): boolean {
-  return error instanceof KeepaliveError && (error.code === "EBADF" || error.code === "ENOTSOCK");
-}
-
-/**
- * What a new socket holds here: the system's defaults, read from a socket made for the purpose.
- *
- * @throws {KeepaliveError} If no socket can be made (the process is out of descriptors), or read.
- */
-function readDefaults(sys: Syscalls, platform: Platform): Values {
-  const fd = sys.socket(platform.AF_INET, platform.SOCK_STREAM | platform.SOCK_CLOEXEC);
-  if (fd < 0) {
-    const errno = -fd;
-    throw new KeepaliveError("cannot make a socket to read the system's defaults from", {
-      code: errnoName(platform, errno),
-      errno,
-      syscall: "socket",
-    });
-  }
-  try {
-    return readValues(sys, platform, fd);
-  } finally {
-    sys.close(fd);
-  }
 }
 
 /** The sweeps running in this copy of the module, and how many handles share them. */
@@ -189,75 +102,21 @@ export function startSweeps(
     running.handles++;
     return handle(running);
   }
-  let free: Unchosen | undefined;
-  // By descriptor: descriptors are small and dense, so an array is the cheapest map.
-  const seen: Seen[] = [];
+  // What would fail every sweep fails the call instead: the system's defaults, and a listing.
+  const socketVisits = visits(sys, platform, writes);
+  sys.listing().close();
   let sweeps = 0;
-
-  /** Writes what differs from the options, unless someone chose what it holds. */
-  const configure = (fd: number, at: Seen, result: SweepResult) => {
-    try {
-      const before = readValues(sys, platform, fd);
-      if (isChosen(platform, before, free!)) {
-        at.configurable = false;
-        result.skipped++;
-        return;
-      }
-      const [after] = writeValues(sys, platform, [{ fd, before }], writes);
-      result[after.some((value, i) => value !== before[i]) ? "configured" : "unchanged"]++;
-    } catch (error) {
-      // Closed meanwhile, or to be tried again: the next sweep takes what is there as new.
-      delete seen[fd];
-      if (!closedMeanwhile(error)) result.failed++;
-    }
-  };
-
-  /** Looks at one descriptor: a socket new to the sweeps is configured; one seen before, read back if due. */
-  const visit = (fd: number, sweep: number, result: SweepResult) => {
-    // Every time, and nothing cheaper tells: a descriptor closed since the last sweep may hold a new socket now.
-    const id = identify(sys, platform, fd);
-    if (id === undefined) {
-      delete seen[fd]; // no socket, or closed since the listing
-      return;
-    }
-    const known = seen[fd];
-    if (known?.id === id) {
-      known.sweep = sweep;
-      if (!known.configurable) result.skipped++;
-      else if (known.checks === 0) {
-        if ((fd + sweep) % RECHECK_EVERY === 0) configure(fd, known, result);
-        else result.unchanged++;
-      } else if (sys.getpeername(fd, sockaddr) >= 0) {
-        known.checks--;
-        configure(fd, known, result);
-      } else {
-        // Not connected yet: a runtime applies its own keepalive once it is, and never on a listener.
-        if (listening(sys, platform, fd)) known.checks = 0;
-        result.unchanged++;
-      }
-      return;
-    }
-    const tcp = tcpPort(sys, platform, fd, sockaddr) !== undefined;
-    const now: Seen = seen[fd] = { id, configurable: tcp, sweep, checks: tcp ? CHECKS : 0 };
-    if (tcp) configure(fd, now, result);
-    else result.skipped++;
-  };
 
   /** One sweep, yielding where it may stop for a turn of the event loop. */
   function* sweepSteps(): Generator<void, SweepResult> {
     const result: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 };
-    // The defaults may have changed (a sysctl); where no socket can be made now, the last ones stand.
-    try {
-      free = unchosen(platform, readDefaults(sys, platform), writes);
-    } catch (error) {
-      if (!free) throw error;
-    }
+    socketVisits.readDefaults();
     const sweep = ++sweeps;
     const listing = sys.listing();
     try {
       for (let chunk; (chunk = listing.next()) !== undefined;) {
         for (let i = 0; i < chunk.length; i++) {
-          visit(chunk[i], sweep, result);
+          socketVisits.visit(chunk[i]!, sweep, result);
           if (i % BETWEEN_LOOKS === BETWEEN_LOOKS - 1) yield;
         }
         yield;
@@ -266,11 +125,7 @@ export function startSweeps(
       listing.close();
     }
     // What no longer has a descriptor has closed.
-    for (let fd = 0; fd < seen.length; fd++) {
-      const at = seen[fd];
-      if (at && at.sweep < sweep) delete seen[fd];
-      if (fd % FORGETS_BETWEEN_LOOKS === FORGETS_BETWEEN_LOOKS - 1) yield;
-    }
+    yield* socketVisits.forget(sweep, FORGETS_BETWEEN_LOOKS);
     return result;
   }
 
@@ -284,7 +139,7 @@ export function startSweeps(
   /** The sweep on the timer under way, ended (its listing closed) if the sweeps stop part-way. */
   let underWay: Generator<void, SweepResult> | undefined;
   /** The work of the last two sweeps on the timer, in ms: their mean paces the next. */
-  const worked = [0, 0];
+  const worked: [number, number] = [0, 0];
   const schedule = (started: number) => {
     const periodMs = Math.max(pace.everyMs, (worked[0] + worked[1]) / 2 / (pace.cpuPercent / 100));
     cancel = clock.after(Math.max(0, started + periodMs - clock.now()), run);
@@ -320,21 +175,11 @@ export function startSweeps(
     slice();
   };
 
-  // What would fail every sweep fails the call instead; the first sweep itself runs on the timer, in slices, so
-  // that a process with thousands of sockets feels no start.
-  free = unchosen(platform, readDefaults(sys, platform), writes);
-  sys.listing().close();
   /** A socket the runtime announces, configured as it connects: looked at as a sweep would, at once. */
   const unsubscribe = hooks((fds) => {
-    const uncounted: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 }; // nobody to tell
-    for (const fd of fds) {
-      delete seen[fd]; // new, whatever was there before
-      visit(fd, sweeps, uncounted);
-      const at = seen[fd];
-      // Announced once connected, after the runtime's own setKeepAlive: no read-back is due.
-      if (at) at.checks = 0;
-    }
+    for (const fd of fds) socketVisits.announced(fd, sweeps);
   });
+  // The first sweep runs on the timer, in slices, so that a process with thousands of sockets feels no start.
   if (Number.isFinite(pace.everyMs)) cancel = clock.after(0, run);
   running = {
     policy,

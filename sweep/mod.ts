@@ -5,7 +5,8 @@
  *
  * @module
  */
-export { type Clock, startSweeps, type Sweeper, type SweepResult } from "./_sweeps.ts";
+export { startSweeps } from "./_sweeps.ts";
+export type { SweepResult } from "./_visit.ts";
 export {
   applyToProcess,
   checkReachable,

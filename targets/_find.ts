@@ -1,6 +1,7 @@
 /**
  * Turns a target (a descriptor, a Deno, Bun or `node:net` socket, listener or
- * server) into the descriptors it names. Deno hands none out, so its sockets
+ * server) into the descriptors it names, from what it reports of itself
+ * (`_reported.ts`). Deno hands none out, so its sockets
  * are found by matching `getsockname`/`getpeername` against their addresses:
  * a connection is the one socket with both addresses, and is remembered; a
  * listener is every listening socket at its address (`SO_REUSEPORT` lets
@@ -11,19 +12,22 @@
  * @module
  */
 import { parseIp, unmapped } from "./_ip.ts";
-import { describe } from "../options/mod.ts";
 import {
-  allListed,
-  cookieOf,
-  ipOf,
-  KeepaliveError,
-  listening,
-  portOf,
-  sockaddr,
-  type Syscalls,
-} from "../socket/mod.ts";
+  type AnyTarget,
+  checkDescriptor,
+  closed,
+  type Handed,
+  handed,
+  hostText,
+  NONE_HANDED,
+  type Reported,
+  reported,
+} from "./_reported.ts";
+import { describe } from "../options/mod.ts";
+import { addressIs, connected, cookieOf, KeepaliveError, listening, type Side } from "../socket/mod.ts";
+import { allListed, type Syscalls } from "../syscalls/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
-import type { KeepaliveTarget, NetAddrLike } from "../types/mod.ts";
+import type { KeepaliveTarget } from "../types/mod.ts";
 
 /** An address to match: `ip` undefined matches any address (a name such as `localhost`). */
 interface Endpoint {
@@ -36,15 +40,6 @@ interface Lookup {
   readonly local: Endpoint;
   readonly peer: Endpoint | null;
   readonly label: string;
-}
-
-/** The addresses an object reports, as it reports them: cheap to read, compared to see whether they changed. */
-interface Reported {
-  readonly local: readonly [host: unknown, port: unknown];
-  readonly peer: readonly [host: unknown, port: unknown] | null;
-  readonly label: string;
-  /** A runtime's own listener, which never listens again once closed: its sockets' cookies are remembered. */
-  readonly once?: true;
 }
 
 /** Where a connection was found: its descriptor, and its `SO_COOKIE` where the OS has one. */
@@ -64,31 +59,30 @@ interface Known {
 /** Finds the descriptors of a target: one for a connection, every listening socket at a listener's address. */
 export type Finder = (sys: Syscalls) => readonly number[];
 
-type AnyTarget = Record<string, unknown>;
-
 /** Each connection object, as long as it reports the same addresses: a socket is set again and again. */
 const known = new WeakMap<object, Known>();
 /** Each runtime listener's sockets, by `SO_COOKIE`, as first found: none of them there means it closed. */
 const listenerCookies = new WeakMap<object, readonly number[]>();
 const GUESSES = 8;
 
-function sameEndpoint(platform: Platform, bytes: Uint8Array, want: Endpoint): boolean {
-  if (portOf(bytes) !== want.port) return false;
-  const found = ipOf(platform, bytes);
-  if (!found) return false;
-  const ip = unmapped(found);
-  return want.ip === undefined || (want.ip.length === ip.length && want.ip.every((b, i) => b === ip[i]));
+/** Whether one end of a socket is at an endpoint: its port, and its IP where the endpoint names one. */
+function at(sys: Syscalls, platform: Platform, fd: number, side: Side, want: Endpoint): boolean {
+  return addressIs(sys, platform, fd, side, (found, port) => {
+    if (port !== want.port) return false;
+    const ip = unmapped(found);
+    return want.ip === undefined || (want.ip.length === ip.length && want.ip.every((b, i) => b === ip[i]));
+  });
 }
 
 function atLocal(sys: Syscalls, platform: Platform, fd: number, lookup: Lookup): boolean {
-  return sys.getsockname(fd, sockaddr) >= 0 && sameEndpoint(platform, sockaddr, lookup.local);
+  return at(sys, platform, fd, "local", lookup.local);
 }
 
 /** A connection matches by both addresses (a listening socket has no peer); a listener must be listening. */
 function matches(sys: Syscalls, platform: Platform, fd: number, lookup: Lookup): boolean {
   if (!atLocal(sys, platform, fd, lookup)) return false;
   if (lookup.peer === null) return listening(sys, platform, fd);
-  return sys.getpeername(fd, sockaddr) >= 0 && sameEndpoint(platform, sockaddr, lookup.peer);
+  return at(sys, platform, fd, "peer", lookup.peer);
 }
 
 /** Whether the socket found before is still there: by its cookie where the OS has one, else by its addresses. */
@@ -96,93 +90,6 @@ function stillThere(sys: Syscalls, platform: Platform, found: Found, lookup: Loo
   return found.cookie === undefined
     ? matches(sys, platform, found.fd, lookup)
     : cookieOf(sys, platform, found.fd) === found.cookie;
-}
-
-function notTcp(label: string, transport: unknown): KeepaliveError {
-  return new KeepaliveError(`${label} is a ${String(transport)} socket; keepalive needs TCP`, { code: "EOPNOTSUPP" });
-}
-
-function closed(label: string): KeepaliveError {
-  return new KeepaliveError(`${label} is closed`, { code: "EBADF" });
-}
-
-function notASocket(got: unknown): TypeError {
-  return new TypeError(
-    `target must be a descriptor or a Deno, Bun or node:net socket, listener or server; got ${describe(got)}`,
-  );
-}
-
-function checkDescriptor(platform: Platform, fd: unknown, label: string): number {
-  if (typeof fd !== "number") throw notASocket(fd);
-  if (!Number.isInteger(fd) || fd < 0 || fd > platform.descriptorMax) {
-    throw new RangeError(
-      `${label} must be an integer from 0 to ${platform.descriptorMax} (a ${platform.name} ${
-        platform.name === "Windows" ? "SOCKET" : "descriptor"
-      }); got ${describe(fd)}`,
-    );
-  }
-  return fd;
-}
-
-function hostText(host: unknown): string {
-  return typeof host === "string" && host.includes(":") ? `[${host}]` : String(host);
-}
-
-/** Deno's `NetAddr`: `transport` is "tcp", or absent on a `Deno.startTls` connection. */
-function denoAddr(addr: NetAddrLike, label: string): readonly [unknown, unknown] {
-  if (addr.transport !== undefined && addr.transport !== "tcp") throw notTcp(label, addr.transport);
-  return [addr.hostname, addr.port];
-}
-
-/** What an object reports, before any system call; `number` for a descriptor it hands out. */
-function reported(platform: Platform, t: AnyTarget): number | Reported {
-  if (typeof t.fd === "number") { // Bun Socket, Bun.listen
-    if (t.fd === -1) throw closed("Bun socket");
-    return checkDescriptor(platform, t.fd, "the socket's fd");
-  }
-  if (typeof t.localAddr === "object" && typeof t.remoteAddr === "object") { // Deno.TcpConn, Deno.TlsConn
-    const label = "Deno connection";
-    return {
-      local: denoAddr(t.localAddr as NetAddrLike, label),
-      peer: denoAddr(t.remoteAddr as NetAddrLike, label),
-      label,
-    };
-  }
-  if (typeof t.addr === "object" && t.addr !== null) { // Deno.Listener, Deno.serve
-    const label = "Deno listener";
-    return { local: denoAddr(t.addr as NetAddrLike, label), peer: null, label, once: true };
-  }
-  const url = t.url as { protocol?: unknown } | null | undefined;
-  if (typeof url?.protocol === "string") { // Bun.serve: a URL
-    if (url.protocol === "unix:") throw notTcp("Bun server", "unix");
-    return { local: [t.hostname, t.port], peer: null, label: "Bun server", once: true };
-  }
-  if ("remotePort" in t) { // node:net Socket
-    const label = "node:net socket";
-    // Before its addresses: node:net keeps the peer's after destroy(), once it was read, but not its own.
-    if (t.destroyed) throw closed(label);
-    if (t.remotePort === undefined) {
-      if (t.connecting) {
-        throw new KeepaliveError(`${label} is still connecting; call this once it has emitted 'connect'`, {
-          code: "ENOTCONN",
-        });
-      }
-      throw notTcp(label, "Unix-domain");
-    }
-    return { local: [t.localAddress, t.localPort], peer: [t.remoteAddress, t.remotePort], label };
-  }
-  if (typeof t.send === "function" && /^udp/.test(String(t.type))) throw notTcp("node:dgram socket", "UDP");
-  if (typeof t.address === "function") { // node:net Server
-    const label = "node:net server";
-    const info = (t.address as () => unknown)() as { address?: string; port?: number } | string | null;
-    if (info === null) throw new KeepaliveError(`${label} is not listening`, { code: "EBADF" });
-    if (typeof info === "string") throw notTcp(label, "Unix-domain");
-    return { local: [info.address, info.port], peer: null, label };
-  }
-  if (typeof t.port === "number" && typeof t.hostname === "string") { // a listener known by its address
-    return { local: [t.hostname, t.port], peer: null, label: "listener" };
-  }
-  throw notASocket(t);
 }
 
 function endpoint([host, port]: readonly [unknown, unknown], label: string): Endpoint {
@@ -204,11 +111,12 @@ function toLookup({ local, peer, label }: Reported): Lookup {
  *
  * @param target What the caller passed.
  * @param platform The OS's table, for the descriptor range and the address layout.
+ * @param descriptorOf What the runtime hands out of its own objects.
  * @returns A function that finds its descriptors.
  * @throws {TypeError | RangeError} If it names no socket, or a descriptor out of the OS's range.
  * @throws {KeepaliveError} `EBADF` if it is closed, `EOPNOTSUPP` if it is not TCP, `ENOTCONN` if not yet connected.
  */
-export function finderFor(target: KeepaliveTarget, platform: Platform): Finder {
+export function finderFor(target: KeepaliveTarget, platform: Platform, descriptorOf: Handed = NONE_HANDED): Finder {
   if (typeof target !== "object" || target === null) {
     const fd = checkDescriptor(platform, target, "target");
     return () => [fd];
@@ -218,26 +126,20 @@ export function finderFor(target: KeepaliveTarget, platform: Platform): Finder {
   if (what.peer === null) {
     const lookup = toLookup(what);
     return (sys) =>
-      handed(sys, platform, target) ??
+      handed(platform, target, descriptorOf) ??
         (what.once ? sameListener(sys, platform, target, lookup) : listeners(sys, platform, lookup));
   }
   // A node:net socket may connect again: what it was found by must be what it reports now.
   let seen = known.get(target);
   if (!seen || !sameReport(seen.reported, what)) known.set(target, seen = { reported: what, lookup: toLookup(what) });
   const record = seen;
-  return (sys) => handed(sys, platform, target) ?? [connection(sys, platform, record)];
+  return (sys) => handed(platform, target, descriptorOf) ?? [connection(sys, platform, record)];
 }
 
 /** Whether a connection reports the same addresses as before. */
 function sameReport(before: Reported, now: Reported): boolean {
   return before.local[0] === now.local[0] && before.local[1] === now.local[1] &&
     before.peer?.[0] === now.peer?.[0] && before.peer?.[1] === now.peer?.[1];
-}
-
-/** The descriptor the runtime hands out for its own object (Node's `node:net`), checked like a number given. */
-function handed(sys: Syscalls, platform: Platform, target: object): number[] | undefined {
-  const fd = sys.descriptorOf(target);
-  return fd === undefined ? undefined : [checkDescriptor(platform, fd, "the runtime's descriptor")];
 }
 
 /** Every listening socket at the listener's address, found by a walk. */
@@ -289,8 +191,8 @@ function walk(sys: Syscalls, platform: Platform, lookup: Lookup): number {
   let peerless = false;
   for (const fd of fds) {
     if (!atLocal(sys, platform, fd, lookup)) continue;
-    if (sys.getpeername(fd, sockaddr) < 0) peerless ||= !listening(sys, platform, fd);
-    else if (sameEndpoint(platform, sockaddr, lookup.peer!)) {
+    if (!connected(sys, fd)) peerless ||= !listening(sys, platform, fd);
+    else if (at(sys, platform, fd, "peer", lookup.peer!)) {
       guesses.lookFirstAt(fd);
       return fd;
     }

@@ -17,7 +17,7 @@ function wordsOf(text: string): number[] | undefined {
   const pieces = text.split(":");
   for (const [i, piece] of pieces.entries()) {
     const v4 = i === pieces.length - 1 ? parseIPv4(piece) : undefined;
-    if (v4) words.push(v4[0] << 8 | v4[1], v4[2] << 8 | v4[3]);
+    if (v4) words.push(v4[0]! << 8 | v4[1]!, v4[2]! << 8 | v4[3]!);
     else if (/^[0-9a-f]{1,4}$/i.test(piece)) words.push(parseInt(piece, 16));
     else return undefined;
   }
@@ -27,8 +27,9 @@ function wordsOf(text: string): number[] | undefined {
 function parseIPv6(text: string): Uint8Array | undefined {
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
-  const head = wordsOf(halves[0]);
-  const tail = halves.length === 2 ? wordsOf(halves[1]) : [];
+  const [first = "", second] = halves;
+  const head = wordsOf(first);
+  const tail = second === undefined ? [] : wordsOf(second);
   if (!head || !tail) return undefined;
   const gap = 8 - head.length - tail.length;
   if (halves.length === 2 ? gap < 1 : gap !== 0) return undefined;

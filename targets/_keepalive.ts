@@ -7,15 +7,10 @@
  * @module
  */
 import { finderFor } from "./_find.ts";
+import { type Handed, NONE_HANDED } from "./_reported.ts";
 import { planWrites, toSettings, type Values, type Write } from "../options/mod.ts";
-import {
-  KeepaliveError,
-  readTcpInfo,
-  readValues,
-  type SocketValues,
-  type Syscalls,
-  writeValues,
-} from "../socket/mod.ts";
+import { KeepaliveError, readTcpInfo, readValues, type SocketValues, writeValues } from "../socket/mod.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } from "../types/mod.ts";
 
@@ -25,8 +20,8 @@ import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, TcpInfo } fr
  * describes them all.
  */
 function agreed(platform: Platform, sockets: readonly SocketValues[], writes: readonly Write[]): void {
-  if (sockets.length === 1) return;
   const [first, ...others] = sockets;
+  if (!first || others.length === 0) return;
   for (const [i, option] of platform.socketOptions.entries()) {
     if (writes.some((write) => write.option === option)) continue;
     const other = others.find(({ before }) => before[i] !== first.before[i]);
@@ -80,14 +75,14 @@ export function settleRuntime(
 ): void {
   const own = ownSetKeepAlive(target);
   if (!own || fds.length === 0) return;
-  const held = values ?? readValues(sys, platform, fds[0]);
+  const held = values ?? readValues(sys, platform, fds[0]!);
   const { enabled, idleMs, intervalMs, count } = toSettings(platform, held);
   // Node 26.4 and later take the interval and the count too, and write them; the others ignore them.
   own(enabled, idleMs, intervalMs, count);
   // Written, not read first: a read of every option costs more than the two writes.
   const probes: Write[] = [];
   const unknown = held.map((value, i) => {
-    const option = platform.socketOptions[i];
+    const option = platform.socketOptions[i]!;
     if ((option.field !== "intervalMs" && option.field !== "count") || value === undefined) return value;
     probes.push({ option, value });
     return undefined;
@@ -101,6 +96,7 @@ export function settleRuntime(
  * @param open Opens the binding; called only once the input is valid.
  * @param target The socket.
  * @param options What to change.
+ * @param descriptorOf What the runtime hands out of its own objects.
  * @returns The settings the socket has now.
  */
 export function applyKeepalive(
@@ -108,15 +104,16 @@ export function applyKeepalive(
   platform: Platform,
   target: KeepaliveTarget,
   options: KeepaliveOptions,
+  descriptorOf: Handed = NONE_HANDED,
 ): KeepaliveSettings {
   const writes = planWrites(options, platform);
-  const find = finderFor(target, platform);
+  const find = finderFor(target, platform, descriptorOf);
   const calls = open();
   const sockets = read(calls, platform, find(calls));
   agreed(platform, sockets, writes);
   const [after] = writeValues(calls, platform, sockets, writes);
   settleRuntime(calls, platform, target, sockets.map(({ fd }) => fd), after);
-  return toSettings(platform, after);
+  return toSettings(platform, after!);
 }
 
 /**
@@ -125,8 +122,13 @@ export function applyKeepalive(
  *
  * @param target The socket object.
  */
-export function keepaliveOff(open: () => Syscalls, platform: Platform, target: KeepaliveTarget): void {
-  const find = finderFor(target, platform);
+export function keepaliveOff(
+  open: () => Syscalls,
+  platform: Platform,
+  target: KeepaliveTarget,
+  descriptorOf: Handed = NONE_HANDED,
+): void {
+  const find = finderFor(target, platform, descriptorOf);
   const calls = open();
   writeValues(calls, platform, read(calls, platform, find(calls)), planWrites({ enable: false }, platform));
 }
@@ -138,12 +140,18 @@ export function keepaliveOff(open: () => Syscalls, platform: Platform, target: K
  * @param target The socket.
  * @returns The settings the socket has.
  */
-export function readKeepalive(open: () => Syscalls, platform: Platform, target: KeepaliveTarget): KeepaliveSettings {
-  const find = finderFor(target, platform);
+export function readKeepalive(
+  open: () => Syscalls,
+  platform: Platform,
+  target: KeepaliveTarget,
+  descriptorOf: Handed = NONE_HANDED,
+): KeepaliveSettings {
+  const find = finderFor(target, platform, descriptorOf);
   const calls = open();
   const sockets = read(calls, platform, find(calls));
   agreed(platform, sockets, []);
-  return toSettings(platform, sockets[0].before);
+  // A finder finds one socket at least, or throws.
+  return toSettings(platform, sockets[0]!.before);
 }
 
 /**
@@ -154,8 +162,13 @@ export function readKeepalive(open: () => Syscalls, platform: Platform, target: 
  * @param target The socket.
  * @returns What the kernel reports now.
  */
-export function tcpInfoOf(open: () => Syscalls, platform: Platform, target: KeepaliveTarget): TcpInfo {
-  const find = finderFor(target, platform);
+export function tcpInfoOf(
+  open: () => Syscalls,
+  platform: Platform,
+  target: KeepaliveTarget,
+  descriptorOf: Handed = NONE_HANDED,
+): TcpInfo {
+  const find = finderFor(target, platform, descriptorOf);
   const calls = open();
-  return readTcpInfo(calls, platform, find(calls)[0]);
+  return readTcpInfo(calls, platform, find(calls)[0]!);
 }

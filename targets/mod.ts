@@ -4,6 +4,5 @@
  *
  * @module
  */
-export { type Finder, finderFor } from "./_find.ts";
+export { finderFor } from "./_find.ts";
 export { applyKeepalive, keepaliveOff, readKeepalive, settleRuntime, tcpInfoOf } from "./_keepalive.ts";
-export { parseIp } from "./_ip.ts";

@@ -25,6 +25,17 @@ export function makeCgroup(name: string, parent = CGROUP_ROOT): string {
   return path;
 }
 
+/** A cgroup directory of a test's own, removed with its processes at the end of its scope (`await using`). */
+export interface TestCgroup extends AsyncDisposable {
+  readonly path: string;
+}
+
+/** A new cgroup directory below `parent`, removed as {@linkcode removeCgroup} does once out of scope. */
+export function testCgroup(name: string, parent = CGROUP_ROOT): TestCgroup {
+  const path = makeCgroup(name, parent);
+  return { path, [Symbol.asyncDispose]: () => removeCgroup(path) };
+}
+
 /** Kills every process in the cgroup and below, and removes the directories, deepest first. */
 export async function removeCgroup(path: string): Promise<void> {
   for (const entry of readdirSync(path, { withFileTypes: true })) {

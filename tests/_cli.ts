@@ -1,7 +1,7 @@
 // The command line as users run it, under the runtime running the tests.
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { DENO_PERMISSIONS } from "../cli.ts";
+import { DENO_PERMISSIONS } from "../cli/_command.ts";
 import { runtime } from "./_harness.ts";
 
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));

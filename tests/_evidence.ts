@@ -1,12 +1,12 @@
-// What the suite has shown, cell by cell of the README's matrix of platforms: a test that shows a cell writes a file
-// for it, and tests/matrix.ts, run by `npm test` after every runtime's tests, holds the README to them.
+// What the suite has shown, cell by cell of docs/platforms.md's matrix of platforms: a test that shows a cell writes a file
+// for it, and tests/matrix.ts, run by `npm test` after every runtime's tests, holds that page to them.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** Where the files go; tests/prepare.sh empties it before a run. */
 export const EVIDENCE = fileURLToPath(new URL("../node_modules/.cache/tcp-keepalive-evidence/", import.meta.url));
 
-/** The README's row names for each OS's table, by CPU: one recording of a table shows every CPU it runs on. */
+/** The matrix's row names for each OS's table, by CPU: one recording of a table shows every CPU it runs on. */
 export const ROWS: Readonly<Record<string, readonly string[]>> = {
   darwin: ["macOS x86-64", "macOS arm64"],
   freebsd: ["FreeBSD x86-64"],

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { DARWIN_NUMBERS } from "../ffi/_library_darwin.ts";
 import { FREEBSD_NUMBERS } from "../ffi/_library_freebsd.ts";
 import { LINUX_NUMBERS } from "../ffi/_library_linux.ts";
-import { SOCKADDR } from "../socket/mod.ts";
+import { SOCKADDR } from "../socket/_address.ts";
 import { type BpfTable, type Platform, platformFor } from "../platforms/mod.ts";
 import type { TcpState } from "../types/mod.ts";
 
@@ -32,7 +32,7 @@ interface Unit {
 export interface Target {
   /** Zig's name for it, such as `aarch64-macos`. */
   readonly zig: string;
-  /** The README matrix's row it verifies. */
+  /** The platforms matrix's row it verifies (docs/platforms.md). */
   readonly row: string;
   readonly units: readonly Unit[];
 }
@@ -82,7 +82,7 @@ function tableChecks(platform: Platform): Check[] {
   const errno = platform.name === "Windows" ? (name: string) => name.startsWith("WSA") ? name : `WSA${name}` : String;
   return [
     ...options.flatMap((option) => [
-      check(option.name, option.name, option.option),
+      check(option.name, option.name, option.optname),
       check(`${option.name}'s level`, level(option.name), option.level),
     ]),
     check("SOCK_STREAM", "SOCK_STREAM", platform.SOCK_STREAM),
@@ -94,7 +94,7 @@ function tableChecks(platform: Platform): Check[] {
     ...Object.entries(platform.errnoNames).map(([number, name]) => check(`errnoNames ${name}`, errno(name), +number)),
     ...(tcpInfo.option
       ? [
-        check(`tcpInfo ${tcpInfo.option.name}`, tcpInfo.option.name, tcpInfo.option.option),
+        check(`tcpInfo ${tcpInfo.option.name}`, tcpInfo.option.name, tcpInfo.option.optname),
         check(`tcpInfo ${tcpInfo.option.name}'s level`, "IPPROTO_TCP", tcpInfo.option.level),
         check(`tcpInfo.size within ${tcpInfo.struct}`, `sizeof(${tcpInfo.struct}) >= ${tcpInfo.size}`, 1),
       ]

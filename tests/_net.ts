@@ -1,12 +1,13 @@
 // Loopback connections made with each runtime's own API, so the same test runs
 // against Deno.TcpConn under Deno, Bun's Socket under Bun, and node:net under Node.
+import { execFileSync } from "node:child_process";
 import type net from "node:net";
 import type { KeepaliveTarget } from "../mod.ts";
 import { ending, loopbackPair } from "../cli/_net.ts";
 import { runtime } from "./_harness.ts";
 
-/** A listener, a client and the socket it accepted. */
-export interface Pair {
+/** A listener, a client and the socket it accepted; closed at the end of its scope (`using pair = ...`). */
+export interface Pair extends Disposable {
   listener: KeepaliveTarget;
   client: KeepaliveTarget;
   accepted: KeepaliveTarget;
@@ -28,7 +29,7 @@ const DENO_ERRORS: Record<string, string> = {
   BrokenPipe: "EPIPE",
 };
 
-async function denoPair(hostname: string): Promise<Pair> {
+async function denoPair(hostname: string): Promise<Omit<Pair, typeof Symbol.dispose>> {
   const listener = Deno.listen({ hostname, port: 0 });
   const client = await Deno.connect({ hostname, port: listener.addr.port });
   const accepted = await listener.accept();
@@ -62,7 +63,7 @@ async function denoPair(hostname: string): Promise<Pair> {
 export const Bun: any = Reflect.get(globalThis, "Bun");
 type ErrnoError = Error & { code?: string };
 
-async function bunPair(hostname: string): Promise<Pair> {
+async function bunPair(hostname: string): Promise<Omit<Pair, typeof Symbol.dispose>> {
   // deno-lint-ignore no-explicit-any
   const { promise: acceptedOnce, resolve: accept } = Promise.withResolvers<any>();
   const { promise: ended, resolve: end } = Promise.withResolvers<string>();
@@ -95,7 +96,7 @@ async function bunPair(hostname: string): Promise<Pair> {
 }
 
 /** The command line's node:net pair, with what the tests ask of every pair. */
-async function nodePair(hostname: string): Promise<Pair> {
+async function nodePair(hostname: string): Promise<Omit<Pair, typeof Symbol.dispose>> {
   const { server, client, accepted, close } = await loopbackPair(hostname);
   const ended = ending(client);
   return {
@@ -112,6 +113,19 @@ async function nodePair(hostname: string): Promise<Pair> {
 }
 
 /** Opens a listener on `hostname`, connects to it and accepts. */
-export function openPair(hostname: string): Promise<Pair> {
-  return runtime === "bun" ? bunPair(hostname) : runtime === "deno" ? denoPair(hostname) : nodePair(hostname);
+export async function openPair(hostname: string): Promise<Pair> {
+  const pair =
+    await (runtime === "bun" ? bunPair(hostname) : runtime === "deno" ? denoPair(hostname) : nodePair(hostname));
+  return Object.assign(pair, { [Symbol.dispose]: () => pair.close() });
+}
+
+/** A network namespace of a test's own (`ip netns add`), deleted at the end of its scope (`using`). */
+export interface TestNamespace extends Disposable {
+  readonly name: string;
+}
+
+/** Adds the network namespace `name`; `using` deletes it, with what is left in it. */
+export function testNamespace(name: string): TestNamespace {
+  execFileSync("ip", ["netns", "add", name]);
+  return { name, [Symbol.dispose]: () => void execFileSync("ip", ["netns", "del", name]) };
 }

@@ -1,6 +1,6 @@
 // A binding that records every call exactly and fails the calls it is told to,
 // around either the real kernel or an in-memory socket.
-import { type Syscalls, wholeListing } from "../socket/mod.ts";
+import { type Syscalls, wholeListing } from "../syscalls/mod.ts";
 
 /**
  * One call: name, fd, level (or ioctl code), option (or the ioctl's output size), the value written (setsockopt),
@@ -61,7 +61,6 @@ export function recording(inner: Syscalls, fail: { at?: number[]; errno?: number
     pidfdGetfd: (pidfd, fd) => inner.pidfdGetfd(pidfd, fd),
     close: (fd) => inner.close(fd),
     cgroup: () => inner.cgroup(),
-    descriptorOf: (target) => inner.descriptorOf(target),
   };
 }
 
@@ -103,7 +102,6 @@ export function memorySocket(
     cgroup: () => {
       throw new Error("no cgroup BPF in memory");
     },
-    descriptorOf: () => undefined,
   };
 }
 

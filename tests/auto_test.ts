@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runtime, test, testUnder } from "./_harness.ts";
+import { testNamespace } from "./_net.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CHILD = fileURLToPath(new URL("./_auto_child.ts", import.meta.url));
@@ -41,8 +42,8 @@ interface Outcome {
 
 /** Runs the scenario in a namespace of its own, preloaded or not. */
 async function inNamespace(scenario: string, preloaded: boolean, waitMs: number): Promise<Outcome> {
-  const namespace = `tcp-keepalive-auto-${process.pid}-${scenario}-${preloaded ? "auto" : "control"}`;
-  execFileSync("ip", ["netns", "add", namespace]);
+  using scope = testNamespace(`tcp-keepalive-auto-${process.pid}-${scenario}-${preloaded ? "auto" : "control"}`);
+  const namespace = scope.name;
   try {
     // Each run its own copy of the cluster: two servers cannot share one.
     const directory = scenario === "bun-sql" || scenario === "postgres-js" ? [`${postgresCluster()}-${namespace}`] : [];
@@ -61,7 +62,6 @@ async function inNamespace(scenario: string, preloaded: boolean, waitMs: number)
     );
     return JSON.parse(stdout.trim().split("\n").at(-1)!);
   } finally {
-    execFileSync("ip", ["netns", "del", namespace]);
     cleanups.splice(0).forEach((cleanup) => cleanup());
   }
 }

@@ -18,11 +18,21 @@ import { currentTemplate, programLines } from "../cgroup/_program.ts";
 import { syscalls } from "../ffi/mod.ts";
 import { clearCgroupKeepalive, inspectCgroup, setCgroupKeepalive, VERSION } from "../mod.ts";
 import { platformFor } from "../platforms/mod.ts";
-import type { Syscalls } from "../socket/mod.ts";
-import { CGROUP_ROOT, firstLine, makeCgroup, removeCgroup, RUNTIMES, startIn, tcpSockets } from "./_cgroup.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
+import {
+  CGROUP_ROOT,
+  firstLine,
+  makeCgroup,
+  removeCgroup,
+  RUNTIMES,
+  startIn,
+  tcpSockets,
+  testCgroup,
+} from "./_cgroup.ts";
 import { FIXTURES, keepalive } from "./_cli.ts";
 import { type KernelValues, kernelValuesOf } from "./_kernel.ts";
 import { runtime, test, testUnder } from "./_harness.ts";
+import { testNamespace } from "./_net.ts";
 
 const linux = platformFor("linux");
 const bpf = linux.bpf!;
@@ -129,8 +139,9 @@ function valuesTo(child: ChildProcess, port: number): KernelValues {
 
 test("setCgroupKeepalive: new connections there get the policy, existing sockets are set, others are not", async () => {
   const server = await holdingServer();
-  const cgroup = makeCgroup(name("api"));
-  const before = pythonClient(cgroup, server.port);
+  await using cgroupDir = testCgroup(name("api"));
+  const cgroup = cgroupDir.path;
+  using before = pythonClient(cgroup, server.port);
   try {
     await firstLine(before);
     deepEqual(valuesTo(before, server.port), DEFAULTS);
@@ -153,16 +164,15 @@ test("setCgroupKeepalive: new connections there get the policy, existing sockets
       after.kill();
     }
   } finally {
-    before.kill();
     server.close();
-    await removeCgroup(cgroup);
   }
 }, 20_000);
 
 test(
   "apply again: this module's program is replaced in place, never stacked; clear takes it off, others' stay",
   async () => {
-    const cgroup = makeCgroup(name("replace"));
+    await using cgroupDir = testCgroup(name("replace"));
+    const cgroup = cgroupDir.path;
     const server = await holdingServer();
     const foreign = attachForeign(cgroup);
     try {
@@ -182,17 +192,12 @@ test(
       deepEqual(ours(cgroup).map(({ kind }) => kind), ["sock_ops"]);
       deepEqual(clearCgroupKeepalive(cgroup).map(({ kind }) => kind), ["sock_ops"]);
       deepEqual(inspectCgroup(cgroup).programs.map(({ name }) => name), ["someone_else"], "another's program stays");
-      const client = pythonClient(cgroup, server.port);
-      try {
-        await firstLine(client);
-        deepEqual(valuesTo(client, server.port), DEFAULTS, "detached: new connections get the defaults");
-      } finally {
-        client.kill();
-      }
+      using client = pythonClient(cgroup, server.port);
+      await firstLine(client);
+      deepEqual(valuesTo(client, server.port), DEFAULTS, "detached: new connections get the defaults");
     } finally {
       syscalls().close(foreign);
       server.close();
-      await removeCgroup(cgroup);
     }
   },
   20_000,
@@ -267,7 +272,8 @@ const holdScript = (port: number) =>
 
 testUnder("deno", "every connection made in the cgroup and below, by python3, curl, Deno, Bun and Node", async () => {
   const server = await holdingServer();
-  const cgroup = makeCgroup(name("languages"));
+  await using cgroupDir = testCgroup(name("languages"));
+  const cgroup = cgroupDir.path;
   const child = makeCgroup("child", cgroup);
   const script = `${makeScript(holdScript(server.port))}`;
   const clients: [string, ChildProcess][] = [
@@ -290,7 +296,6 @@ testUnder("deno", "every connection made in the cgroup and below, by python3, cu
   } finally {
     clients.forEach(([, client]) => client.kill("SIGKILL"));
     server.close();
-    await removeCgroup(cgroup);
   }
 }, 60_000);
 
@@ -302,62 +307,54 @@ function makeScript(text: string): string {
 }
 
 testUnder("deno", "a server in the cgroup: what it accepts is set at accept, the client outside is not", async () => {
-  const cgroup = makeCgroup(name("server"));
-  const server = startIn(cgroup, [
+  await using cgroupDir = testCgroup(name("server"));
+  const cgroup = cgroupDir.path;
+  using server = startIn(cgroup, [
     PYTHON,
     "-c",
     'import socket, sys\nl = socket.create_server(("127.0.0.1", 0))\nprint(l.getsockname()[1], flush=True)\n' +
     'a, _ = l.accept()\nprint("accepted", flush=True)\nsys.stdin.readline()',
   ]);
-  try {
-    setCgroupKeepalive(cgroup, POLICY);
-    const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]();
-    const port = Number((await lines.next()).value);
-    const client = net.connect(port, "127.0.0.1");
-    await once(client, "connect");
-    await lines.next(); // accepted
-    const accepted = tcpSockets(server.pid!).find((s) => s.localPort === port && s.state === "01")!;
-    deepEqual(kernelValuesOf(server.pid!, accepted.fd), HELD);
-    const mine = tcpSockets(process.pid).find((s) => s.localPort === client.localPort)!;
-    deepEqual(kernelValuesOf(process.pid, mine.fd), DEFAULTS, "the client, outside the cgroup");
-    client.destroy();
-  } finally {
-    server.kill();
-    await removeCgroup(cgroup);
-  }
+  setCgroupKeepalive(cgroup, POLICY);
+  const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]();
+  const port = Number((await lines.next()).value);
+  const client = net.connect(port, "127.0.0.1");
+  await once(client, "connect");
+  await lines.next(); // accepted
+  const accepted = tcpSockets(server.pid!).find((s) => s.localPort === port && s.state === "01")!;
+  deepEqual(kernelValuesOf(server.pid!, accepted.fd), HELD);
+  const mine = tcpSockets(process.pid).find((s) => s.localPort === client.localPort)!;
+  deepEqual(kernelValuesOf(process.pid, mine.fd), DEFAULTS, "the client, outside the cgroup");
+  client.destroy();
 }, 20_000);
 
 testUnder(
   "deno",
   "a dead peer is found by a connection of the cgroup within idle + interval x count + 1 s",
   async () => {
-    const namespace = name("dead");
-    execFileSync("ip", ["netns", "add", namespace]);
-    const cgroup = makeCgroup(namespace);
+    using scope = testNamespace(name("dead"));
+    const namespace = scope.name;
+    await using cgroupDir = testCgroup(namespace);
+    const cgroup = cgroupDir.path;
     const idleClient = readFileSync(`${FIXTURES}idle_client.py`, "utf8");
-    try {
-      execFileSync("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "up"]);
-      setCgroupKeepalive(cgroup, { idleMs: 1000, intervalMs: 1000, count: 2 });
-      const inside = startIn(cgroup, [PYTHON, "-c", idleClient], namespace);
-      // The control: the same client in the same namespace, in this process's cgroup, where no program is.
-      const control = spawn("ip", ["netns", "exec", namespace, PYTHON, "-c", idleClient]);
-      const lines = (child: ChildProcess) => createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-      const [insideLines, controlLines] = [lines(inside), lines(control)];
-      await insideLines.next();
-      await controlLines.next();
-      execFileSync("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "down"]);
-      inside.stdin!.write("cut\n");
-      control.stdin!.write("cut\n");
-      const [outcome, elapsedMs] = ((await insideLines.next()).value as string).split(" ");
-      equal(outcome, "ETIMEDOUT");
-      ok(Number(elapsedMs) <= 4000, `${elapsedMs} ms`);
-      equal(control.exitCode, null, "the control, outside the cgroup, still waits");
-      console.log(`cgroup: the dead peer found after ${elapsedMs} ms; the control still waiting`);
-      control.kill();
-    } finally {
-      await removeCgroup(cgroup);
-      execFileSync("ip", ["netns", "del", namespace]);
-    }
+    execFileSync("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "up"]);
+    setCgroupKeepalive(cgroup, { idleMs: 1000, intervalMs: 1000, count: 2 });
+    const inside = startIn(cgroup, [PYTHON, "-c", idleClient], namespace);
+    // The control: the same client in the same namespace, in this process's cgroup, where no program is.
+    const control = spawn("ip", ["netns", "exec", namespace, PYTHON, "-c", idleClient]);
+    const lines = (child: ChildProcess) => createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const [insideLines, controlLines] = [lines(inside), lines(control)];
+    await insideLines.next();
+    await controlLines.next();
+    execFileSync("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "down"]);
+    inside.stdin!.write("cut\n");
+    control.stdin!.write("cut\n");
+    const [outcome, elapsedMs] = ((await insideLines.next()).value as string).split(" ");
+    equal(outcome, "ETIMEDOUT");
+    ok(Number(elapsedMs) <= 4000, `${elapsedMs} ms`);
+    equal(control.exitCode, null, "the control, outside the cgroup, still waits");
+    console.log(`cgroup: the dead peer found after ${elapsedMs} ms; the control still waiting`);
+    control.kill();
   },
   30_000,
 );
@@ -420,7 +417,8 @@ testUnder("deno", "--enforce: an application's own setsockopt succeeds, and the 
 
 testUnder("deno", "inspect reads a cgroup and its processes' sockets, and writes nothing", async () => {
   const server = await holdingServer();
-  const cgroup = makeCgroup(name("inspect"));
+  await using cgroupDir = testCgroup(name("inspect"));
+  const cgroup = cgroupDir.path;
   setCgroupKeepalive(cgroup, POLICY);
   // One socket the program set, and one the application then set otherwise.
   const set = pythonClient(cgroup, server.port);
@@ -458,7 +456,6 @@ testUnder("deno", "inspect reads a cgroup and its processes' sockets, and writes
     set.kill();
     own.kill();
     server.close();
-    await removeCgroup(cgroup);
   }
 }, 30_000);
 
@@ -608,19 +605,16 @@ testUnder("deno", "a cgroup v1 hierarchy is refused, naming it", async () => {
 }, 15_000);
 
 testUnder("deno", "without CAP_BPF and CAP_NET_ADMIN: the capabilities named, nothing attached", async () => {
-  const cgroup = makeCgroup(name("rights"));
-  try {
-    const noCapabilities = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
-    const run = await keepalive(["apply", "--cgroup", cgroup, "--idle", "5s"], noCapabilities);
-    equal(run.code, 1, run.stdout);
-    match(
-      run.stderr,
-      /^keepalive: EPERM: listing the cgroup's programs: that needs CAP_BPF and CAP_NET_ADMIN \(or CAP_SYS_ADMIN\)/,
-    );
-    deepEqual(inspectCgroup(cgroup).programs, []);
-  } finally {
-    await removeCgroup(cgroup);
-  }
+  await using cgroupDir = testCgroup(name("rights"));
+  const cgroup = cgroupDir.path;
+  const noCapabilities = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
+  const run = await keepalive(["apply", "--cgroup", cgroup, "--idle", "5s"], noCapabilities);
+  equal(run.code, 1, run.stdout);
+  match(
+    run.stderr,
+    /^keepalive: EPERM: listing the cgroup's programs: that needs CAP_BPF and CAP_NET_ADMIN \(or CAP_SYS_ADMIN\)/,
+  );
+  deepEqual(inspectCgroup(cgroup).programs, []);
 }, 15_000);
 
 testUnder("deno", "with --json, an error is JSON too, on stdout, with the same exit code", async () => {
@@ -639,7 +633,8 @@ testUnder("deno", "with --json, an error is JSON too, on stdout, with the same e
 test(
   "a cgroup path outside ASCII names that directory, in UTF-8, and no other; one with a NUL is refused",
   async () => {
-    const base = makeCgroup(name("utf8"));
+    await using baseDir = testCgroup(name("utf8"));
+    const base = baseDir.path;
     // What 0.8.0 opened instead: each character's low byte (中 is 0x4e2d, 丯 0x4e2f, a "/").
     const lowBytes = makeCgroup("x-a-b", base);
     const uni = makeCgroup("uni", base);
@@ -673,7 +668,6 @@ test(
       throws(() => applyToCgroup(never, linux, "relative/path", POLICY), { message: /: it is not absolute$/ });
     } finally {
       clearCgroupKeepalive(accented, { all: true });
-      await removeCgroup(base);
     }
   },
   20_000,
@@ -684,7 +678,8 @@ testUnder(
   "nested cgroups: a connection gets the nearest policy, a child's over its parent's, with --enforce too",
   async () => {
     const server = await holdingServer();
-    const parent = makeCgroup(name("nest"));
+    await using parentDir = testCgroup(name("nest"));
+    const parent = parentDir.path;
     const child = makeCgroup("child", parent);
     try {
       for (const enforce of [false, true]) {
@@ -720,7 +715,6 @@ testUnder(
       }
     } finally {
       server.close();
-      await removeCgroup(parent);
     }
   },
   30_000,
@@ -736,7 +730,8 @@ testUnder(
         "with override \\(BPF_F_ALLOW_OVERRIDE\\)",
       ]] as const
     ) {
-      const parent = makeCgroup(name("exclusive"));
+      await using parentDir = testCgroup(name("exclusive"));
+      const parent = parentDir.path;
       const child = makeCgroup("child", parent);
       const foreign = attachForeign(parent, { flags, name: "exclusive_one" });
       try {
@@ -755,7 +750,6 @@ testUnder(
         deepEqual(ours(child), []);
       } finally {
         syscalls().close(foreign);
-        await removeCgroup(parent);
       }
     }
   },
@@ -766,21 +760,18 @@ testUnder(
   "deno",
   "several applies at once on one cgroup: never two of this module's programs there, 20 rounds",
   async () => {
-    const cgroup = makeCgroup(name("race"));
-    try {
-      for (let round = 0; round < 20; round++) {
-        const runs = await Promise.all(
-          [0, 1, 2, 3].map((i) => keepalive(["apply", "--cgroup", cgroup, "--idle", `${10 + i}s`, "--owner", `o${i}`])),
-        );
-        for (const run of runs) equal(run.code, 0, run.stderr);
-        const programs = ours(cgroup);
-        equal(programs.length, 1, `round ${round}: ${JSON.stringify(programs)}`);
-        // The last to take the lock holds: the one whose program is there.
-        ok(/^o[0-3]$/.test(programs[0].owner!));
-        clearCgroupKeepalive(cgroup, { all: true });
-      }
-    } finally {
-      await removeCgroup(cgroup);
+    await using cgroupDir = testCgroup(name("race"));
+    const cgroup = cgroupDir.path;
+    for (let round = 0; round < 20; round++) {
+      const runs = await Promise.all(
+        [0, 1, 2, 3].map((i) => keepalive(["apply", "--cgroup", cgroup, "--idle", `${10 + i}s`, "--owner", `o${i}`])),
+      );
+      for (const run of runs) equal(run.code, 0, run.stderr);
+      const programs = ours(cgroup);
+      equal(programs.length, 1, `round ${round}: ${JSON.stringify(programs)}`);
+      // The last to take the lock holds: the one whose program is there.
+      ok(/^o[0-3]$/.test(programs[0].owner!));
+      clearCgroupKeepalive(cgroup, { all: true });
     }
   },
   180_000,
@@ -790,7 +781,8 @@ testUnder(
   "deno",
   "another's program named tcp_keepalive is not taken for this module's: it stays, shown as another's",
   async () => {
-    const cgroup = makeCgroup(name("namesake"));
+    await using cgroupDir = testCgroup(name("namesake"));
+    const cgroup = cgroupDir.path;
     const namesake = attachForeign(cgroup, { name: "tcp_keepalive" });
     try {
       equal(setCgroupKeepalive(cgroup, POLICY).programs[0].replaced, undefined, "nothing of this module's was there");
@@ -803,7 +795,6 @@ testUnder(
       deepEqual(inspectCgroup(cgroup).programs.map(({ name, kind }) => [name, kind]), [["tcp_keepalive", undefined]]);
     } finally {
       syscalls().close(namesake);
-      await removeCgroup(cgroup);
     }
   },
   20_000,
@@ -814,11 +805,12 @@ testUnder(
   "drift: a socket that holds other values than its policy is marked, whatever changed them",
   async () => {
     const server = await holdingServer();
-    const cgroup = makeCgroup(name("drift"));
+    await using cgroupDir = testCgroup(name("drift"));
+    const cgroup = cgroupDir.path;
     setCgroupKeepalive(cgroup, POLICY, { enforce: true });
     // Another's program, run after this module's for the same connection, sets its own idle time.
     const other = attachForeign(cgroup, { code: setsIdle(60), name: "sets_idle_60" });
-    const client = pythonClient(cgroup, server.port);
+    using client = pythonClient(cgroup, server.port);
     try {
       await firstLine(client);
       deepEqual(valuesTo(client, server.port), { ...HELD, TCP_KEEPIDLE: 60 });
@@ -826,10 +818,8 @@ testUnder(
       deepEqual([socket.policy, socket.drift], [cgroup, ["idleMs"]]);
       match((await keepalive(["inspect", "--cgroup", cgroup])).stdout, /this cgroup's\s+idleMs/);
     } finally {
-      client.kill();
       syscalls().close(other);
       server.close();
-      await removeCgroup(cgroup);
     }
   },
   20_000,
@@ -851,18 +841,17 @@ testUnder(
     }
     equal(tried.status, 1, `it ran, and could not connect to port 1: ${tried.stderr}`);
     const server = await holdingServer();
-    const cgroup = makeCgroup(name("compat"));
+    await using cgroupDir = testCgroup(name("compat"));
+    const cgroup = cgroupDir.path;
     setCgroupKeepalive(cgroup, POLICY, { enforce: true });
-    const client = startIn(cgroup, [binary, String(server.port)]);
+    using client = startIn(cgroup, [binary, String(server.port)]);
     try {
       await firstLine(client);
       deepEqual(valuesTo(client, server.port), { ...HELD, SO_KEEPALIVE: 0, TCP_KEEPIDLE: 60 });
       const [socket] = inspectCgroup(cgroup).processes.flatMap(({ sockets }) => sockets);
       deepEqual(socket.drift, ["enabled", "idleMs"]);
     } finally {
-      client.kill();
       server.close();
-      await removeCgroup(cgroup);
     }
   },
   20_000,
@@ -872,7 +861,8 @@ testUnder(
   "deno",
   "--enforce holds TCP sockets only: a UDP or Unix socket's own SO_KEEPALIVE is as it was set",
   async () => {
-    const cgroup = makeCgroup(name("tcp-only"));
+    await using cgroupDir = testCgroup(name("tcp-only"));
+    const cgroup = cgroupDir.path;
     setCgroupKeepalive(cgroup, POLICY, { enforce: true });
     const child = startIn(cgroup, [
       PYTHON,
@@ -881,11 +871,7 @@ testUnder(
       "for s in (u, x): s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)\n" +
       "print(u.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), x.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE), flush=True)",
     ]);
-    try {
-      equal(await firstLine(child), "1 1");
-    } finally {
-      await removeCgroup(cgroup);
-    }
+    equal(await firstLine(child), "1 1");
   },
   20_000,
 );
@@ -894,27 +880,24 @@ testUnder(
   "deno",
   "owners: apply replaces this module's program whoever's it is; detach takes off its owner's alone",
   async () => {
-    const cgroup = makeCgroup(name("owners"));
-    try {
-      equal((await keepalive(["apply", "--cgroup", cgroup, "--idle", "10s", "--owner", "pod-a"])).code, 0);
-      const b = await keepalive(["apply", "--cgroup", cgroup, "--idle", "11s", "--owner", "pod-b"]);
-      match(b.stdout, /sock_ops program \d+ of pod-b attached in place of pod-a's/);
-      const a = await keepalive(["detach", "--cgroup", cgroup, "--owner", "pod-a", "--json"]);
-      deepEqual(
-        JSON.parse(a.stdout).programs.map((
-          { owner, detached }: { owner: string; detached: boolean },
-        ) => [owner, detached]),
-        [
-          ["pod-b", false],
-        ],
-      );
-      deepEqual(ours(cgroup).map(({ owner, settings }) => [owner, settings?.idleMs]), [["pod-b", 11_000]]);
-      const all = await keepalive(["detach", "--cgroup", cgroup, "--all"]);
-      match(all.stdout, /sock_ops program \d+ of pod-b taken off/);
-      deepEqual(ours(cgroup), []);
-    } finally {
-      await removeCgroup(cgroup);
-    }
+    await using cgroupDir = testCgroup(name("owners"));
+    const cgroup = cgroupDir.path;
+    equal((await keepalive(["apply", "--cgroup", cgroup, "--idle", "10s", "--owner", "pod-a"])).code, 0);
+    const b = await keepalive(["apply", "--cgroup", cgroup, "--idle", "11s", "--owner", "pod-b"]);
+    match(b.stdout, /sock_ops program \d+ of pod-b attached in place of pod-a's/);
+    const a = await keepalive(["detach", "--cgroup", cgroup, "--owner", "pod-a", "--json"]);
+    deepEqual(
+      JSON.parse(a.stdout).programs.map((
+        { owner, detached }: { owner: string; detached: boolean },
+      ) => [owner, detached]),
+      [
+        ["pod-b", false],
+      ],
+    );
+    deepEqual(ours(cgroup).map(({ owner, settings }) => [owner, settings?.idleMs]), [["pod-b", 11_000]]);
+    const all = await keepalive(["detach", "--cgroup", cgroup, "--all"]);
+    match(all.stdout, /sock_ops program \d+ of pod-b taken off/);
+    deepEqual(ours(cgroup), []);
   },
   30_000,
 );
@@ -934,7 +917,8 @@ testUnder(
   "deno",
   "a cgroup this process may not read is said to be unreadable (EACCES), not to be no cgroup",
   async () => {
-    const cgroup = makeCgroup(name("unreadable"));
+    await using cgroupDir = testCgroup(name("unreadable"));
+    const cgroup = cgroupDir.path;
     chmodSync(cgroup, 0o000);
     try {
       const noCapabilities = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
@@ -943,7 +927,6 @@ testUnder(
       match(run.stderr, new RegExp(`^keepalive: EACCES: cannot open ${cgroup}: not allowed to read it`));
     } finally {
       chmodSync(cgroup, 0o755);
-      await removeCgroup(cgroup);
     }
   },
   15_000,
@@ -954,9 +937,10 @@ testUnder(
   "without CAP_SYS_PTRACE over the processes there: refused before anything is attached, naming it",
   async () => {
     const server = await holdingServer();
-    const cgroup = makeCgroup(name("ptrace"));
+    await using cgroupDir = testCgroup(name("ptrace"));
+    const cgroup = cgroupDir.path;
     // A process of another user, in the cgroup.
-    const client = startIn(cgroup, [
+    using client = startIn(cgroup, [
       "setpriv",
       "--reuid=nobody",
       "--regid=nogroup",
@@ -980,9 +964,7 @@ testUnder(
       );
       deepEqual(ours(cgroup), []);
     } finally {
-      client.kill();
       server.close();
-      await removeCgroup(cgroup);
     }
   },
   20_000,

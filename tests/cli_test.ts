@@ -1,6 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { execFile, execFileSync, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFile, spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
 import { dirname } from "node:path";
@@ -8,8 +8,9 @@ import { fileURLToPath } from "node:url";
 import { differences, unreadable } from "../cli/_check.ts";
 import { ssKeepaliveTimer } from "./_ss.ts";
 import { type KeepaliveOs, planKeepalive } from "../mod.ts";
-import { DENO_PERMISSIONS } from "../cli.ts";
+import { type Command, DENO_PERMISSIONS } from "../cli/_command.ts";
 import { runtime, test } from "./_harness.ts";
+import { testNamespace } from "./_net.ts";
 import { ENV, FIXTURES, keepalive as run, RUN, type Run } from "./_cli.ts";
 
 function keepalive(...args: string[]): Promise<Run> {
@@ -31,10 +32,13 @@ async function server(host = "127.0.0.1", secure = false) {
     ? tls.createServer({ cert: readFileSync(`${FIXTURES}cert.pem`), key: readFileSync(`${FIXTURES}key.pem`) }, handle)
     : net.createServer(handle);
   await new Promise<void>((resolve) => listener.listen(0, host, resolve));
+  const close = () =>
+    new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), listener.close(() => resolve())));
   return {
     port: (listener.address() as net.AddressInfo).port,
     accepted: () => new Promise<net.Socket>((resolve) => onAccept = resolve),
-    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), listener.close(() => resolve()))),
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 
@@ -65,128 +69,99 @@ test("keepalive plan prints the OSes side by side", async () => {
 });
 
 test("keepalive check --json applies, reads back, and reports the system defaults", async () => {
-  const peer = await server();
-  try {
-    const report = await json(
-      "check",
-      `127.0.0.1:${peer.port}`,
-      "--idle",
-      "5s",
-      "--interval",
-      "1500ms",
-      "--count",
-      "4",
-    );
-    deepEqual(report.effective, { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 0 });
-    // The connection's info, from the kernel (getTcpInfo).
-    equal(report.info.state, "established");
-    ok(report.info.rttMs > 0);
-    deepEqual(report.requested, { idleMs: 5000, intervalMs: 1500, count: 4 });
-    deepEqual(report.defaults, { enabled: false, ...SYSTEM_DEFAULTS, userTimeoutMs: 0 });
-    equal(report.holds, true);
-  } finally {
-    await peer.close();
-  }
+  await using peer = await server();
+  const report = await json(
+    "check",
+    `127.0.0.1:${peer.port}`,
+    "--idle",
+    "5s",
+    "--interval",
+    "1500ms",
+    "--count",
+    "4",
+  );
+  deepEqual(report.effective, { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 0 });
+  // The connection's info, from the kernel (getTcpInfo).
+  equal(report.info.state, "established");
+  ok(report.info.rttMs > 0);
+  deepEqual(report.requested, { idleMs: 5000, intervalMs: 1500, count: 4 });
+  deepEqual(report.defaults, { enabled: false, ...SYSTEM_DEFAULTS, userTimeoutMs: 0 });
+  equal(report.holds, true);
 }, 15_000);
 
 test("keepalive check prints requested, effective and defaults for a bracketed IPv6 peer", async () => {
-  const peer = await server("::1");
-  try {
-    const { code, stdout } = await keepalive("check", `[::1]:${peer.port}`, "--timeout", "30s");
-    equal(code, 0);
-    match(stdout, new RegExp(`^\\[::1\\]:\\d+ -> \\[::1\\]:${peer.port}$`, "m"));
-    match(stdout, /^requested +on +deadline 30 s$/m);
-    match(stdout, /^effective +on +10 s +2 s +10 +30 s +30 s$/m);
-    match(stdout, /^system default +off +2 h +1 min 15 s +9 +system +2 h 11 min 15 s once on$/m);
-    match(stdout, /^the kernel holds what was asked/m);
-  } finally {
-    await peer.close();
-  }
+  await using peer = await server("::1");
+  const { code, stdout } = await keepalive("check", `[::1]:${peer.port}`, "--timeout", "30s");
+  equal(code, 0);
+  match(stdout, new RegExp(`^\\[::1\\]:\\d+ -> \\[::1\\]:${peer.port}$`, "m"));
+  match(stdout, /^requested +on +deadline 30 s$/m);
+  match(stdout, /^effective +on +10 s +2 s +10 +30 s +30 s$/m);
+  match(stdout, /^system default +off +2 h +1 min 15 s +9 +system +2 h 11 min 15 s once on$/m);
+  match(stdout, /^the kernel holds what was asked/m);
 }, 15_000);
 
 test("keepalive check --tls completes the handshake before it applies", async () => {
-  const peer = await server("127.0.0.1", true);
-  try {
-    const report = await json("check", `localhost:${peer.port}`, "--tls", "--count", "3");
-    equal(report.effective.count, 3);
-    match(report.connection, new RegExp(`:${peer.port}$`));
-  } finally {
-    await peer.close();
-  }
+  await using peer = await server("127.0.0.1", true);
+  const report = await json("check", `localhost:${peer.port}`, "--tls", "--count", "3");
+  equal(report.effective.count, 3);
+  match(report.connection, new RegExp(`:${peer.port}$`));
 }, 15_000);
 
 test("keepalive watch holds the connection with the kernel's timer as asked, until --for", async () => {
-  const peer = await server();
-  try {
-    const accepted = peer.accepted();
-    const watching = keepalive("watch", `127.0.0.1:${peer.port}`, "--idle", "3s", "--for", "2500ms", "--json");
-    const socket = await accepted;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    // The watch's own socket, read from outside its process.
-    const timer = ssKeepaliveTimer(socket.remotePort!, peer.port);
-    ok(timer && timer.remainingMs > 1000 && timer.remainingMs <= 3000, `ss timer ${JSON.stringify(timer)}`);
-    const { code, stdout } = await watching;
-    equal(code, 0);
-    const report = JSON.parse(stdout);
-    equal(report.ended, "for");
-    equal(report.settings.idleMs, 3000);
-    ok(report.livedMs >= 2500 && report.livedMs < 4000, `${report.livedMs} ms`);
-  } finally {
-    await peer.close();
-  }
+  await using peer = await server();
+  const accepted = peer.accepted();
+  const watching = keepalive("watch", `127.0.0.1:${peer.port}`, "--idle", "3s", "--for", "2500ms", "--json");
+  const socket = await accepted;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  // The watch's own socket, read from outside its process.
+  const timer = ssKeepaliveTimer(socket.remotePort!, peer.port);
+  ok(timer && timer.remainingMs > 1000 && timer.remainingMs <= 3000, `ss timer ${JSON.stringify(timer)}`);
+  const { code, stdout } = await watching;
+  equal(code, 0);
+  const report = JSON.parse(stdout);
+  equal(report.ended, "for");
+  equal(report.settings.idleMs, 3000);
+  ok(report.livedMs >= 2500 && report.livedMs < 4000, `${report.livedMs} ms`);
 }, 15_000);
 
 test("keepalive watch prints when the next probe is due, every second", async () => {
-  const peer = await server();
-  try {
-    const { code, stdout } = await keepalive("watch", `127.0.0.1:${peer.port}`, "--idle", "5s", "--for", "2200ms");
-    equal(code, 0);
-    match(
-      stdout,
-      /^watching 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: idle 5 s, interval 1 min 15 s, count 9; an idle dead peer/m,
-    );
-    match(stdout, /^1 s +next probe in [34](\.\d)? s, 0 of 9 unanswered, peer last heard 1(\.\d)? s ago$/m);
-    match(stdout, /^lived 2\.\d s; ended: still alive when --for ended$/m);
-  } finally {
-    await peer.close();
-  }
+  await using peer = await server();
+  const { code, stdout } = await keepalive("watch", `127.0.0.1:${peer.port}`, "--idle", "5s", "--for", "2200ms");
+  equal(code, 0);
+  match(
+    stdout,
+    /^watching 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+: idle 5 s, interval 1 min 15 s, count 9; an idle dead peer/m,
+  );
+  match(stdout, /^1 s +next probe in [34](\.\d)? s, 0 of 9 unanswered, peer last heard 1(\.\d)? s ago$/m);
+  match(stdout, /^lived 2\.\d s; ended: still alive when --for ended$/m);
 }, 15_000);
 
 test("keepalive watch needs no iproute2: the kernel's count comes through getTcpInfo", async () => {
-  const peer = await server();
-  try {
-    // Nothing on PATH but the runtime: no ss, no ip.
-    const noIproute = ["env", `PATH=${dirname(process.execPath)}`];
-    const { code, stdout, stderr } = await run(
-      ["watch", `127.0.0.1:${peer.port}`, "--idle", "5s", "--for", "1500ms"],
-      noIproute,
-    );
-    equal(code, 0, stderr);
-    match(stdout, /^1 s +next probe in [34](\.\d)? s, 0 of 9 unanswered, peer last heard 1(\.\d)? s ago$/m);
-  } finally {
-    await peer.close();
-  }
+  await using peer = await server();
+  // Nothing on PATH but the runtime: no ss, no ip.
+  const noIproute = ["env", `PATH=${dirname(process.execPath)}`];
+  const { code, stdout, stderr } = await run(
+    ["watch", `127.0.0.1:${peer.port}`, "--idle", "5s", "--for", "1500ms"],
+    noIproute,
+  );
+  equal(code, 0, stderr);
+  match(stdout, /^1 s +next probe in [34](\.\d)? s, 0 of 9 unanswered, peer last heard 1(\.\d)? s ago$/m);
 }, 15_000);
 
 /** Runs `keepalive watch` inside a network namespace of its own whose loopback goes down once it has connected. */
 async function watchCut(mode: "--json" | "--text"): Promise<{ stdout: string; stderr: string }> {
-  const namespace = `tcp-keepalive-watch-${process.pid}-${mode.slice(2)}`;
-  execFileSync("ip", ["netns", "add", namespace]);
-  try {
-    const child = fileURLToPath(new URL("./_watch_child.ts", import.meta.url));
-    const host = runtime === "deno" ? [process.execPath, "run", "-A", child] : [process.execPath, child];
-    return JSON.parse(
-      await new Promise<string>((resolve, reject) =>
-        execFile(
-          "ip",
-          ["netns", "exec", namespace, ...host, ...RUN, mode],
-          (error, out, err) => error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
-        )
-      ),
-    );
-  } finally {
-    execFileSync("ip", ["netns", "del", namespace]);
-  }
+  using namespace = testNamespace(`tcp-keepalive-watch-${process.pid}-${mode.slice(2)}`);
+  const child = fileURLToPath(new URL("./_watch_child.ts", import.meta.url));
+  const host = runtime === "deno" ? [process.execPath, "run", "-A", child] : [process.execPath, child];
+  return JSON.parse(
+    await new Promise<string>((resolve, reject) =>
+      execFile(
+        "ip",
+        ["netns", "exec", namespace.name, ...host, ...RUN, mode],
+        (error, out, err) => error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+      )
+    ),
+  );
 }
 
 test("keepalive watch reports ETIMEDOUT within the planned deadline when the peer is cut", async () => {
@@ -227,6 +202,35 @@ test("keepalive demo prints the table and the cut peer", async () => {
     /found dead after [2-5](\.\d)? s \(ETIMEDOUT\); with the system defaults it would take 2 h 11 min 15 s$/m,
   );
 }, 30_000);
+
+/** Every command the files of cli/ export: each is a `Command` of its own file. */
+async function commandsOfFiles(): Promise<Command[]> {
+  const dir = fileURLToPath(new URL("../cli/", import.meta.url));
+  const modules = await Promise.all(
+    readdirSync(dir).filter((name) => name.endsWith(".ts")).map((name) => import(`../cli/${name}`)),
+  );
+  return modules.flatMap((module) =>
+    Object.values(module).filter((value): value is Command =>
+      typeof value === "object" && value !== null && "usage" in value && "run" in value && "flags" in value
+    )
+  );
+}
+
+test("every command a file of cli/ exports is in the table: listed in the help, its usage under --help", async () => {
+  const commands = await commandsOfFiles();
+  equal(commands.length >= 8, true, `${commands.length} commands found`);
+  const help = (await keepalive("--help")).stdout;
+  for (const { name, summary, usage } of commands) {
+    const own = await keepalive(name, "--help");
+    equal(own.code, 0, `${name}: ${own.stderr}`);
+    equal(own.stdout.trimEnd(), usage, `keepalive ${name} --help`);
+    if (summary) { for (const line of summary.split("\n")) ok(help.includes(line.trim()), `the help lists ${name}`); }
+    else ok(!help.includes(`  ${name} `), `${name} is not listed`);
+  }
+  const listed = commands.filter(({ summary }) => summary).map(({ name }) => name);
+  const named = /commands are (.*) \(see/.exec((await keepalive("frobnicate")).stderr)?.[1]?.split(", ");
+  deepEqual(named?.toSorted(), listed.toSorted());
+}, 60_000);
 
 for (const command of ["", "plan", "check", "watch", "demo"]) {
   test(`keepalive ${command} --help shows usage and examples`, async () => {
@@ -293,14 +297,10 @@ for (const [args, exit, message] of refusals) {
 }
 
 test("keepalive check --count 200 on a live connection names the limit and exits 2", async () => {
-  const peer = await server();
-  try {
-    const { code, stderr } = await keepalive("check", `127.0.0.1:${peer.port}`, "--count", "200");
-    equal(code, 2);
-    match(stderr, /^keepalive: --count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 200/);
-  } finally {
-    await peer.close();
-  }
+  await using peer = await server();
+  const { code, stderr } = await keepalive("check", `127.0.0.1:${peer.port}`, "--count", "200");
+  equal(code, 2);
+  match(stderr, /^keepalive: --count must be an integer from 1 to 127 \(Linux TCP_KEEPCNT takes 1\.\.127\); got 200/);
 }, 15_000);
 
 test("differences() names each field the kernel does not hold", () => {
@@ -353,15 +353,12 @@ async function interrupted(args: string[], afterMs: number): Promise<{ code: num
 }
 
 test("Ctrl-C in keepalive watch prints the summary and exits 130", async () => {
-  const peer = await server();
-  try {
-    const { code, stdout } = await interrupted(["watch", `127.0.0.1:${peer.port}`, "--idle", "5s"], 2500);
-    equal(code, 130);
-    match(stdout, /^watching 127\.0\.0\.1:/m);
-    match(stdout, /^lived [12]\.\d s; ended: still alive when interrupted$/m);
-  } finally {
-    await peer.close();
-  }
+  await using peer = await server();
+  const { code, stdout } = await interrupted(["watch", `127.0.0.1:${peer.port}`, "--idle", "5s"], 2500);
+  equal(code, 130);
+  match(stdout, /^watching 127\.0\.0\.1:/m);
+  // Between 1 and 3 s: formatDuration writes 2.0 s as "2 s".
+  match(stdout, /^lived [12](\.\d)? s; ended: still alive when interrupted$/m);
 }, 15_000);
 
 test("the npm bin started by a Node before 26.1 (the machine's own), without Bun on PATH, says what it needs", () => {
@@ -387,22 +384,18 @@ for (
   ] as const
 ) {
   test(`keepalive watch says ${how} when the peer ${how === "EOF" ? "closes" : "resets"} the connection`, async () => {
-    const peer = await server();
-    try {
-      const accepted = peer.accepted();
-      const watching = keepalive("watch", `127.0.0.1:${peer.port}`, "--for", "10s", "--json");
-      const socket = await accepted;
-      await new Promise((resolve) => setTimeout(resolve, 300)); // the watch has applied its settings
-      end(socket);
-      const { code, stdout } = await watching;
-      equal(code, 0);
-      const report = JSON.parse(stdout);
-      equal(report.ended, how);
-      equal(report.reason, reason);
-      ok(report.livedMs < 5000, `${report.livedMs} ms`);
-    } finally {
-      await peer.close();
-    }
+    await using peer = await server();
+    const accepted = peer.accepted();
+    const watching = keepalive("watch", `127.0.0.1:${peer.port}`, "--for", "10s", "--json");
+    const socket = await accepted;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the watch has applied its settings
+    end(socket);
+    const { code, stdout } = await watching;
+    equal(code, 0);
+    const report = JSON.parse(stdout);
+    equal(report.ended, how);
+    equal(report.reason, reason);
+    ok(report.livedMs < 5000, `${report.livedMs} ms`);
   }, 15_000);
 }
 

@@ -30,9 +30,9 @@ const MUSL_ENV = { LD_LIBRARY_PATH: `${CACHE}/musl-lib` };
 
 interface Build {
   runtime: "deno" | "bun" | "node";
-  /** The README's row: a platform of the platforms' matrix, or a release of the versions' table. */
+  /** docs/platforms.md's row: a platform of the platforms' matrix, or a release of the versions' table. */
   row: string;
-  /** The README's column: the runtime, in the platforms' matrix; `versions` for a release. */
+  /** Its column: the runtime, in the platforms' matrix; `versions` for a release. */
   column: string;
   kind: string;
   command: string[];

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openLibrary } from "../ffi/_bind.ts";
 import { syscalls } from "../ffi/mod.ts";
-import { allListed } from "../socket/mod.ts";
+import { allListed } from "../syscalls/mod.ts";
 import { bunRuntime } from "../ffi/_runtime_bun.ts";
 import { denoRuntime } from "../ffi/_runtime_deno.ts";
 import { nodeRuntime } from "../ffi/_runtime_node.ts";
@@ -31,18 +31,14 @@ for (const [name, ffi] of [["deno", denoRuntime], ["bun", bunRuntime], ["node", 
     name,
     "a libc that lacks a walk symbol still sets options; the walk then fails, naming what it needs",
     async () => {
-      const pair = await openPair("127.0.0.1");
-      try {
-        const fd = fdOf(pair.client);
-        const sys = openLibrary(OLD_LIBC, ffi, "x86_64");
-        equal(sys.setsockoptInt(fd, 6, 6, 3), 0);
-        equal(sys.getsockoptInt(fd, 6, 6), 3);
-        throws(() => sys.listing(), {
-          message: /^cannot list descriptors: libc\.so\.6 lacks one of open, syscall, getdents64_absent, /,
-        });
-      } finally {
-        pair.close();
-      }
+      using pair = await openPair("127.0.0.1");
+      const fd = fdOf(pair.client);
+      const sys = openLibrary(OLD_LIBC, ffi, "x86_64");
+      equal(sys.setsockoptInt(fd, 6, 6, 3), 0);
+      equal(sys.getsockoptInt(fd, 6, 6), 3);
+      throws(() => sys.listing(), {
+        message: /^cannot list descriptors: libc\.so\.6 lacks one of open, syscall, getdents64_absent, /,
+      });
     },
   );
 }
@@ -81,8 +77,8 @@ testUnder("deno", "without --allow-ffi, Deno's NotCapable comes through unchange
 });
 
 testUnder("deno", "--allow-ffi scoped to the C library's absolute path is enough", () => {
-  // The path the C library is loaded from, and the one the README names for Debian and Ubuntu, where this runs.
-  match(readFileSync(`${ROOT}README.md`, "utf8"), /--allow-ffi=\/lib\/x86_64-linux-gnu\/libc\.so\.6/);
+  // The path the C library is loaded from, and the one docs/socket.md names for Debian and Ubuntu, where this runs.
+  match(readFileSync(`${ROOT}docs/socket.md`, "utf8"), /--allow-ffi=\/lib\/x86_64-linux-gnu\/libc\.so\.6/);
   for (const path of [loadedLibc(), "/lib/x86_64-linux-gnu/libc.so.6"]) {
     const { out } = denoRun([`--allow-ffi=${path}`], SET_ON_A_LISTENER);
     equal(JSON.parse(out.trim().split("\n").at(-1)!).count, 3, `${path}: ${out}`);
@@ -153,25 +149,21 @@ test("a listing comes a getdents64 at a time, and one closed early closes its di
 });
 
 test("a buffer reaches C at its own bytes: a subarray at its offset, and each of two buffers in turn", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    const fd = fdOf(pair.client);
-    const sys = syscalls();
-    const whole = new Uint8Array(24);
-    const middle = whole.subarray(8, 16);
-    const other = new Uint8Array(8);
-    // SO_COOKIE: 8 bytes, the same for one socket every time.
-    equal(sys.getsockopt(fd, 1, 57, middle), 8);
-    equal(sys.getsockopt(fd, 1, 57, other), 8);
-    deepEqual([...whole.subarray(0, 8), ...whole.subarray(16)], Array(16).fill(0), "nothing outside the subarray");
-    deepEqual([...middle], [...other]);
-    ok(other.some((byte) => byte !== 0));
-    middle.fill(0);
-    equal(sys.getsockopt(fd, 1, 57, middle), 8, "the first buffer again, after the second");
-    deepEqual([...middle], [...other]);
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  const fd = fdOf(pair.client);
+  const sys = syscalls();
+  const whole = new Uint8Array(24);
+  const middle = whole.subarray(8, 16);
+  const other = new Uint8Array(8);
+  // SO_COOKIE: 8 bytes, the same for one socket every time.
+  equal(sys.getsockopt(fd, 1, 57, middle), 8);
+  equal(sys.getsockopt(fd, 1, 57, other), 8);
+  deepEqual([...whole.subarray(0, 8), ...whole.subarray(16)], Array(16).fill(0), "nothing outside the subarray");
+  deepEqual([...middle], [...other]);
+  ok(other.some((byte) => byte !== 0));
+  middle.fill(0);
+  equal(sys.getsockopt(fd, 1, 57, middle), 8, "the first buffer again, after the second");
+  deepEqual([...middle], [...other]);
 });
 
 /** Runs a module under this Node with `flags`; its exit status and output. */

@@ -5,8 +5,8 @@ import { bind } from "../ffi/_bind.ts";
 import { darwinLibSystem as darwin } from "../ffi/_library_darwin.ts";
 import { freebsdLibc as freebsd } from "../ffi/_library_freebsd.ts";
 import { linuxLibc as linux } from "../ffi/_library_linux.ts";
-import type { Library, OpenedSymbols } from "../ffi/_library.ts";
-import { allListed } from "../socket/mod.ts";
+import type { Library, Opened, SocketCalls, SymbolTable } from "../ffi/_library.ts";
+import { allListed } from "../syscalls/mod.ts";
 import { windowsWinsock as windows } from "../ffi/_library_windows.ts";
 import { test } from "./_harness.ts";
 
@@ -14,9 +14,13 @@ type Reply = (...args: unknown[]) => unknown;
 const ERRNO_POINTER = 0xe770;
 
 /** Symbols that record their calls and answer with `replies[name]` (0 by default). */
-function recordingLibrary(library: Library, replies: Record<string, Reply> = {}, errno = 95) {
+/** Any OS's library, its tables' types forgotten: the recording below answers every symbol the same way. */
+type AnyLibrary = Library<SymbolTable, SymbolTable, SymbolTable, SymbolTable>;
+
+function recordingLibrary(os: object, replies: Record<string, Reply> = {}, errno = 95) {
+  const library = os as AnyLibrary;
   const calls: unknown[][] = [];
-  const symbols: OpenedSymbols = {};
+  const symbols: Record<string, Reply> = {};
   for (const name of Object.keys({ ...library.symbols, ...library.walkSymbols })) {
     symbols[name] = (...args: unknown[]) => {
       calls.push([
@@ -34,10 +38,13 @@ function recordingLibrary(library: Library, replies: Record<string, Reply> = {},
     calls,
     sys: bind(
       library,
-      symbols,
-      { walk: () => symbols, process: () => symbols, cgroup: () => symbols },
+      symbols as Opened<SymbolTable>,
+      {
+        walk: () => symbols as Opened<SymbolTable>,
+        process: () => symbols as Opened<SymbolTable>,
+        cgroup: () => symbols as Opened<SymbolTable>,
+      },
       "x86_64",
-      () => undefined,
     ),
   };
 }
@@ -77,7 +84,7 @@ for (
 }
 
 test("windows: the SOCKET is pointer-sized and errors come from WSAGetLastError", () => {
-  for (const symbol of ["getsockopt", "setsockopt", "getsockname", "getpeername", "WSAIoctl"]) {
+  for (const symbol of ["getsockopt", "setsockopt", "getsockname", "getpeername", "WSAIoctl"] as const) {
     equal(windows.symbols[symbol].parameters[0], "u64", symbol);
   }
   const { calls, sys } = recordingLibrary(windows, { setsockopt: () => -1, WSAGetLastError: () => 10042 });
@@ -113,7 +120,7 @@ test("windows: WSAIoctl gets the 12-byte struct, its size, no output and no over
 });
 
 test("windows: the descriptor candidates are handle values, multiples of 4", () => {
-  const handles = allListed(windows.listing({}, () => 0, "x86_64"));
+  const handles = allListed(windows.listing({}, {} as SocketCalls, () => 0, "x86_64"));
   deepEqual(handles.slice(0, 3), [4, 8, 12]);
   equal(handles.every((h) => h % 4 === 0), true);
 });
@@ -182,14 +189,15 @@ test("linux: descriptors are listed with syscall(SYS_getdents64), numbered per C
   for (const [arch, number] of [["x86_64", 217n], ["aarch64", 61n]] as const) {
     const calls: unknown[][] = [];
     const walk = {
-      open: (path: Uint8Array) => (calls.push(["open", new TextDecoder().decode(path)]), 40),
+      open: (path: ArrayBufferView | null) => (calls.push(["open", new TextDecoder().decode(path!)]), 40),
       syscall: (...args: unknown[]) => (calls.push(["syscall", ...args.slice(0, 2)]), 0n),
-      close: (fd: number) => (calls.push(["close", fd]), 0),
     };
-    deepEqual(allListed(linux.listing(walk, () => 0, arch)), []);
+    const sockets = { close: (fd: number) => (calls.push(["close", fd]), 0) } as SocketCalls;
+    deepEqual(allListed(linux.listing(walk, sockets, () => 0, arch)), []);
     deepEqual(calls, [["open", "/proc/self/fd\0"], ["syscall", number, 40], ["close", 40]]);
   }
-  throws(() => linux.listing({}, () => 0, "mips"), /no getdents64 number known for mips/);
+  const unused = {} as Opened<typeof linux.walkSymbols>;
+  throws(() => linux.listing(unused, {} as SocketCalls, () => 0, "mips"), /no getdents64 number known for mips/);
 });
 
 test("linux: another process's listing keeps every descriptor, even the one equal to the listing's own", () => {
@@ -197,7 +205,8 @@ test("linux: another process's listing keeps every descriptor, even the one equa
   const names = ["4", "5", "6"];
   const walk = {
     open: () => 5,
-    syscall: (_number: unknown, _fd: unknown, into: Uint8Array) => {
+    syscall: (_number: unknown, _fd: unknown, view: ArrayBufferView | null) => {
+      const into = view as Uint8Array;
       if (names.length === 0) return 0n;
       let at = 0;
       for (const name of names.splice(0)) {
@@ -208,11 +217,15 @@ test("linux: another process's listing keeps every descriptor, even the one equa
       }
       return BigInt(at);
     },
-    close: () => 0,
   };
-  deepEqual(allListed(linux.listing(walk, () => 0, "x86_64", 77)), [4, 5, 6]);
+  const sockets = { close: () => 0 } as unknown as SocketCalls;
+  deepEqual(allListed(linux.listing(walk, sockets, () => 0, "x86_64", 77)), [4, 5, 6]);
   names.push("4", "5", "6");
-  deepEqual(allListed(linux.listing(walk, () => 0, "x86_64")), [4, 6], "its own listing leaves out its directory");
+  deepEqual(
+    allListed(linux.listing(walk, sockets, () => 0, "x86_64")),
+    [4, 6],
+    "its own listing leaves out its directory",
+  );
 });
 
 test("linux: pidfd_open and pidfd_getfd go through syscall(2) by number, so musl and glibc before 2.36 have them", () => {

@@ -42,7 +42,7 @@ test("a wrong table entry is named, with the header's value: five made on purpos
   const linux = platformFor("linux");
   const wrongLinux = {
     ...linux,
-    socketOptions: linux.socketOptions.map((o) => o.name === "TCP_KEEPIDLE" ? { ...o, option: 5 } : o),
+    socketOptions: linux.socketOptions.map((o) => o.name === "TCP_KEEPIDLE" ? { ...o, optname: 5 } : o),
     errnoNames: { ...linux.errnoNames, 107: "ENOTSOCK" },
     tcpInfo: {
       ...linux.tcpInfo,

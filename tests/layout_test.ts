@@ -1,6 +1,7 @@
 // The layout: the import graph of every entry point, read with `deno info --json`, has no cycle, and each import goes
-// the one way the layers allow, through a folder's door (its mod.ts); the README's layout section is what `ls` shows;
-// every file with examples has them run.
+// the one way the layers allow, through a folder's door (its mod.ts); CONTRIBUTING.md's layout section is what `ls`
+// shows; every file with examples has them run; the README is a first screen, and every relative link of the docs
+// resolves, to a file and a heading.
 import { deepEqual, equal } from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -13,19 +14,23 @@ const ENTRY_POINTS = ["mod.ts", "plan.ts", "auto.ts", "cli.ts"];
 
 /**
  * What each folder may import besides itself: down the layers (cgroup -> sweep; targets and sweep -> socket ->
- * options -> platforms -> types), ffi the binding's contract only, cli the public API and the options' text forms. An entry point (a file
- * at the root) may import anything.
+ * syscalls, the binding's contract; socket -> options -> platforms -> types); ffi the contract it implements, the
+ * C strings of options and what runtime/ says of the OS and CPU; runtime nothing; cli the public API, the options'
+ * text forms and the OS's table its flags are checked against. An entry point (a file at the root) may import
+ * anything.
  */
 export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   types: [],
   platforms: ["types"],
   options: ["platforms", "types"],
-  socket: ["options", "platforms", "types"],
-  targets: ["socket", "options", "platforms", "types"],
-  sweep: ["socket", "options", "platforms", "types"],
-  cgroup: ["sweep", "socket", "options", "platforms", "types"],
-  ffi: ["socket"],
-  cli: ["mod.ts", "options", "types"],
+  syscalls: [],
+  socket: ["syscalls", "options", "platforms", "types"],
+  targets: ["socket", "syscalls", "options", "platforms", "types"],
+  sweep: ["socket", "syscalls", "options", "platforms", "types"],
+  cgroup: ["sweep", "socket", "syscalls", "options", "platforms", "types"],
+  runtime: [],
+  ffi: ["syscalls", "options", "runtime"],
+  cli: ["mod.ts", "options", "platforms", "types"],
 };
 
 /** The folder of a file (`"socket"`), or the file itself at the root (`"mod.ts"`). */
@@ -101,10 +106,10 @@ test("the import check says each kind of breach: upward, past a door, a cycle", 
   deepEqual(breaches([["mod.ts", "ffi/_bind.ts"], ["cli/_plan.ts", "options/mod.ts"]]), []);
 });
 
-test("the README's layout section names each folder and file at the root, and nothing else", () => {
-  const readme = readFileSync(`${ROOT}README.md`, "utf8");
-  const section = /^## Layout\n[\s\S]*?```\n([\s\S]*?)```/m.exec(readme)?.[1] ?? "";
-  const named = section.trim().split("\n").flatMap((line) => line.split(/\s{2,}/)[0].split(" "));
+test("CONTRIBUTING.md's layout section names each folder and file at the root, and nothing else", () => {
+  const contributing = readFileSync(`${ROOT}CONTRIBUTING.md`, "utf8");
+  const section = /^## Layout\n[\s\S]*?```\n([\s\S]*?)```/m.exec(contributing)?.[1] ?? "";
+  const named = section.trim().split("\n").flatMap((line) => line.split(/\s{2,}/)[0]!.split(" "));
   const tracked = execFileSync("git", ["ls-files"], { cwd: ROOT, encoding: "utf8" }).trim().split("\n");
   const root = [...new Set(tracked.map((file) => file.split("/")[0]))]
     .filter((name) => !name.startsWith(".") && /\.(ts|json|toml)$|^[^.]+$/.test(name) && name !== "LICENSE")
@@ -127,4 +132,85 @@ test("every file with an example has it run: the deno test task names it", () =>
     )
     .filter((file) => /^ \* ```ts$/m.test(readFileSync(`${ROOT}${file}`, "utf8")));
   deepEqual(withExamples.filter((file) => !task.split(" ").includes(file)), []);
+});
+
+test("every page with an example that runs has it run: the deno test task names it", () => {
+  const task: string = JSON.parse(readFileSync(`${ROOT}deno.json`, "utf8")).tasks.test;
+  const pages = ["README.md", "CONTRIBUTING.md", ...readdirSync(`${ROOT}docs`).map((name) => `docs/${name}`)];
+  const withExamples = pages.filter((page) => /^```ts$/m.test(readFileSync(`${ROOT}${page}`, "utf8")));
+  equal(withExamples.length > 0, true, "some page has an example");
+  deepEqual(withExamples.filter((page) => !task.split(" ").includes(page)), []);
+});
+
+test("the README is a first screen: an import within 40 lines, under 200 lines, every page of docs/ linked", () => {
+  const lines = readFileSync(`${ROOT}README.md`, "utf8").split("\n");
+  const firstImport = lines.findIndex((line) => line.startsWith("import "));
+  equal(firstImport >= 0 && firstImport < 40, true, `the first import is on line ${firstImport + 1}`);
+  equal(lines.length < 200, true, `the README has ${lines.length} lines`);
+  const linked = new Set(lines.join("\n").match(/\]\(docs\/[^)#]+/g)?.map((link) => link.slice(2)));
+  deepEqual(readdirSync(`${ROOT}docs`).map((name) => `docs/${name}`).filter((page) => !linked.has(page)), []);
+});
+
+/** A heading's anchor, as GitHub and JSR make it: lower case, punctuation dropped, spaces as hyphens. */
+export function anchorOf(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, "").replaceAll(" ", "-");
+}
+
+/**
+ * Every relative link of a set of Markdown pages that does not resolve: to no file, or to no heading of it.
+ *
+ * @param pages Each page's path (relative to the root) and text.
+ * @param exists Whether a path (relative to the root) is there.
+ * @returns One line per broken link.
+ */
+export function brokenLinks(pages: ReadonlyMap<string, string>, exists: (path: string) => boolean): string[] {
+  const anchors = (text: string) =>
+    new Set(
+      text.replace(/^```[\s\S]*?^```/gm, "").match(/^#+ .*/gm)?.map((line) => anchorOf(line.replace(/^#+ /, ""))),
+    );
+  const broken: string[] = [];
+  for (const [page, text] of pages) {
+    const prose = text.replace(/^```[\s\S]*?^```/gm, "");
+    for (const [, target = ""] of prose.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
+      const [file = "", anchor] = target.split("#");
+      const path = file === "" ? page : relative(ROOT, fileURLToPath(new URL(file, new URL(page, `file://${ROOT}`))));
+      if (!exists(path)) broken.push(`${page}: ${target}: no ${path}`);
+      else if (
+        anchor !== undefined && !anchors(pages.get(path) ?? readFileSync(`${ROOT}${path}`, "utf8")).has(anchor)
+      ) {
+        broken.push(`${page}: ${target}: ${path} has no heading #${anchor}`);
+      }
+    }
+  }
+  return broken;
+}
+
+test("every relative link and anchor of the README, CONTRIBUTING.md and docs/ resolves", () => {
+  const names = ["README.md", "CONTRIBUTING.md", "CHANGELOG.md", ...readdirSync(`${ROOT}docs`).map((n) => `docs/${n}`)];
+  const pages = new Map(names.map((name) => [name, readFileSync(`${ROOT}${name}`, "utf8")]));
+  const exists = (path: string) => {
+    try {
+      statSync(`${ROOT}${path}`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const links = [...pages.values()].join("\n").match(/\]\((?!https?:)[^)\s]+\)/g) ?? [];
+  equal(links.length > 20, true, `the links were read: ${links.length}`);
+  deepEqual(brokenLinks(pages, exists), []);
+});
+
+test("the link check says each kind of broken link: no file, no heading, no heading here", () => {
+  const pages = new Map([
+    ["README.md", "# Top\n\n## Cost of it\n\n[a](docs/gone.md) [b](docs/here.md#nowhere) [c](#cost-of-it) [d](#nope)"],
+    ["docs/here.md", "# Here\n\n```sh\n# not a heading\n```\n[e](../README.md#top) [f](#not-a-heading)"],
+  ]);
+  deepEqual(brokenLinks(pages, (path) => pages.has(path)), [
+    "README.md: docs/gone.md: no docs/gone.md",
+    "README.md: docs/here.md#nowhere: docs/here.md has no heading #nowhere",
+    "README.md: #nope: README.md has no heading #nope",
+    "docs/here.md: #not-a-heading: docs/here.md has no heading #not-a-heading",
+  ]);
 });

@@ -2,10 +2,11 @@
 // loopback the child takes down once the connection is set up (needs root and
 // iproute2, as in CI).
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { TcpInfo } from "../mod.ts";
 import { runtime, test } from "./_harness.ts";
+import { testNamespace } from "./_net.ts";
 
 const CHILD = fileURLToPath(new URL("./_mod_dead_peer_child.ts", import.meta.url));
 
@@ -13,21 +14,16 @@ async function cutPeer(
   mode: string,
   waitMs: number,
 ): Promise<{ outcome: string; elapsedMs: number; samples: TcpInfo[] }> {
-  const namespace = `tcp-keepalive-${process.pid}-${mode}`;
-  execFileSync("ip", ["netns", "add", namespace]);
-  try {
-    const run = runtime === "deno" ? ["run", "-A", CHILD] : [CHILD];
-    const stdout = await new Promise<string>((resolve, reject) =>
-      execFile(
-        "ip",
-        ["netns", "exec", namespace, process.execPath, ...run, mode, String(waitMs)],
-        (error, out, err) => error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
-      )
-    );
-    return JSON.parse(stdout.trim().split("\n").at(-1)!);
-  } finally {
-    execFileSync("ip", ["netns", "del", namespace]);
-  }
+  using namespace = testNamespace(`tcp-keepalive-${process.pid}-${mode}`);
+  const run = runtime === "deno" ? ["run", "-A", CHILD] : [CHILD];
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(
+      "ip",
+      ["netns", "exec", namespace.name, process.execPath, ...run, mode, String(waitMs)],
+      (error, out, err) => error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+    )
+  );
+  return JSON.parse(stdout.trim().split("\n").at(-1)!);
 }
 
 test("idle 1 s, interval 1 s, count 2: a pending read fails with ETIMEDOUT in 2 to 6 s", async () => {

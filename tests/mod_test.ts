@@ -23,113 +23,89 @@ const LINUX_DEFAULTS = { SO_KEEPALIVE: 0, TCP_KEEPIDLE: 7200, TCP_KEEPINTVL: 75,
 
 for (const host of ["127.0.0.1", "::1"]) {
   test(`setKeepalive() on a ${host} client holds in getsockopt and in ss`, async () => {
-    const pair = await openPair(host);
-    try {
-      deepEqual(kernelValues(pair.client), LINUX_DEFAULTS);
-      const settings = setKeepalive(pair.client, { idleMs: 5000, intervalMs: 1500, count: 4, userTimeoutMs: 7000 });
-      deepEqual(settings, { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 7000 });
-      deepEqual(kernelValues(pair.client), {
-        SO_KEEPALIVE: 1,
-        TCP_KEEPIDLE: 5,
-        TCP_KEEPINTVL: 2,
-        TCP_KEEPCNT: 4,
-        TCP_USER_TIMEOUT: 7000,
-      });
-      deepEqual(getKeepalive(pair.client), settings);
-      const timer = ssKeepaliveTimer(pair.clientPort);
-      ok(timer && timer.remainingMs > 3000 && timer.remainingMs <= 5000, `ss timer ${JSON.stringify(timer)}`);
-      equal(timer.probes, 0);
-      deepEqual(kernelValues(pair.accepted), LINUX_DEFAULTS, "the other end is untouched");
-      prove("Linux x86-64 glibc", runtime, "real kernel");
-    } finally {
-      pair.close();
-    }
+    using pair = await openPair(host);
+    deepEqual(kernelValues(pair.client), LINUX_DEFAULTS);
+    const settings = setKeepalive(pair.client, { idleMs: 5000, intervalMs: 1500, count: 4, userTimeoutMs: 7000 });
+    deepEqual(settings, { enabled: true, idleMs: 5000, intervalMs: 2000, count: 4, userTimeoutMs: 7000 });
+    deepEqual(kernelValues(pair.client), {
+      SO_KEEPALIVE: 1,
+      TCP_KEEPIDLE: 5,
+      TCP_KEEPINTVL: 2,
+      TCP_KEEPCNT: 4,
+      TCP_USER_TIMEOUT: 7000,
+    });
+    deepEqual(getKeepalive(pair.client), settings);
+    const timer = ssKeepaliveTimer(pair.clientPort);
+    ok(timer && timer.remainingMs > 3000 && timer.remainingMs <= 5000, `ss timer ${JSON.stringify(timer)}`);
+    equal(timer.probes, 0);
+    deepEqual(kernelValues(pair.accepted), LINUX_DEFAULTS, "the other end is untouched");
+    prove("Linux x86-64 glibc", runtime, "real kernel");
   });
 }
 
 test("the runtime's own setKeepAlive(true) leaves the first probe 2 hours away", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    pair.runtimeKeepAlive();
-    const timer = ssKeepaliveTimer(pair.clientPort);
-    ok(timer && timer.remainingMs > 7_000_000, `ss timer ${JSON.stringify(timer)}`);
-    equal(getKeepalive(pair.client).idleMs, 7_200_000);
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  pair.runtimeKeepAlive();
+  const timer = ssKeepaliveTimer(pair.clientPort);
+  ok(timer && timer.remainingMs > 7_000_000, `ss timer ${JSON.stringify(timer)}`);
+  equal(getKeepalive(pair.client).idleMs, 7_200_000);
 });
 
 test("setKeepalive() leaves omitted fields as the kernel has them", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    setKeepalive(pair.client, { count: 3, userTimeoutMs: 4000 });
-    deepEqual(setKeepalive(pair.client, { idleMs: 2000 }), {
-      enabled: true,
-      idleMs: 2000,
-      intervalMs: 75_000,
-      count: 3,
-      userTimeoutMs: 4000,
-    });
-    deepEqual(kernelValues(pair.client), {
-      SO_KEEPALIVE: 1,
-      TCP_KEEPIDLE: 2,
-      TCP_KEEPINTVL: 75,
-      TCP_KEEPCNT: 3,
-      TCP_USER_TIMEOUT: 4000,
-    });
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  setKeepalive(pair.client, { count: 3, userTimeoutMs: 4000 });
+  deepEqual(setKeepalive(pair.client, { idleMs: 2000 }), {
+    enabled: true,
+    idleMs: 2000,
+    intervalMs: 75_000,
+    count: 3,
+    userTimeoutMs: 4000,
+  });
+  deepEqual(kernelValues(pair.client), {
+    SO_KEEPALIVE: 1,
+    TCP_KEEPIDLE: 2,
+    TCP_KEEPINTVL: 75,
+    TCP_KEEPCNT: 3,
+    TCP_USER_TIMEOUT: 4000,
+  });
 });
 
 test("setKeepalive({ enable: false }) stops the keepalive timer", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    setKeepalive(pair.client, { idleMs: 5000 });
-    ok(ssKeepaliveTimer(pair.clientPort));
-    equal(setKeepalive(pair.client, { enable: false }).enabled, false);
-    equal(kernelValues(pair.client).SO_KEEPALIVE, 0);
-    equal(ssKeepaliveTimer(pair.clientPort), undefined);
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  setKeepalive(pair.client, { idleMs: 5000 });
+  ok(ssKeepaliveTimer(pair.clientPort));
+  equal(setKeepalive(pair.client, { enable: false }).enabled, false);
+  equal(kernelValues(pair.client).SO_KEEPALIVE, 0);
+  equal(ssKeepaliveTimer(pair.clientPort), undefined);
 });
 
 test("setKeepalive() plans timeoutMs into the kernel's options", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    setKeepalive(pair.client, { timeoutMs: 30_000 });
-    deepEqual(kernelValues(pair.client), {
-      SO_KEEPALIVE: 1,
-      TCP_KEEPIDLE: 10,
-      TCP_KEEPINTVL: 2,
-      TCP_KEEPCNT: 10,
-      TCP_USER_TIMEOUT: 30_000,
-    });
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  setKeepalive(pair.client, { timeoutMs: 30_000 });
+  deepEqual(kernelValues(pair.client), {
+    SO_KEEPALIVE: 1,
+    TCP_KEEPIDLE: 10,
+    TCP_KEEPINTVL: 2,
+    TCP_KEEPCNT: 10,
+    TCP_USER_TIMEOUT: 30_000,
+  });
 });
 
 test("setKeepalive() takes a raw descriptor, a listener and an accepted socket", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    setKeepalive(fdOf(pair.client), { count: 5 });
-    setKeepalive(pair.listener, { count: 6 });
-    setKeepalive(pair.accepted, { count: 7 });
-    deepEqual([
-      kernelValues(pair.client).TCP_KEEPCNT,
-      kernelValues(pair.listener).TCP_KEEPCNT,
-      kernelValues(pair.accepted).TCP_KEEPCNT,
-    ], [
-      5,
-      6,
-      7,
-    ]);
-    equal(new Set([fdOf(pair.client), fdOf(pair.listener), fdOf(pair.accepted)]).size, 3);
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  setKeepalive(fdOf(pair.client), { count: 5 });
+  setKeepalive(pair.listener, { count: 6 });
+  setKeepalive(pair.accepted, { count: 7 });
+  deepEqual([
+    kernelValues(pair.client).TCP_KEEPCNT,
+    kernelValues(pair.listener).TCP_KEEPCNT,
+    kernelValues(pair.accepted).TCP_KEEPCNT,
+  ], [
+    5,
+    6,
+    7,
+  ]);
+  equal(new Set([fdOf(pair.client), fdOf(pair.listener), fdOf(pair.accepted)]).size, 3);
 });
 
 test("setKeepalive() finds a node:net socket and server by address", async () => {
@@ -245,23 +221,19 @@ testUnder("deno", "setKeepalive() on a Unix-domain socket fails with EOPNOTSUPP"
 });
 
 test("a write failing half-way restores the real socket's options (the kernel's side of sockopt_test.ts)", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    const fd = fdOf(pair.client);
-    setKeepalive(fd, { idleMs: 9000, intervalMs: 3000 });
-    const before = kernelValues(fd);
-    const sys = recording(syscalls(), { at: [3] });
-    const writes = planWrites({ idleMs: 1000, intervalMs: 1000, count: 2, userTimeoutMs: 5000 }, linux);
-    throws(() => writeValues(sys, linux, [{ fd, before: readValues(sys, linux, fd) }], writes), {
-      code: "EINVAL",
-      option: "TCP_KEEPCNT",
-      restored: true,
-    });
-    deepEqual(kernelValues(fd), before);
-    deepEqual(sys.calls.filter((call) => call[0] === "setsockopt").map((call) => call[4]), [1, 1, 2, 3, 9]);
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  const fd = fdOf(pair.client);
+  setKeepalive(fd, { idleMs: 9000, intervalMs: 3000 });
+  const before = kernelValues(fd);
+  const sys = recording(syscalls(), { at: [3] });
+  const writes = planWrites({ idleMs: 1000, intervalMs: 1000, count: 2, userTimeoutMs: 5000 }, linux);
+  throws(() => writeValues(sys, linux, [{ fd, before: readValues(sys, linux, fd) }], writes), {
+    code: "EINVAL",
+    option: "TCP_KEEPCNT",
+    restored: true,
+  });
+  deepEqual(kernelValues(fd), before);
+  deepEqual(sys.calls.filter((call) => call[0] === "setsockopt").map((call) => call[4]), [1, 1, 2, 3, 9]);
 });
 
 const CERT = readFileSync(new URL("./fixtures/cert.pem", import.meta.url), "utf8");

@@ -1,7 +1,7 @@
 // options/: planning, validation, units and terms, with no socket and no runtime.
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { checkPid, checkSweeps, planIn, planKeepalive, planWrites, textTerms, toSettings } from "../options/mod.ts";
-import { durationText, parseDuration } from "../options/mod.ts";
+import { durationText, parseDuration } from "../options/_duration.ts";
 import { darwin } from "../platforms/_darwin.ts";
 import { linux } from "../platforms/_linux.ts";
 import { test } from "./_harness.ts";

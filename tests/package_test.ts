@@ -25,6 +25,7 @@ testUnder("bun", "npm pack lists the bundle, its declarations, the command line 
   const paths: string[] = files.map((file: { path: string }) => file.path);
   const allowed = [
     /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|bin\/keepalive\.js)$/,
+    /^docs\/[a-z-]+\.md$/, // the pages the README links to
     /^dist\/(mod|plan|auto|cli)\.js$/,
     /^dist\/[\w]+-[a-z0-9]+\.js$/, // chunks: the code the entry points share
     /^dist\/([\w]+\/)?[\w]+\.d\.ts$/,

@@ -90,7 +90,7 @@ function configure(sys: Recording, platform: Platform, options: KeepaliveOptions
 
 for (const [system, { socket, cases }] of Object.entries(systems)) {
   const platform = platformFor(system.split(",")[0]);
-  const reads: Call[] = platform.socketOptions.map((o) => ["getsockopt", FD, o.level, o.option]);
+  const reads: Call[] = platform.socketOptions.map((o) => ["getsockopt", FD, o.level, o.optname]);
 
   for (const { options, writes } of cases) {
     test(`${system}: ${JSON.stringify(options)} makes exactly the calls the table says`, () => {
@@ -108,7 +108,7 @@ for (const [system, { socket, cases }] of Object.entries(systems)) {
 for (const os of ["darwin", "freebsd"]) {
   const platform = platformFor(os);
   const { socket } = systems[os];
-  const reads: Call[] = platform.socketOptions.map((o) => ["getsockopt", FD, o.level, o.option]);
+  const reads: Call[] = platform.socketOptions.map((o) => ["getsockopt", FD, o.level, o.optname]);
   test(`${platform.name}: a third write failing restores the first two, in reverse`, () => {
     const memory = memorySocket(FD, { ...socket });
     const sys = recording(memory, { at: [3] });
@@ -119,11 +119,11 @@ for (const os of ["darwin", "freebsd"]) {
       restored: true,
     });
     deepEqual(sys.calls.slice(reads.length), [
-      ["setsockopt", FD, TCP, idle.option, 1],
-      ["setsockopt", FD, TCP, interval.option, 1],
-      ["setsockopt", FD, TCP, count.option, 2],
-      ["setsockopt", FD, TCP, interval.option, socket[key(TCP, interval.option)]],
-      ["setsockopt", FD, TCP, idle.option, socket[key(TCP, idle.option)]],
+      ["setsockopt", FD, TCP, idle.optname, 1],
+      ["setsockopt", FD, TCP, interval.optname, 1],
+      ["setsockopt", FD, TCP, count.optname, 2],
+      ["setsockopt", FD, TCP, interval.optname, socket[key(TCP, interval.optname)]],
+      ["setsockopt", FD, TCP, idle.optname, socket[key(TCP, idle.optname)]],
     ]);
     deepEqual(memory.values, socket);
   });
@@ -157,9 +157,9 @@ test("limits come from each table, naming the OS", () => {
 
 /** A binding whose only socket has the given sockaddr bytes, as getsockname fills them. */
 function listeningAt(platform: Platform, sockaddr: number[]): Parameters<ReturnType<typeof finderFor>>[0] {
-  const { level, option } = platform.SO_ACCEPTCONN;
+  const { level, optname } = platform.SO_ACCEPTCONN;
   return {
-    ...memorySocket(FD, { [key(level, option)]: option }), // the BSDs read the flag's bit back
+    ...memorySocket(FD, { [key(level, optname)]: optname }), // the BSDs read the flag's bit back
     getsockname: (fd, into) => fd === FD ? (into.set(sockaddr), sockaddr.length) : -9,
     getpeername: () => -57,
   };
@@ -181,15 +181,15 @@ for (
     const platform: Platform = platformFor(os);
     const sys = recording(listeningAt(platform, sockaddr));
     deepEqual(finderFor(listener, platform)(sys), [FD]);
-    const { level, option } = platform.SO_ACCEPTCONN;
+    const { level, optname } = platform.SO_ACCEPTCONN;
     // Linux also reads its SO_COOKIE, to know it again once it has closed (here the socket in memory has none).
     const cookie: Call[] = platform.SO_COOKIE
-      ? [["getsockopt", FD, platform.SO_COOKIE.level, platform.SO_COOKIE.option, undefined, [8]]]
+      ? [["getsockopt", FD, platform.SO_COOKIE.level, platform.SO_COOKIE.optname, undefined, [8]]]
       : [];
     deepEqual(sys.calls, [
       ["listing", -1, 0, 0],
       ["getsockname", FD, 0, 0],
-      ["getsockopt", FD, level, option],
+      ["getsockopt", FD, level, optname],
       ...cookie,
     ]);
   });

@@ -67,7 +67,10 @@ testUnder("deno", "deno check passes on every entry point, and every target kind
 
 for (
   const [config, what] of [
-    ["tsconfig.bun.json", "the module and the command line, strict, with Bun's types; every Bun target kind"],
+    [
+      "tsconfig.bun.json",
+      "the module and the command line, strict with unchecked indexes refused, under Bun's types; every Bun target kind; the FFI tables and the BPF keys exact",
+    ],
     ["tsconfig.pure.json", "the runtime-free files, with no runtime's types at all"],
   ]
 ) {
@@ -79,3 +82,10 @@ for (
     equal(status, 0, stdout);
   }, 120_000);
 }
+
+test("the type checks refuse an unchecked index: tsconfig.bun.json (which the pure one extends) says so", () => {
+  const config = readFileSync(`${ROOT}tsconfig.bun.json`, "utf8");
+  match(config, /"strict": true,/);
+  match(config, /"noUncheckedIndexedAccess": true,/);
+  match(readFileSync(`${ROOT}tsconfig.pure.json`, "utf8"), /"extends": "\.\/tsconfig\.bun\.json"/);
+});

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { syscalls } from "../ffi/mod.ts";
 import { getKeepalive, getTcpInfo, type TcpInfo } from "../mod.ts";
 import { readTcpInfo } from "../socket/mod.ts";
-import type { Syscalls } from "../socket/mod.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 import { platformFor } from "../platforms/mod.ts";
 import { takenFd } from "./_kernel.ts";
 import { openPair } from "./_net.ts";
@@ -168,23 +168,19 @@ function ssRtt(port: number): [number, number] {
 }
 
 test("a live loopback connection: established, its rtt what ss -ti prints, nothing unacknowledged when idle", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    pair.send(new Uint8Array(100));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const info = getTcpInfo(pair.client);
-    const [rtt, rttVariance] = ssRtt(pair.clientPort);
-    equal(info.state, "established");
-    ok(info.rttMs! > 0, `rtt ${info.rttMs}`);
-    // ss prints tcpi_rtt / 1000 with %g: three decimals at most here.
-    ok(Math.abs(info.rttMs! - rtt) < 0.0015, `getTcpInfo ${info.rttMs} ms, ss ${rtt} ms`);
-    ok(Math.abs(info.rttVarianceMs! - rttVariance) < 0.0015, `getTcpInfo ${info.rttVarianceMs} ms, ss ${rttVariance}`);
-    equal(info.unackedSegments, 0);
-    equal(info.keepaliveProbes, 0);
-    ok(info.sinceDataSentMs! >= 90 && info.sinceDataSentMs! < 5000, `since data sent ${info.sinceDataSentMs}`);
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  pair.send(new Uint8Array(100));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const info = getTcpInfo(pair.client);
+  const [rtt, rttVariance] = ssRtt(pair.clientPort);
+  equal(info.state, "established");
+  ok(info.rttMs! > 0, `rtt ${info.rttMs}`);
+  // ss prints tcpi_rtt / 1000 with %g: three decimals at most here.
+  ok(Math.abs(info.rttMs! - rtt) < 0.0015, `getTcpInfo ${info.rttMs} ms, ss ${rtt} ms`);
+  ok(Math.abs(info.rttVarianceMs! - rttVariance) < 0.0015, `getTcpInfo ${info.rttVarianceMs} ms, ss ${rttVariance}`);
+  equal(info.unackedSegments, 0);
+  equal(info.keepaliveProbes, 0);
+  ok(info.sinceDataSentMs! >= 90 && info.sinceDataSentMs! < 5000, `since data sent ${info.sinceDataSentMs}`);
 });
 
 test("a listener reports listen; a closed target gets the errors getKeepalive gives", async () => {
@@ -212,21 +208,17 @@ listener = socket.create_server(("127.0.0.1", 0), backlog=8)
 clients = [socket.create_connection(listener.getsockname()) for _ in range(3)]
 print(listener.fileno(), listener.getsockname()[1], flush=True)
 sys.stdin.readline()`;
-  const python = spawn("/usr/bin/python3", ["-c", script]);
+  using python = spawn("/usr/bin/python3", ["-c", script]);
+  const [line] = await once(createInterface({ input: python.stdout }), "line");
+  const [fd, port] = String(line).split(" ").map(Number);
+  const own = takenFd(python.pid!, fd);
   try {
-    const [line] = await once(createInterface({ input: python.stdout }), "line");
-    const [fd, port] = String(line).split(" ").map(Number);
-    const own = takenFd(python.pid!, fd);
-    try {
-      const info = getTcpInfo(own);
-      deepEqual(info, { ...NOTHING, state: "listen", acceptQueue: 3 });
-      const ss = execFileSync("ss", ["-ltnH", `( sport = :${port} )`], { encoding: "utf8" }).trim().split(/\s+/);
-      equal(Number(ss[1]), 3, `ss's Recv-Q: ${ss}`);
-    } finally {
-      syscalls().close(own);
-    }
+    const info = getTcpInfo(own);
+    deepEqual(info, { ...NOTHING, state: "listen", acceptQueue: 3 });
+    const ss = execFileSync("ss", ["-ltnH", `( sport = :${port} )`], { encoding: "utf8" }).trim().split(/\s+/);
+    equal(Number(ss[1]), 3, `ss's Recv-Q: ${ss}`);
   } finally {
-    python.kill();
+    syscalls().close(own);
   }
 });
 

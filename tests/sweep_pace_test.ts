@@ -4,8 +4,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { planWrites } from "../options/mod.ts";
 import { linux } from "../platforms/_linux.ts";
-import { type Listing, type Syscalls, wholeListing } from "../socket/mod.ts";
-import { type Clock, startSweeps } from "../sweep/mod.ts";
+import { type Listing, type Syscalls, wholeListing } from "../syscalls/mod.ts";
+import { type Clock, startSweeps } from "../sweep/_sweeps.ts";
 import { test } from "./_harness.ts";
 
 const OPTIONS = { idleMs: 3000, intervalMs: 2000, count: 4, userTimeoutMs: 9000 };
@@ -94,7 +94,6 @@ function memoryKernel(clock: ManualClock, callMs: number) {
     cgroup: () => {
       throw new Error("no cgroup BPF in memory");
     },
-    descriptorOf: () => undefined,
   };
   return {
     sys,
@@ -118,7 +117,8 @@ function sweepsOn(
   announced: Parameters<typeof startSweeps>[5] = NONE_ANNOUNCED,
   pace = { everyMs: 1000, cpuPercent: 100 },
 ) {
-  return startSweeps(kernel.sys, linux, planWrites(OPTIONS, linux), pace, clock, announced);
+  const sweeper = startSweeps(kernel.sys, linux, planWrites(OPTIONS, linux), pace, clock, announced);
+  return Object.assign(sweeper, { [Symbol.dispose]: () => sweeper.stop() });
 }
 
 /** Runs timers until a sweep on the timer has finished: when it started, and its slices' lengths on the clock. */
@@ -132,17 +132,13 @@ function sweepOnTimer(clock: ManualClock): { startMs: number; slicesMs: number[]
 test("a sweep on the timer runs in slices of about a millisecond, each in a turn of its own, and configures every socket", () => {
   const clock = new ManualClock();
   const kernel = memoryKernel(clock, 0.001); // a system call: 1 µs
-  const sweeper = sweepsOn(kernel, clock);
-  try {
-    for (let fd = 3; fd < 2003; fd++) kernel.open(fd);
-    const { slicesMs } = sweepOnTimer(clock);
-    // Some 13 calls a new socket, 2,000 sockets: about 26 ms of work.
-    ok(slicesMs.length >= 20, `${slicesMs.length} slices`);
-    ok(Math.max(...slicesMs) <= 1.2, `the longest slice ${Math.max(...slicesMs)} ms`);
-    for (let fd = 3; fd < 2003; fd++) ok(kernel.configured(fd), `descriptor ${fd}`);
-  } finally {
-    sweeper.stop();
-  }
+  using _sweeper = sweepsOn(kernel, clock);
+  for (let fd = 3; fd < 2003; fd++) kernel.open(fd);
+  const { slicesMs } = sweepOnTimer(clock);
+  // Some 13 calls a new socket, 2,000 sockets: about 26 ms of work.
+  ok(slicesMs.length >= 20, `${slicesMs.length} slices`);
+  ok(Math.max(...slicesMs) <= 1.2, `the longest slice ${Math.max(...slicesMs)} ms`);
+  for (let fd = 3; fd < 2003; fd++) ok(kernel.configured(fd), `descriptor ${fd}`);
 });
 
 test("sweeps come every everyMs, or as much less often as keeps their measured work within cpuPercent", () => {
@@ -152,28 +148,24 @@ test("sweeps come every everyMs, or as much less often as keeps their measured w
     // them read back whole, 5 calls each: some 11.5 ms in all).
     const kernel = memoryKernel(clock, 0.01);
     for (let fd = 3; fd < 1003; fd++) kernel.open(fd);
-    const sweeper = sweepsOn(kernel, clock, NONE_ANNOUNCED, { everyMs: 1000, cpuPercent });
-    try {
-      const sweeps = Array.from({ length: 9 }, () => sweepOnTimer(clock));
-      const workMsOf = ({ slicesMs }: { slicesMs: number[] }) => slicesMs.reduce((sum, ms) => sum + ms, 0);
-      // The first sweeps configure and read back the new sockets; from the fourth on, they find nothing new.
-      const steady = sweeps.slice(4);
-      for (let i = 1; i < steady.length; i++) {
-        const gap = steady[i].startMs - steady[i - 1].startMs;
-        // The period: everyMs, or the mean of the last two sweeps' work over the budget, whichever is longer.
-        const periodMs = Math.max(1000, (workMsOf(sweeps[i + 2]) + workMsOf(sweeps[i + 3])) / 2 / (cpuPercent / 100));
-        ok(
-          Math.abs(gap - periodMs) < periodMs * 0.05,
-          `cpuPercent ${cpuPercent}: sweeps ${gap} ms apart, not ${periodMs}`,
-        );
-        ok(gap >= leastMs * 0.95, `cpuPercent ${cpuPercent}: sweeps ${gap} ms apart, at least ${leastMs}`);
-      }
-      const workMs = steady.slice(1).flatMap(({ slicesMs }) => slicesMs).reduce((sum, ms) => sum + ms, 0);
-      const share = workMs / (steady.at(-1)!.startMs - steady[0].startMs);
-      ok(share <= cpuPercent / 100 * 1.05, `cpuPercent ${cpuPercent}: ${(share * 100).toFixed(2)}% of the time`);
-    } finally {
-      sweeper.stop();
+    using _sweeper = sweepsOn(kernel, clock, NONE_ANNOUNCED, { everyMs: 1000, cpuPercent });
+    const sweeps = Array.from({ length: 9 }, () => sweepOnTimer(clock));
+    const workMsOf = ({ slicesMs }: { slicesMs: number[] }) => slicesMs.reduce((sum, ms) => sum + ms, 0);
+    // The first sweeps configure and read back the new sockets; from the fourth on, they find nothing new.
+    const steady = sweeps.slice(4);
+    for (let i = 1; i < steady.length; i++) {
+      const gap = steady[i].startMs - steady[i - 1].startMs;
+      // The period: everyMs, or the mean of the last two sweeps' work over the budget, whichever is longer.
+      const periodMs = Math.max(1000, (workMsOf(sweeps[i + 2]) + workMsOf(sweeps[i + 3])) / 2 / (cpuPercent / 100));
+      ok(
+        Math.abs(gap - periodMs) < periodMs * 0.05,
+        `cpuPercent ${cpuPercent}: sweeps ${gap} ms apart, not ${periodMs}`,
+      );
+      ok(gap >= leastMs * 0.95, `cpuPercent ${cpuPercent}: sweeps ${gap} ms apart, at least ${leastMs}`);
     }
+    const workMs = steady.slice(1).flatMap(({ slicesMs }) => slicesMs).reduce((sum, ms) => sum + ms, 0);
+    const share = workMs / (steady.at(-1)!.startMs - steady[0].startMs);
+    ok(share <= cpuPercent / 100 * 1.05, `cpuPercent ${cpuPercent}: ${(share * 100).toFixed(2)}% of the time`);
   }
 });
 
@@ -204,39 +196,31 @@ test("an announced socket that could not be configured is tried again by the nex
   const clock = new ManualClock();
   const kernel = memoryKernel(clock, 0.001);
   let announce: (fds: readonly number[]) => void = () => {};
-  const sweeper = sweepsOn(kernel, clock, (configure) => (announce = configure, () => {}));
-  try {
-    kernel.open(7);
-    kernel.refusing.add(7);
-    announce([7]);
-    equal(kernel.configured(7), false);
-    kernel.refusing.delete(7);
-    sweepOnTimer(clock);
-    ok(kernel.configured(7), "configured by the sweep");
-  } finally {
-    sweeper.stop();
-  }
+  using _sweeper = sweepsOn(kernel, clock, (configure) => (announce = configure, () => {}));
+  kernel.open(7);
+  kernel.refusing.add(7);
+  announce([7]);
+  equal(kernel.configured(7), false);
+  kernel.refusing.delete(7);
+  sweepOnTimer(clock);
+  ok(kernel.configured(7), "configured by the sweep");
 });
 
 test("a socket not yet connected is looked at, not read back, until it connects; then what a runtime set is put right", () => {
   const clock = new ManualClock();
   const kernel = memoryKernel(clock, 0.001);
-  const sweeper = sweepsOn(kernel, clock);
-  try {
-    kernel.open(7);
-    kernel.unconnected.add(7);
-    sweepOnTimer(clock);
-    ok(kernel.configured(7), "configured when first seen, connecting");
-    const calls = countCalls(kernel.sys, () => sweepOnTimer(clock));
-    equal(calls.get(7), 3, "SO_COOKIE, getpeername and SO_ACCEPTCONN: no reads of its options");
-    // It connects, and its runtime applies a keepalive of its own: Bun's fetch, Node's node:net.
-    kernel.unconnected.delete(7);
-    Object.assign(kernel.sockets.get(7)!.values, { "6:4": 60, "6:5": 1, "6:6": 10 });
-    sweepOnTimer(clock);
-    ok(kernel.configured(7), "put right once connected");
-  } finally {
-    sweeper.stop();
-  }
+  using _sweeper = sweepsOn(kernel, clock);
+  kernel.open(7);
+  kernel.unconnected.add(7);
+  sweepOnTimer(clock);
+  ok(kernel.configured(7), "configured when first seen, connecting");
+  const calls = countCalls(kernel.sys, () => sweepOnTimer(clock));
+  equal(calls.get(7), 3, "SO_COOKIE, getpeername and SO_ACCEPTCONN: no reads of its options");
+  // It connects, and its runtime applies a keepalive of its own: Bun's fetch, Node's node:net.
+  kernel.unconnected.delete(7);
+  Object.assign(kernel.sockets.get(7)!.values, { "6:4": 60, "6:5": 1, "6:6": 10 });
+  sweepOnTimer(clock);
+  ok(kernel.configured(7), "put right once connected");
 });
 
 test("sweeps stopped part-way through a sweep close its listing and leave no timer", () => {
@@ -285,16 +269,12 @@ test("the first sweep comes on the timer at once, in slices; with everyMs Infini
     sweeper.stop();
   }
   let announce: (fds: readonly number[]) => void = () => {};
-  const announcedOnly = sweepsOn(kernel, clock, (configure) => (announce = configure, () => {}), {
+  using announcedOnly = sweepsOn(kernel, clock, (configure) => (announce = configure, () => {}), {
     everyMs: Infinity,
     cpuPercent: 1,
   });
-  try {
-    equal(clock.pending, 0, "no sweep on a timer");
-    kernel.open(600);
-    announce([600]);
-    ok(kernel.configured(600), "an announced socket is configured");
-  } finally {
-    announcedOnly.stop();
-  }
+  equal(clock.pending, 0, "no sweep on a timer");
+  kernel.open(600);
+  announce([600]);
+  ok(kernel.configured(600), "an announced socket is configured");
 });

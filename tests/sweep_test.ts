@@ -1,4 +1,4 @@
-// sweep/_sweeps.ts through autoKeepalive, in this process: which sockets a sweep configures and which it leaves (the
+// sweep/ (_sweeps.ts, _visit.ts) through autoKeepalive, in this process: which sockets a sweep configures and which it leaves (the
 // kernel as the record of who chose what), read back from outside the module; one policy per process; its timer.
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { startSweeps } from "../sweep/mod.ts";
 import { planWrites } from "../options/mod.ts";
-import { type Syscalls, wholeListing } from "../socket/mod.ts";
+import { type Syscalls, wholeListing } from "../syscalls/mod.ts";
 import { autoKeepalive, setKeepalive } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import { syscalls } from "../ffi/mod.ts";
@@ -137,59 +137,49 @@ const EXPLICIT_VALUES = { SO_KEEPALIVE: 1, TCP_KEEPIDLE: 5, TCP_KEEPINTVL: 1, TC
 const BY_HAND = { everyMs: 2 ** 31 - 1 };
 
 test("a connection set by setKeepalive after a sweep configured it keeps its settings through the read-backs", async () => {
-  const pair = await openPair("127.0.0.1");
-  const auto = autoKeepalive({ idleMs: 30_000, intervalMs: 5000, count: 4 }, BY_HAND);
-  try {
-    auto.sweep();
-    const fd = fdOf(pair.client);
-    deepEqual(kernelValuesAt(fd), { ...EXPLICIT_VALUES, TCP_KEEPIDLE: 30, TCP_KEEPINTVL: 5, TCP_KEEPCNT: 4 });
-    setKeepalive(pair.client, EXPLICIT);
-    auto.sweep(); // the read-backs that put a runtime's own setKeepAlive right
-    auto.sweep();
-    auto.sweep();
-    deepEqual(kernelValuesAt(fd), EXPLICIT_VALUES);
-  } finally {
-    auto.stop();
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  using auto = autoKeepalive({ idleMs: 30_000, intervalMs: 5000, count: 4 }, BY_HAND);
+  auto.sweep();
+  const fd = fdOf(pair.client);
+  deepEqual(kernelValuesAt(fd), { ...EXPLICIT_VALUES, TCP_KEEPIDLE: 30, TCP_KEEPINTVL: 5, TCP_KEEPCNT: 4 });
+  setKeepalive(pair.client, EXPLICIT);
+  auto.sweep(); // the read-backs that put a runtime's own setKeepAlive right
+  auto.sweep();
+  auto.sweep();
+  deepEqual(kernelValuesAt(fd), EXPLICIT_VALUES);
 });
 
 test("a listener set after a sweep configured it keeps its settings, and what it accepts afterwards inherits them", async () => {
-  const first = await openPair("127.0.0.1");
-  const auto = autoKeepalive(OPTIONS, BY_HAND);
+  using first = await openPair("127.0.0.1");
+  using auto = autoKeepalive(OPTIONS, BY_HAND);
+  auto.sweep();
+  const [listenerFd] = procFds("tcp", first.listenerPort, "0A");
+  deepEqual(kernelValuesAt(listenerFd), CONFIGURED);
+  setKeepalive(first.listener, { ...EXPLICIT, userTimeoutMs: 7000 });
+  auto.sweep();
+  const late = net.connect(first.listenerPort, "127.0.0.1");
+  await new Promise((resolve) => late.once("connect", resolve));
+  // Bun's and Node's listeners accept by themselves; Deno's when asked.
+  const acceptedByDeno = runtime === "deno" ? await (first.listener as Deno.Listener).accept() : undefined;
   try {
+    await sleep(50); // accepted
     auto.sweep();
-    const [listenerFd] = procFds("tcp", first.listenerPort, "0A");
-    deepEqual(kernelValuesAt(listenerFd), CONFIGURED);
-    setKeepalive(first.listener, { ...EXPLICIT, userTimeoutMs: 7000 });
     auto.sweep();
-    const late = net.connect(first.listenerPort, "127.0.0.1");
-    await new Promise((resolve) => late.once("connect", resolve));
-    // Bun's and Node's listeners accept by themselves; Deno's when asked.
-    const acceptedByDeno = runtime === "deno" ? await (first.listener as Deno.Listener).accept() : undefined;
-    try {
-      await sleep(50); // accepted
-      auto.sweep();
-      auto.sweep();
-      const inherited = { ...EXPLICIT_VALUES, TCP_USER_TIMEOUT: 7000 };
-      deepEqual(kernelValuesAt(listenerFd), inherited);
-      const acceptedLate = procFds("tcp", first.listenerPort, "01").filter((fd) => fd !== fdOf(first.accepted));
-      equal(acceptedLate.length, 1);
-      deepEqual(kernelValuesAt(acceptedLate[0]), inherited, "the socket accepted afterwards kept what it inherited");
-      deepEqual(kernelValuesAt(procFds("tcp", late.localPort!, "01")[0]), CONFIGURED, "the late client is swept");
-    } finally {
-      late.destroy();
-      acceptedByDeno?.close();
-    }
+    const inherited = { ...EXPLICIT_VALUES, TCP_USER_TIMEOUT: 7000 };
+    deepEqual(kernelValuesAt(listenerFd), inherited);
+    const acceptedLate = procFds("tcp", first.listenerPort, "01").filter((fd) => fd !== fdOf(first.accepted));
+    equal(acceptedLate.length, 1);
+    deepEqual(kernelValuesAt(acceptedLate[0]), inherited, "the socket accepted afterwards kept what it inherited");
+    deepEqual(kernelValuesAt(procFds("tcp", late.localPort!, "01")[0]), CONFIGURED, "the late client is swept");
   } finally {
-    auto.stop();
-    first.close();
+    late.destroy();
+    acceptedByDeno?.close();
   }
 });
 
 test("a socket set by setKeepalive in a Worker, with its own copy of the module, keeps its settings", async () => {
-  const pair = await openPair("127.0.0.1");
-  const auto = autoKeepalive(OPTIONS, BY_HAND);
+  using pair = await openPair("127.0.0.1");
+  using auto = autoKeepalive(OPTIONS, BY_HAND);
   const worker = new Worker(new URL("./_explicit_worker.ts", import.meta.url));
   try {
     auto.sweep();
@@ -203,33 +193,23 @@ test("a socket set by setKeepalive in a Worker, with its own copy of the module,
     deepEqual(kernelValuesAt(fd), { ...EXPLICIT_VALUES, TCP_USER_TIMEOUT: 9000 });
   } finally {
     await worker.terminate();
-    auto.stop();
-    pair.close();
   }
 }, 15_000);
 
 test("a socket set through a second copy of the module, before the sweeps saw it, keeps its settings", async () => {
   const copy = await secondCopy();
-  const pair = await openPair("127.0.0.1");
-  try {
-    copy.setKeepalive(pair.client, { userTimeoutMs: 4000 });
-    const auto = autoKeepalive(OPTIONS, BY_HAND);
-    try {
-      auto.sweep();
-      deepEqual(kernelValuesAt(fdOf(pair.client)), {
-        SO_KEEPALIVE: 1,
-        TCP_KEEPIDLE: 7200,
-        TCP_KEEPINTVL: 75,
-        TCP_KEEPCNT: 9,
-        TCP_USER_TIMEOUT: 4000,
-      });
-      deepEqual(kernelValuesAt(fdOf(pair.accepted)), CONFIGURED, "the other end held nothing chosen");
-    } finally {
-      auto.stop();
-    }
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  copy.setKeepalive(pair.client, { userTimeoutMs: 4000 });
+  using auto = autoKeepalive(OPTIONS, BY_HAND);
+  auto.sweep();
+  deepEqual(kernelValuesAt(fdOf(pair.client)), {
+    SO_KEEPALIVE: 1,
+    TCP_KEEPIDLE: 7200,
+    TCP_KEEPINTVL: 75,
+    TCP_KEEPCNT: 9,
+    TCP_USER_TIMEOUT: 4000,
+  });
+  deepEqual(kernelValuesAt(fdOf(pair.accepted)), CONFIGURED, "the other end held nothing chosen");
 });
 
 test("what a sweep writes over (nobody's, a runtime's or its own values) and what it keeps (anything chosen)", async () => {
@@ -361,24 +341,20 @@ test("two copies of the module with different policies do not fight: each socket
 });
 
 test("a descriptor setKeepalive set, reused by a new socket, is a new socket to the sweeps", async () => {
-  const auto = autoKeepalive(OPTIONS, { everyMs: 50 });
+  using _sweeps = autoKeepalive(OPTIONS, { everyMs: 50 });
+  const first = await connection();
+  const fd = first.clientFd();
+  setKeepalive(fd, { idleMs: 7000 });
+  await first.close();
+  await sleep(100);
+  const second = await connection();
   try {
-    const first = await connection();
-    const fd = first.clientFd();
-    setKeepalive(fd, { idleMs: 7000 });
-    await first.close();
-    await sleep(100);
-    const second = await connection();
-    try {
-      await sleep(200);
-      const fds = [second.clientFd(), ...second.acceptedFds(), second.listenerFd()];
-      ok(fds.includes(fd), `the new connection reuses descriptor ${fd}: ${fds}`);
-      deepEqual(kernelValuesAt(fd), CONFIGURED);
-    } finally {
-      await second.close();
-    }
+    await sleep(200);
+    const fds = [second.clientFd(), ...second.acceptedFds(), second.listenerFd()];
+    ok(fds.includes(fd), `the new connection reuses descriptor ${fd}: ${fds}`);
+    deepEqual(kernelValuesAt(fd), CONFIGURED);
   } finally {
-    auto.stop();
+    await second.close();
   }
 });
 

@@ -11,22 +11,18 @@ import { test } from "./_harness.ts";
 const names = (calls: unknown[][]) => calls.map((call) => call[0]);
 
 test("setKeepalive(fd) reads each option once and writes only what changes, TCP level first", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    const fd = fdOf(pair.client);
-    const sys = recording(syscalls());
-    applyKeepalive(() => sys, linux, fd, { idleMs: 5000, count: 3 });
-    deepEqual(names(sys.calls), [...Array(5).fill("getsockopt"), "setsockopt", "setsockopt", "setsockopt"]);
-    deepEqual(sys.calls.filter((call) => call[0] === "setsockopt").map((call) => call[2]), [6, 6, 1]);
-    sys.calls.length = 0;
-    applyKeepalive(() => sys, linux, fd, { idleMs: 5000, count: 3 }); // nothing changes
-    deepEqual(names(sys.calls), Array(5).fill("getsockopt"));
-    sys.calls.length = 0;
-    readKeepalive(() => sys, linux, fd);
-    deepEqual(names(sys.calls), Array(5).fill("getsockopt"));
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  const fd = fdOf(pair.client);
+  const sys = recording(syscalls());
+  applyKeepalive(() => sys, linux, fd, { idleMs: 5000, count: 3 });
+  deepEqual(names(sys.calls), [...Array(5).fill("getsockopt"), "setsockopt", "setsockopt", "setsockopt"]);
+  deepEqual(sys.calls.filter((call) => call[0] === "setsockopt").map((call) => call[2]), [6, 6, 1]);
+  sys.calls.length = 0;
+  applyKeepalive(() => sys, linux, fd, { idleMs: 5000, count: 3 }); // nothing changes
+  deepEqual(names(sys.calls), Array(5).fill("getsockopt"));
+  sys.calls.length = 0;
+  readKeepalive(() => sys, linux, fd);
+  deepEqual(names(sys.calls), Array(5).fill("getsockopt"));
 });
 
 // Bad input: an error naming the problem, and not one system call: the binding is never even opened.

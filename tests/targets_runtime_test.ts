@@ -81,7 +81,7 @@ test(`${runtime}: after a sweep or an announcement set a node:net socket, its ow
 test(
   `${runtime}: a runtime's own keepalive written long after connect (a driver's) is put right by a later sweep`,
   async () => {
-    const auto = autoKeepalive(POLICY, { everyMs: 20, cpuPercent: 100 }) // paced by the period alone;
+    const auto = autoKeepalive(POLICY, { everyMs: 20, cpuPercent: 100 }); // paced by the period alone;
     const c = await connection();
     try {
       await sleep(300); // configured, and read back twice since: settled
@@ -109,7 +109,7 @@ test(
 test(
   `${runtime}: one rule in every runtime: deliberate values that look like nobody's are swept, the others kept`,
   async () => {
-    const auto = autoKeepalive(POLICY, { everyMs: 20, cpuPercent: 100 }) // paced by the period alone;
+    const auto = autoKeepalive(POLICY, { everyMs: 20, cpuPercent: 100 }); // paced by the period alone;
     const cases: [string, Parameters<typeof setKeepalive>[1], "swept" | "kept"][] = [
       ["1 s x 10, as Bun's and Node's own setKeepAlive(true, ms) leaves it", {
         idleMs: 15_000,
@@ -131,7 +131,9 @@ test(
           ? "swept"
           : "kept"
       );
-      cases.forEach(([what, , expected], i) => equal(outcomes[i], expected, `${runtime}: ${what}: ${JSON.stringify(connections[i].held())}`));
+      cases.forEach(([what, , expected], i) =>
+        equal(outcomes[i], expected, `${runtime}: ${what}: ${JSON.stringify(connections[i].held())}`)
+      );
     } finally {
       auto.stop();
       connections.forEach((c) => c.close());

@@ -7,8 +7,9 @@ import { syscalls } from "../ffi/mod.ts";
 import { getKeepalive, getTcpInfo, type KeepaliveTarget, setKeepalive } from "../mod.ts";
 import { linux } from "../platforms/_linux.ts";
 import { windows } from "../platforms/_windows.ts";
-import { finderFor, parseIp } from "../targets/mod.ts";
-import type { Syscalls } from "../socket/mod.ts";
+import { finderFor } from "../targets/mod.ts";
+import { parseIp } from "../targets/_ip.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 import { fdOf, kernelValuesAt, procFds } from "./_kernel.ts";
 import { Bun, openPair } from "./_net.ts";
 import { recording } from "./_recording.ts";
@@ -185,15 +186,11 @@ testUnder("bun", "Bun.serve({ unix }) is called not TCP", () => {
 });
 
 testUnder("bun", "setKeepalive(2 ** 32 + fd) is refused, not wrapped round to fd", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    const fd = fdOf(pair.client);
-    const before = kernelValuesAt(fd);
-    throws(() => setKeepalive(2 ** 32 + fd, { count: 3 }), { name: "RangeError" });
-    deepEqual(kernelValuesAt(fd), before);
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  const fd = fdOf(pair.client);
+  const before = kernelValuesAt(fd);
+  throws(() => setKeepalive(2 ** 32 + fd, { count: 3 }), { name: "RangeError" });
+  deepEqual(kernelValuesAt(fd), before);
 });
 
 /** A node:net server whose accepted sockets are never read, so a reset stays unnoticed and they stay open. */
@@ -213,42 +210,34 @@ async function quietServer() {
     return { client, accepted: accepted.at(-1)! };
   };
   const close = () => new Promise((resolve) => (accepted.forEach((s) => s.destroy()), server.close(resolve)));
-  return { server, port, connect, close };
+  return { server, port, connect, close, [Symbol.asyncDispose]: async () => void await close() };
 }
 
 test("a connection reset by its peer is never taken for its listener (SO_ACCEPTCONN)", async () => {
-  const quiet = await quietServer();
-  try {
-    const { client, accepted } = await quiet.connect();
-    const acceptedTarget = byAddress(quiet.port, client.localPort!);
-    setKeepalive(acceptedTarget, { count: 5 }); // found once, so a guess looks there first
-    const acceptedFd = fdOf(acceptedTarget);
-    client.resetAndDestroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    setKeepalive(quiet.server, { idleMs: 22_000 });
-    const [listenerFd] = procFds("tcp", quiet.port, LISTEN);
-    equal(kernelValuesAt(listenerFd).TCP_KEEPIDLE, 22);
-    if (runtime === "deno") deepEqual(kernelValuesAt(acceptedFd).TCP_KEEPIDLE, 7200, "the dead connection untouched");
-    void accepted;
-  } finally {
-    await quiet.close();
-  }
+  await using quiet = await quietServer();
+  const { client, accepted } = await quiet.connect();
+  const acceptedTarget = byAddress(quiet.port, client.localPort!);
+  setKeepalive(acceptedTarget, { count: 5 }); // found once, so a guess looks there first
+  const acceptedFd = fdOf(acceptedTarget);
+  client.resetAndDestroy();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  setKeepalive(quiet.server, { idleMs: 22_000 });
+  const [listenerFd] = procFds("tcp", quiet.port, LISTEN);
+  equal(kernelValuesAt(listenerFd).TCP_KEEPIDLE, 22);
+  if (runtime === "deno") deepEqual(kernelValuesAt(acceptedFd).TCP_KEEPIDLE, 7200, "the dead connection untouched");
+  void accepted;
 });
 
 testUnder("deno", "a connection reset by its peer is said to be so (ENOTCONN), not called closed", async () => {
-  const quiet = await quietServer();
-  try {
-    const { client } = await quiet.connect();
-    const clientPort = client.localPort!;
-    client.resetAndDestroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    throws(() => setKeepalive(byAddress(quiet.port, clientPort), {}), {
-      code: "ENOTCONN",
-      message: /^ENOTCONN: Deno connection 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ has no peer any more: it was reset/,
-    });
-  } finally {
-    await quiet.close();
-  }
+  await using quiet = await quietServer();
+  const { client } = await quiet.connect();
+  const clientPort = client.localPort!;
+  client.resetAndDestroy();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  throws(() => setKeepalive(byAddress(quiet.port, clientPort), {}), {
+    code: "ENOTCONN",
+    message: /^ENOTCONN: Deno connection 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ has no peer any more: it was reset/,
+  });
 });
 
 /** Connects to `port` from `localPort`, which a runtime may take a moment to let go of after a reset. */
@@ -267,58 +256,46 @@ async function connectFrom(localPort: number, port: number): Promise<net.Socket>
 }
 
 test("a closed connection whose address pair comes back is not taken for the new one (SO_COOKIE)", async () => {
-  const quiet = await quietServer();
+  await using quiet = await quietServer();
+  const first = await quiet.connect();
+  const port = first.client.localPort!;
+  const old = byAddress(port, quiet.port);
+  setKeepalive(old, { count: 3 });
+  first.accepted.resetAndDestroy(); // a reset leaves no TIME_WAIT, so the same port can connect again
+  await new Promise((resolve) => first.client.once("close", resolve));
+  const client = await connectFrom(port, quiet.port);
   try {
-    const first = await quiet.connect();
-    const port = first.client.localPort!;
-    const old = byAddress(port, quiet.port);
-    setKeepalive(old, { count: 3 });
-    first.accepted.resetAndDestroy(); // a reset leaves no TIME_WAIT, so the same port can connect again
-    await new Promise((resolve) => first.client.once("close", resolve));
-    const client = await connectFrom(port, quiet.port);
-    try {
-      throws(() => setKeepalive(old, { count: 7 }), { code: "EBADF", message: /Deno connection .* is closed$/ });
-      const [fd] = procFds("tcp", port, "01");
-      equal(kernelValuesAt(fd).TCP_KEEPCNT, 9, "the new connection untouched");
-      equal(setKeepalive(byAddress(port, quiet.port), { count: 7 }).count, 7);
-    } finally {
-      client.destroy();
-    }
+    throws(() => setKeepalive(old, { count: 7 }), { code: "EBADF", message: /Deno connection .* is closed$/ });
+    const [fd] = procFds("tcp", port, "01");
+    equal(kernelValuesAt(fd).TCP_KEEPCNT, 9, "the new connection untouched");
+    equal(setKeepalive(byAddress(port, quiet.port), { count: 7 }).count, 7);
   } finally {
-    await quiet.close();
+    client.destroy();
   }
 });
 
 test("a node:net socket that connects again is found at its new connection", async () => {
-  const quiet = await quietServer();
-  try {
-    const { client } = await quiet.connect();
-    setKeepalive(client, { count: 3 });
-    const firstPort = client.localPort;
-    client.destroy();
-    await new Promise((resolve) => client.once("close", resolve));
-    client.connect(quiet.port, "127.0.0.1");
-    await new Promise((resolve) => client.once("connect", resolve));
-    notEqual(client.localPort, firstPort);
-    equal(setKeepalive(client, { count: 6 }).count, 6);
-    equal(kernelValuesAt(procFds("tcp", client.localPort!, "01")[0]).TCP_KEEPCNT, 6);
-    client.destroy();
-  } finally {
-    await quiet.close();
-  }
+  await using quiet = await quietServer();
+  const { client } = await quiet.connect();
+  setKeepalive(client, { count: 3 });
+  const firstPort = client.localPort;
+  client.destroy();
+  await new Promise((resolve) => client.once("close", resolve));
+  client.connect(quiet.port, "127.0.0.1");
+  await new Promise((resolve) => client.once("connect", resolve));
+  notEqual(client.localPort, firstPort);
+  equal(setKeepalive(client, { count: 6 }).count, 6);
+  equal(kernelValuesAt(procFds("tcp", client.localPort!, "01")[0]).TCP_KEEPCNT, 6);
+  client.destroy();
 });
 
 test("a remembered connection costs one call more: getsockopt(SO_COOKIE)", async () => {
-  const pair = await openPair("127.0.0.1");
-  try {
-    const target = byAddress(pair.clientPort, pair.listenerPort);
-    const fd = finderFor(target, linux)(syscalls())[0];
-    const sys = recording(syscalls());
-    deepEqual(finderFor(target, linux)(sys), [fd]);
-    deepEqual(sys.calls, [["getsockopt", fd, 1, 57, undefined, [8]]]);
-  } finally {
-    pair.close();
-  }
+  using pair = await openPair("127.0.0.1");
+  const target = byAddress(pair.clientPort, pair.listenerPort);
+  const fd = finderFor(target, linux)(syscalls())[0];
+  const sys = recording(syscalls());
+  deepEqual(finderFor(target, linux)(sys), [fd]);
+  deepEqual(sys.calls, [["getsockopt", fd, 1, 57, undefined, [8]]]);
 });
 
 test("a new connection is found by a guess where the last one closed, without a walk", async () => {
@@ -326,21 +303,17 @@ test("a new connection is found by a guess where the last one closed, without a 
   const firstTarget = byAddress(first.clientPort, first.listenerPort);
   finderFor(firstTarget, linux)(syscalls());
   first.close();
-  const second = await openPair("127.0.0.1");
-  try {
-    const sys = recording(syscalls());
-    const target = byAddress(second.clientPort, second.listenerPort);
-    deepEqual(finderFor(target, linux)(sys), [fdOf(second.client)]);
-    equal(sys.calls.some((call) => call[0] === "listing"), false, "no walk");
-    // The closed connection's descriptor was reused by the new one: never mistaken for it.
-    throws(() => finderFor(firstTarget, linux)(syscalls()), { code: "EBADF" });
-  } finally {
-    second.close();
-  }
+  using second = await openPair("127.0.0.1");
+  const sys = recording(syscalls());
+  const target = byAddress(second.clientPort, second.listenerPort);
+  deepEqual(finderFor(target, linux)(sys), [fdOf(second.client)]);
+  equal(sys.calls.some((call) => call[0] === "listing"), false, "no walk");
+  // The closed connection's descriptor was reused by the new one: never mistaken for it.
+  throws(() => finderFor(firstTarget, linux)(syscalls()), { code: "EBADF" });
 });
 
 test("two connections to the same peer each get their own descriptor", async () => {
-  const pair = await openPair("127.0.0.1");
+  using pair = await openPair("127.0.0.1");
   const second = net.connect(pair.listenerPort, "127.0.0.1");
   await new Promise((resolve) => second.once("connect", resolve));
   try {
@@ -353,7 +326,6 @@ test("two connections to the same peer each get their own descriptor", async () 
     deepEqual([finderFor(two, linux)(syscalls()), finderFor(one, linux)(syscalls())], [[b], [a]]);
   } finally {
     second.destroy();
-    pair.close();
   }
 });
 
@@ -544,8 +516,7 @@ test("windows: a new connection is looked for only where a socket closed lately,
     ...NO_CALLS,
     getsockname: (fd, into) => sockets.has(fd) ? sockaddr(into, sockets.get(fd)![0]) : -WSAENOTSOCK,
     getpeername: (fd, into) => sockets.has(fd) ? sockaddr(into, sockets.get(fd)![1]) : -WSAENOTSOCK,
-    listing: () => windowsWinsock.listing({}, () => 0, "x86_64"),
-    descriptorOf: () => undefined,
+    listing: () => windowsWinsock.listing({}, windowsWinsock.sockets({} as never), () => 0, "x86_64"),
   });
   const target = (port: number) => ({
     localAddr: { transport: "tcp", hostname: "127.0.0.1", port },

@@ -39,8 +39,6 @@ export interface Syscalls {
   close(fd: number): number;
   /** The calls cgroup BPF needs (Linux; the public calls refuse every other OS first), opened on first use. */
   cgroup(): CgroupSyscalls;
-  /** The descriptor a runtime's own socket object holds (Node's `node:net` handles); `undefined` where it has none. */
-  descriptorOf(target: object): number | undefined;
 }
 
 /** What cgroup BPF and the cgroup filesystem take (Linux), each returning a result or `-errno`. */
