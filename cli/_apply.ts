@@ -155,10 +155,10 @@ examples:
     argumentsOf("apply", args, []);
     const target = oneTarget("apply", values);
     const stray = (["enforce", "owner", "root"] as const).find((flag) => values[flag] !== undefined);
-    if (stray && target !== "cgroup") throw new UsageError(`--${stray} goes with --cgroup`);
+    if (stray && target.flag !== "cgroup") throw new UsageError(`--${stray} goes with --cgroup`);
     const options = keepaliveOptions(values, terms, platform);
-    if (values.cgroup !== undefined) {
-      const path = cgroupOf(values.cgroup, terms);
+    if (target.flag === "cgroup") {
+      const path = cgroupOf(target.text, terms);
       const settings = {
         enforce: values.enforce ?? false,
         owner: ownerOf(values.owner, terms),
@@ -166,6 +166,6 @@ examples:
       };
       return asUsage(() => applyToCgroup(path, options, settings, json));
     }
-    return apply(pidOf(values.pid!, terms, platform), options, json);
+    return apply(pidOf(target.text, terms, platform), options, json);
   },
 };

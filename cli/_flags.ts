@@ -81,12 +81,14 @@ export function keepaliveOptions(
   return options;
 }
 
-/** `--pid` or `--cgroup`: one of them, not both. */
-export function oneTarget(command: string, values: { pid?: string; cgroup?: string }): "pid" | "cgroup" {
-  if ((values.pid === undefined) === (values.cgroup === undefined)) {
-    throw new UsageError(`${command} takes --pid PID or --cgroup PATH, one of them`);
-  }
-  return values.pid === undefined ? "cgroup" : "pid";
+/** `--pid` or `--cgroup`: one of them, not both; which, and what was typed for it. */
+export function oneTarget(
+  command: string,
+  { pid, cgroup }: { pid?: string; cgroup?: string },
+): { flag: "pid" | "cgroup"; text: string } {
+  if (pid !== undefined && cgroup === undefined) return { flag: "pid", text: pid };
+  if (cgroup !== undefined && pid === undefined) return { flag: "cgroup", text: cgroup };
+  throw new UsageError(`${command} takes --pid PID or --cgroup PATH, one of them`);
 }
 
 /** The `--pid` typed, checked. */

@@ -108,9 +108,9 @@ examples:
   flags: { pid: "string", cgroup: "string" },
   run({ values, args, json, terms, platform }) {
     argumentsOf("inspect", args, []);
-    oneTarget("inspect", values);
-    return values.cgroup !== undefined
-      ? asUsage(() => inspectPath(cgroupOf(values.cgroup!, terms), json))
-      : inspectPid(pidOf(values.pid!, terms, platform), json);
+    const { flag, text } = oneTarget("inspect", values);
+    return flag === "cgroup"
+      ? asUsage(() => inspectPath(cgroupOf(text, terms), json))
+      : inspectPid(pidOf(text, terms, platform), json);
   },
 };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BSD_SOCKET_SYMBOLS, readErrno } from "./_library_posix.ts";
+import { BSD_SOCKETS } from "./_library_posix.ts";
 import type { Library, SymbolTable } from "./_library.ts";
 import { wholeListing } from "../syscalls/mod.ts";
 
@@ -27,11 +27,9 @@ const WALK_SYMBOLS = {
 } as const satisfies SymbolTable;
 
 /** libSystem on macOS. */
-export const darwinLibSystem: Library<typeof BSD_SOCKET_SYMBOLS, typeof WALK_SYMBOLS> = {
+export const darwinLibSystem: Library<typeof BSD_SOCKETS.symbols, typeof WALK_SYMBOLS> = {
   paths: ["/usr/lib/libSystem.B.dylib"],
-  symbols: BSD_SOCKET_SYMBOLS,
-  sockets: (symbols) => symbols,
-  errno: (symbols) => readErrno(symbols, symbols.__error()),
+  ...BSD_SOCKETS,
   walkSymbols: WALK_SYMBOLS,
   listing(walk, _sockets, errno, _arch, pid = walk.getpid()) {
     for (let size = 64 * PROC_FDINFO_BYTES;; size *= 4) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BSD_SOCKET_SYMBOLS, readErrno } from "./_library_posix.ts";
+import { BSD_SOCKETS } from "./_library_posix.ts";
 import type { Library, SymbolTable } from "./_library.ts";
 import { wholeListing } from "../syscalls/mod.ts";
 
@@ -30,11 +30,9 @@ const WALK_SYMBOLS = {
 } as const satisfies SymbolTable;
 
 /** libc on FreeBSD. */
-export const freebsdLibc: Library<typeof BSD_SOCKET_SYMBOLS, typeof WALK_SYMBOLS> = {
+export const freebsdLibc: Library<typeof BSD_SOCKETS.symbols, typeof WALK_SYMBOLS> = {
   paths: ["libc.so.7"],
-  symbols: BSD_SOCKET_SYMBOLS,
-  sockets: (symbols) => symbols,
-  errno: (symbols) => readErrno(symbols, symbols.__error()),
+  ...BSD_SOCKETS,
   walkSymbols: WALK_SYMBOLS,
   listing(walk, _sockets, errno, _arch, pid = walk.getpid()) {
     const mib = Int32Array.of(CTL_KERN, KERN_PROC, KERN_PROC_FILEDESC, pid);

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { LINUX_SOCKET_SYMBOLS, readErrno } from "./_library_posix.ts";
+import { LINUX_SOCKETS } from "./_library_posix.ts";
 import { cString, cText } from "../options/mod.ts";
 import type { Library, SymbolTable } from "./_library.ts";
 
@@ -84,7 +84,7 @@ const CGROUP_SYMBOLS = {
 
 /** libc on Linux. */
 export const linuxLibc: Library<
-  typeof LINUX_SOCKET_SYMBOLS,
+  typeof LINUX_SOCKETS.symbols,
   typeof WALK_SYMBOLS,
   typeof PROCESS_SYMBOLS,
   typeof CGROUP_SYMBOLS
@@ -105,9 +105,7 @@ export const linuxLibc: Library<
     "/lib/ld-musl-x86_64.so.1",
     "/lib/ld-musl-aarch64.so.1",
   ],
-  symbols: LINUX_SOCKET_SYMBOLS,
-  sockets: (symbols) => symbols,
-  errno: (symbols) => readErrno(symbols, symbols.__errno_location()),
+  ...LINUX_SOCKETS,
   walkSymbols: WALK_SYMBOLS,
   process: {
     symbols: PROCESS_SYMBOLS,

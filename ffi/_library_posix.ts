@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { CSymbol, Opened, Pointer, SymbolTable } from "./_library.ts";
+import type { CSymbol, Library, Opened, Pointer, SymbolTable } from "./_library.ts";
 
 /** `getsockopt`, `setsockopt`, `getsockname`, `getpeername`, `socket` and `close` on an `int` descriptor. */
 const POSIX_SOCKET_SYMBOLS = {
@@ -28,13 +28,16 @@ const POSIX_SOCKET_SYMBOLS = {
 const ERRNO_ACCESSOR = { parameters: [], result: "pointer" } as const satisfies CSymbol;
 
 /** glibc's and musl's: errno through `__errno_location`. */
-export const LINUX_SOCKET_SYMBOLS = {
+const LINUX_SOCKET_SYMBOLS = {
   ...POSIX_SOCKET_SYMBOLS,
   __errno_location: ERRNO_ACCESSOR,
 } as const satisfies SymbolTable;
 
 /** The BSDs': errno through `__error`. */
-export const BSD_SOCKET_SYMBOLS = { ...POSIX_SOCKET_SYMBOLS, __error: ERRNO_ACCESSOR } as const satisfies SymbolTable;
+const BSD_SOCKET_SYMBOLS = { ...POSIX_SOCKET_SYMBOLS, __error: ERRNO_ACCESSOR } as const satisfies SymbolTable;
+
+/** A POSIX C library's socket calls, under their own names, and its errno. */
+type PosixSockets<S extends SymbolTable> = Pick<Library<S>, "symbols" | "sockets" | "errno">;
 
 const errnoCell = new Int32Array(1);
 
@@ -45,7 +48,21 @@ const errnoCell = new Int32Array(1);
  * @param location What the accessor returned.
  * @returns errno.
  */
-export function readErrno(symbols: Opened<typeof POSIX_SOCKET_SYMBOLS>, location: Pointer): number {
+function readErrno(symbols: Opened<typeof POSIX_SOCKET_SYMBOLS>, location: Pointer): number {
   symbols.memcpy(errnoCell, location, 4n);
   return errnoCell[0]!;
 }
+
+/** glibc's and musl's socket calls and errno. */
+export const LINUX_SOCKETS: PosixSockets<typeof LINUX_SOCKET_SYMBOLS> = {
+  symbols: LINUX_SOCKET_SYMBOLS,
+  sockets: (symbols) => symbols,
+  errno: (symbols) => readErrno(symbols, symbols.__errno_location()),
+};
+
+/** macOS's and FreeBSD's socket calls and errno. */
+export const BSD_SOCKETS: PosixSockets<typeof BSD_SOCKET_SYMBOLS> = {
+  symbols: BSD_SOCKET_SYMBOLS,
+  sockets: (symbols) => symbols,
+  errno: (symbols) => readErrno(symbols, symbols.__error()),
+};

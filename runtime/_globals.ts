@@ -7,7 +7,7 @@
  */
 
 /** The globals read here, each where its runtime has it. */
-export const g = globalThis as {
+export const globals = globalThis as {
   Deno?: {
     build: { os: string; arch: string };
     unrefTimer(id: number): void;
@@ -24,27 +24,27 @@ export const g = globalThis as {
 };
 
 /** The runtime: Bun and Deno say they are Node too (`process.versions.node`), so they are asked first. */
-export const runtimeName: "bun" | "deno" | "node" | undefined = g.Bun !== undefined
+export const runtimeName: "bun" | "deno" | "node" | undefined = globals.Bun !== undefined
   ? "bun"
-  : g.Deno !== undefined
+  : globals.Deno !== undefined
   ? "deno"
-  : g.process?.versions?.node !== undefined
+  : globals.process?.versions?.node !== undefined
   ? "node"
   : undefined;
 
 /** The OS, as `Deno.build.os` names it (`"linux"`, `"darwin"`, `"freebsd"`, `"windows"`). */
-export const os: string = g.Deno?.build.os ??
-  (g.process?.platform === "win32" ? "windows" : g.process?.platform ?? "unknown");
+export const os: string = globals.Deno?.build.os ??
+  (globals.process?.platform === "win32" ? "windows" : globals.process?.platform ?? "unknown");
 
 /** The CPU, as `Deno.build.arch` names it (`"x86_64"`, `"aarch64"`). */
-export const arch: string = g.Deno?.build.arch ??
-  ({ x64: "x86_64", arm64: "aarch64" } as Record<string, string>)[g.process?.arch ?? ""] ?? "unknown";
+export const arch: string = globals.Deno?.build.arch ??
+  ({ x64: "x86_64", arm64: "aarch64" } as Record<string, string>)[globals.process?.arch ?? ""] ?? "unknown";
 
 /**
- * A built-in module of the runtime, without an `import`: `process.getBuiltinModule` (Node 22.3, Deno 2.2, Bun 1.2.?),
- * else Bun's `import.meta.require`; `undefined` where neither is there.
+ * A built-in module of the runtime, without an `import`: `process.getBuiltinModule` (Node 22.3, Deno 2.1; Bun 1.2.0
+ * has none), else Bun's `import.meta.require`; `undefined` where neither is there.
  */
 export function builtin(name: string): unknown {
-  return g.process?.getBuiltinModule?.(name) ??
-    (g.Bun ? (import.meta as unknown as { require?(id: string): unknown }).require?.(name) : undefined);
+  return globals.process?.getBuiltinModule?.(name) ??
+    (globals.Bun ? (import.meta as unknown as { require?(id: string): unknown }).require?.(name) : undefined);
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { builtin, g } from "./_globals.ts";
+import { builtin, globals } from "./_globals.ts";
 
 /**
  * Whether this is the process's main thread, not a Node `worker_threads` one (where the preload runs too).
@@ -22,5 +22,5 @@ export function mainThread(): boolean {
  * @returns Its value, or `undefined` if it is not set.
  */
 export function environment(name: string): string | undefined {
-  return g.Deno ? g.Deno.env.get(name) : g.process?.env[name];
+  return globals.Deno ? globals.Deno.env.get(name) : globals.process?.env[name];
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { g } from "./_globals.ts";
+import { globals } from "./_globals.ts";
 
 /**
  * Runs `run` once after `ms`, on a timer that does not keep the process alive.
@@ -15,7 +15,7 @@ import { g } from "./_globals.ts";
 export function afterUnref(ms: number, run: () => void): () => void {
   const timer = setTimeout(run, ms);
   // Deno's timers are numbers, unreferenced through Deno; Bun's and Node's are objects with unref().
-  if (typeof timer === "number") g.Deno?.unrefTimer(timer);
+  if (typeof timer === "number") globals.Deno?.unrefTimer(timer);
   else (timer as { unref(): void }).unref();
   return () => clearTimeout(timer);
 }

@@ -66,7 +66,7 @@ function ipOf(platform: Platform, bytes: Uint8Array): Uint8Array | undefined {
  * @returns The local port of a TCP socket; `undefined` for anything else.
  */
 export function tcpPort(sys: Syscalls, platform: Platform, fd: number): number | undefined {
-  if (sys.getsockname(fd, sockaddr) < 0) return undefined;
+  if (fill(sys, fd, "local") < 0) return undefined;
   const family = familyOf(platform, sockaddr);
   if (family !== platform.AF_INET && family !== platform.AF_INET6) return undefined;
   const { level, optname } = platform.SO_TYPE;
@@ -88,7 +88,7 @@ function fill(sys: Syscalls, fd: number, side: Side): number {
  * @returns `true` once `getpeername` answers.
  */
 export function connected(sys: Syscalls, fd: number): boolean {
-  return sys.getpeername(fd, sockaddr) >= 0;
+  return fill(sys, fd, "peer") >= 0;
 }
 
 /**
@@ -129,10 +129,10 @@ export function addressIs(
  * @returns The text; `undefined` if `fd` is no socket.
  */
 export function addressKey(sys: Syscalls, fd: number): string | undefined {
-  const local = sys.getsockname(fd, sockaddr);
+  const local = fill(sys, fd, "local");
   if (local < 0) return undefined;
   const localBytes = sockaddr.slice(0, local).join(".");
-  const peer = sys.getpeername(fd, sockaddr);
+  const peer = fill(sys, fd, "peer");
   return `${localBytes} ${peer < 0 ? "-" : sockaddr.slice(0, peer).join(".")}`;
 }
 

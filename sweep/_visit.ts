@@ -170,11 +170,13 @@ export function visits(sys: Syscalls, platform: Platform, writes: readonly Write
     else result.skipped++;
   };
 
+  /** What announced sockets count into: nobody is told. */
+  const uncounted: SweepResult = { configured: 0, unchanged: 0, skipped: 0, failed: 0 };
   return {
     visit,
     announced(fd, sweep) {
       delete seen[fd]; // new, whatever was there before
-      visit(fd, sweep, { configured: 0, unchanged: 0, skipped: 0, failed: 0 }); // nobody to tell
+      visit(fd, sweep, uncounted);
       const at = seen[fd];
       if (at) at.checks = 0;
     },
