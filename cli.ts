@@ -95,7 +95,14 @@ function once(tokens: readonly { kind: string; name?: string; value?: string }[]
   }
 }
 
-async function run(args: string[]): Promise<number> {
+/** A flag whose value may be left out, given alone (last, or before another flag), as given with `""`. */
+function withOptionalValues(args: readonly string[]): string[] {
+  const optional = new Set(COMMANDS.flatMap((command) => command.optionalValue ?? []).map((flag) => `--${flag}`));
+  return args.map((arg, i) => optional.has(arg) && (args[i + 1] ?? "-").startsWith("-") ? `${arg}=` : arg);
+}
+
+async function run(given: string[]): Promise<number> {
+  const args = withOptionalValues(given);
   const { values, positionals, tokens } = parseArgs({
     args,
     options: allFlags(),

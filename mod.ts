@@ -38,6 +38,8 @@ import {
   type DetachedProgram,
   inspectCgroupAt,
   type InspectedCgroup,
+  type InspectedNetns,
+  inspectNetnsAt,
 } from "./cgroup/mod.ts";
 import {
   applyToProcess,
@@ -62,8 +64,12 @@ export type {
   CgroupSocket,
   DetachedProgram,
   InspectedCgroup,
+  InspectedNetns,
+  NetnsSocket,
   ProgramKind,
+  Reach,
 } from "./cgroup/mod.ts";
+export type { ConnectionCounts, Holder, SocketSummary, UnseenBucket } from "./iter/mod.ts";
 export { KeepaliveError, type KeepaliveErrorInit } from "./socket/mod.ts";
 export { planKeepalive } from "./options/mod.ts";
 export type {
@@ -449,10 +455,13 @@ export function clearCgroupKeepalive(
 /**
  * Reads a cgroup v2 directory, and writes nothing: the programs that run for
  * its connections (its ancestors' too), whose this module's are and what they
- * set, and every TCP socket of its processes and those below, as
- * {@linkcode inspectProcess} reads them, each with the policy that holds for
- * it (`policy`, the nearest cgroup with one) and the fields it holds
- * otherwise (`drift`).
+ * set, and every TCP socket made there and below, each with the policy that
+ * holds for it (`policy`, the nearest cgroup with one) and the fields it
+ * holds otherwise (`drift`). The sockets are read in one pass of the kernel's
+ * TCP iterator in each network namespace the cgroup's processes use (Linux
+ * 6.1 with BTF, no `CAP_SYS_PTRACE`), whoever holds them now; on an older
+ * kernel, or one without BTF, through `pidfd_getfd` process by process, as
+ * {@linkcode inspectProcess} reads them (`reach` and `fallback` say which).
  *
  * @param path The cgroup v2 directory.
  * @returns What it holds now.
@@ -478,6 +487,51 @@ export function clearCgroupKeepalive(
  */
 export function inspectCgroup(path: string): InspectedCgroup {
   return inspectCgroupAt(syscalls, here(), path);
+}
+
+/**
+ * Reads every TCP socket of a network namespace, whoever holds it, in one
+ * pass of the kernel's TCP iterator (`iter/tcp`), and writes nothing: its
+ * addresses and state, its keepalive as the kernel holds it, how soon an idle
+ * dead peer would be found, its owner's uid, the cgroup it was made in, and
+ * the processes holding it; with a summary first (connections, keepalive off,
+ * and how long an idle dead peer would go unseen, in buckets, by cgroup).
+ * Records stream back as the kernel writes them; nothing stays loaded.
+ *
+ * Needs Linux 6.1 with BTF (`/sys/kernel/btf/vmlinux`), `CAP_BPF` and
+ * `CAP_PERFMON` (or `CAP_SYS_ADMIN`), and `CAP_SYS_ADMIN` to enter another
+ * namespace; not `CAP_SYS_PTRACE`.
+ *
+ * @param path A network namespace file, such as `/proc/PID/ns/net` or `/run/netns/NAME`; this process's own if
+ *   absent.
+ * @param settings `overMs`: keep only the connections whose idle dead peer would go unseen longer than this
+ *   (`350_000`: the ones a cloud NAT drops first); the summary still counts every socket.
+ * @returns The namespace, the summary, and the sockets.
+ * @throws {TypeError | RangeError} On a bad path or setting, before any call; a `TypeError` naming the path if it is
+ *   no network namespace.
+ * @throws {Error} On an OS other than Linux, a kernel before 6.1, or one without BTF.
+ * @throws {KeepaliveError} `EPERM` naming each capability missing, before anything is loaded.
+ *
+ * @example The connections of this process's namespace (as root)
+ * ```ts
+ * import { inspectNetns } from "./mod.ts";
+ * import { createServer, connect } from "node:net";
+ * import { equal } from "node:assert/strict";
+ *
+ * const server = createServer().listen(0, "127.0.0.1");
+ * await new Promise((done) => server.once("listening", done));
+ * const { port } = server.address() as { port: number };
+ * const client = connect(port, "127.0.0.1");
+ * await new Promise((done) => client.once("connect", done));
+ * const mine = inspectNetns().sockets.filter((socket) => socket.peer === `127.0.0.1:${port}`);
+ * equal(mine.length, 1);
+ * equal(mine[0].settings?.enabled, false); // nobody switched keepalive on: an idle dead peer is never found
+ * client.destroy();
+ * server.close();
+ * ```
+ */
+export function inspectNetns(path?: string, settings: { overMs?: number } = {}): InspectedNetns {
+  return inspectNetnsAt(syscalls, here(), path, settings);
 }
 
 /**

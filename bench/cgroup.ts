@@ -6,7 +6,8 @@
 // beside 0.8.0's (which wrote the policy's value over the application's), in rounds alternating with none.
 import process from "node:process";
 import { clearCgroupKeepalive, setCgroupKeepalive } from "../mod.ts";
-import { attachProgram, cgroupsOf, detachProgram, loadProgram } from "../cgroup/_bpf.ts";
+import { bpfContext, loadProgram } from "../bpf/mod.ts";
+import { attachProgram, detachProgram, specOf } from "../cgroup/_attach.ts";
 import { programLines, templates } from "../cgroup/_program.ts";
 import { syscalls } from "../ffi/mod.ts";
 import { planWrites } from "../options/mod.ts";
@@ -92,14 +93,14 @@ try {
 
   // --enforce: a process of the cgroup's own setsockopt, timed bare, with 0.8.0's program and with this version's.
   const linux = platformFor("linux");
-  const c = cgroupsOf(syscalls(), linux);
+  const c = bpfContext(syscalls(), linux);
   const writes = planWrites({ timeoutMs: 30_000 }, linux);
   const [current, old] = ["0.9", "0.7"].map((since) =>
     templates(linux.bpf!).find((template) => template.kind === "setsockopt" && template.since === since)!
   );
   const directory = c.calls.openDirectory(cgroup);
   const loaded = [current, old].map((template) =>
-    loadProgram(c, "setsockopt", programLines(template, { owner: "bench", writes }))
+    loadProgram(c, specOf(c, "setsockopt"), programLines(template, { owner: "bench", writes }))
   );
   const fd = libc.socket(AF_INET, SOCK_STREAM, 0);
   const value = new Int32Array([60]);

@@ -10,17 +10,19 @@
  *
  * @module
  */
+import { type BpfContext, bpfContext, loadProgram, programById, programInfo } from "../bpf/mod.ts";
+import { attachedPrograms, attachProgram, detachProgram, specOf } from "./_attach.ts";
 import {
-  attachedPrograms,
-  attachProgram,
-  type Cgroups,
-  cgroupsOf,
-  detachProgram,
-  loadProgram,
-  programById,
-  programInfo,
-} from "./_bpf.ts";
-import { ancestorsOf, cgroupTree, checkKernel, isRoot, lockCgroup, openCgroup } from "./_cgroup.ts";
+  ancestorsOf,
+  type CgroupDirectory,
+  cgroupTree,
+  checkKernel,
+  isRoot,
+  lockCgroup,
+  openCgroup,
+} from "./_cgroup.ts";
+import { type CgroupPass, netnsSocket, prepareCgroupPass, type PreparedPass, runCgroupPass } from "./_netns.ts";
+import { NoPass } from "../iter/mod.ts";
 import {
   currentTemplate,
   decodeProgram,
@@ -55,17 +57,29 @@ export interface CgroupProgram {
   replaced: string | undefined;
 }
 
-/** A process of the cgroup, and what its TCP sockets held before and hold after; or why they could not be set. */
+/**
+ * A process holding TCP sockets made in the cgroup, and what they held before and hold after; or why they could not
+ * be set. Through the TCP iterator, sockets are grouped by who holds them and the cgroup they were made in (a socket
+ * passed on to a process elsewhere is its holder's; one no process holds has pid 0); through `pidfd_getfd`, by the
+ * processes in the cgroup.
+ */
 export interface CgroupProcess {
-  /** The process. */
+  /** The process; 0 for sockets no process of this pid namespace holds. */
   pid: number;
-  /** The cgroup it is in. */
+  /** The cgroup its sockets were made in (the iterator), or it is in (`pidfd_getfd`). */
   cgroup: string;
   /** Its TCP sockets, before and after. */
   sockets: ProcessSocket[];
-  /** Why its sockets could not be set (the process is reached through `pidfd_getfd`); absent when they were. */
+  /** Why its sockets could not be set; absent when they were. */
   error?: string;
 }
+
+/**
+ * How the sockets already there were reached: in one pass of the kernel's TCP iterator in each network namespace
+ * the cgroup's processes use (Linux 5.15 to set, 6.1 to read, with BTF; no `CAP_SYS_PTRACE`), or through
+ * `pidfd_getfd`, process by process, where the kernel cannot (`fallback` says why).
+ */
+export type Reach = "iterator" | "pidfd";
 
 /** What {@linkcode applyToCgroup} did: the programs attached, and the sockets the cgroup's processes already held. */
 export interface CgroupKeepalive {
@@ -77,6 +91,10 @@ export interface CgroupKeepalive {
   processes: CgroupProcess[];
   /** The cgroups below with a policy of their own, which holds for their connections: left as they are. */
   nested: string[];
+  /** How the sockets already there were reached. */
+  reach: Reach;
+  /** Why not through the TCP iterator, where `reach` is `"pidfd"`. */
+  fallback?: string;
 }
 
 /** One of this module's programs at a cgroup, and whether `detach` took it off. */
@@ -111,6 +129,8 @@ export interface CgroupProgramInfo {
 
 /** One TCP socket of a cgroup's process, with the policy that holds for it and where it holds something else. */
 export interface CgroupSocket extends InspectedSocket {
+  /** Its owner's uid, read by the TCP iterator; `undefined` through `pidfd_getfd`. */
+  uid: number | undefined;
   /** The cgroup whose policy holds for it, the nearest with one; `undefined` if none does. */
   policy: string | undefined;
   /**
@@ -126,8 +146,12 @@ export interface InspectedCgroup {
   path: string;
   /** The programs that run for its connections, in the order the kernel runs them: its own, then its ancestors'. */
   programs: CgroupProgramInfo[];
-  /** Every process in the cgroup and below, with its TCP sockets as they are, or why they could not be read. */
+  /** Every process holding sockets made in the cgroup and below, with them as they are, or why they could not be read. */
   processes: { pid: number; cgroup: string; sockets: CgroupSocket[]; error?: string }[];
+  /** How the sockets were reached. */
+  reach: Reach;
+  /** Why not through the TCP iterator, where `reach` is `"pidfd"`. */
+  fallback?: string;
 }
 
 const KINDS: readonly ProgramKind[] = ["sock_ops", "setsockopt"];
@@ -147,7 +171,7 @@ interface Seen {
 }
 
 /** Reads one attached program by id, and tells whether it is this module's: by its name and its instructions. */
-function readProgram(c: Cgroups, id: number, kind: ProgramKind): Seen {
+function readProgram(c: BpfContext, id: number, kind: ProgramKind): Seen {
   const fd = programById(c, id);
   try {
     const info = programInfo(c, fd);
@@ -161,12 +185,12 @@ function readProgram(c: Cgroups, id: number, kind: ProgramKind): Seen {
 }
 
 /** The programs attached to the cgroup itself for a kind, read. */
-function programsAt(c: Cgroups, cgroup: number, kind: ProgramKind): Seen[] {
+function programsAt(c: BpfContext, cgroup: number, kind: ProgramKind): Seen[] {
   return attachedPrograms(c, cgroup, kind).ids.map((id) => readProgram(c, id, kind));
 }
 
 /** This module's `sock_ops` program of each directory that has one, by path: the policies that may hold. */
-function policiesAt(c: Cgroups, paths: readonly string[]): Map<string, ReadBack> {
+function policiesAt(c: BpfContext, paths: readonly string[]): Map<string, ReadBack> {
   const found = new Map<string, ReadBack>();
   for (const path of paths) {
     const fd = c.calls.openDirectory(path);
@@ -188,7 +212,7 @@ function nearest(policies: ReadonlyMap<string, unknown>, path: string): string |
 }
 
 /** The default owner: the host's name (a Kubernetes pod's is the pod's). */
-function ownerOf(c: Cgroups, owner: string | undefined): string {
+function ownerOf(c: BpfContext, owner: string | undefined): string {
   return owner ?? c.calls.kernel().hostname;
 }
 
@@ -196,7 +220,7 @@ function ownerOf(c: Cgroups, owner: string | undefined): string {
  * Refuses a cgroup where another program was attached exclusively, here or above: the kernel then lets no other
  * program of its kind run there or below. Named, with what to do; before anything is attached.
  */
-function checkShared(c: Cgroups, path: string, kinds: readonly ProgramKind[]): void {
+function checkShared(c: BpfContext, path: string, kinds: readonly ProgramKind[]): void {
   for (const at of [path, ...ancestorsOf(c, path)]) {
     const fd = c.calls.openDirectory(at);
     if (fd < 0) continue;
@@ -252,7 +276,7 @@ export function applyToCgroup(
   );
   const where = checkPath(path);
   checkLinux(platform);
-  const c = cgroupsOf(open(), platform);
+  const c = bpfContext(open(), platform);
   checkKernel(c, c.calls.kernel().release);
   const owner = ownerOf(c, asked);
   const cgroup = openCgroup(c, where);
@@ -266,37 +290,114 @@ export function applyToCgroup(
     const tree = cgroupTree(c, where);
     const policies = policiesAt(c, tree.slice(1).map((directory) => directory.path));
     const mine = tree.filter((directory) => nearest(policies, directory.path) === undefined);
-    // Every process to be set must be reachable before anything changes: never attached, then half-done.
-    for (const { pids } of mine) {
-      for (const pid of pids) {
-        try {
-          checkReachable(c.sys, platform, pid);
-        } catch (error) {
-          if (error instanceof KeepaliveError && error.code === "ESRCH") continue;
-          throw error instanceof KeepaliveError
-            ? new KeepaliveError(
-              `cannot set the sockets the processes of ${where} already hold, so nothing was attached: ${error.message}`,
-              { code: error.code, errno: error.errno, syscall: error.syscall },
-            )
-            : error;
-        }
-      }
+    // Every socket to be set must be reachable before anything changes: never attached, then half-done.
+    const { prepared, fallback } = cgroupPass(c, tree, "set");
+    if (!prepared) checkAllReachable(c, where, mine);
+    let programs;
+    try {
+      programs = attachPolicy(c, cgroup, where, { owner, writes }, enforce);
+    } catch (error) {
+      if (prepared) runCgroupPass(c, prepared, []); // closes its namespaces
+      throw error;
     }
-    const programs = attachPolicy(c, cgroup, where, { owner, writes }, enforce);
-    const processes = mine.flatMap(({ path: cgroupPath, pids }) =>
-      pids.flatMap((pid): CgroupProcess[] => {
-        try {
-          return [{ pid, cgroup: cgroupPath, sockets: applyToProcess(() => c.sys, platform, pid, options) }];
-        } catch (error) {
-          if (!(error instanceof KeepaliveError)) throw error;
-          return error.code === "ESRCH" ? [] : [{ pid, cgroup: cgroupPath, sockets: [], error: error.message }];
-        }
-      })
-    );
-    return { path: where, programs, processes, nested: [...policies.keys()] };
+    const processes = prepared
+      ? setByPass(runCgroupPass(c, prepared, mine, writes))
+      : mine.flatMap(({ path: cgroupPath, pids }) =>
+        pids.flatMap((pid): CgroupProcess[] => {
+          try {
+            return [{ pid, cgroup: cgroupPath, sockets: applyToProcess(() => c.sys, platform, pid, options) }];
+          } catch (error) {
+            if (!(error instanceof KeepaliveError)) throw error;
+            return error.code === "ESRCH" ? [] : [{ pid, cgroup: cgroupPath, sockets: [], error: error.message }];
+          }
+        })
+      );
+    return {
+      path: where,
+      programs,
+      processes,
+      nested: [...policies.keys()],
+      reach: prepared ? "iterator" : "pidfd",
+      ...(fallback === undefined ? {} : { fallback }),
+    };
   } finally {
     c.sys.close(cgroup);
   }
+}
+
+/** The TCP iterator's pass over a tree, checked and ready; or, where the kernel cannot run it, why not. */
+function cgroupPass(
+  c: BpfContext,
+  tree: readonly CgroupDirectory[],
+  needs: "read" | "set",
+): { prepared?: PreparedPass; fallback?: string } {
+  try {
+    return { prepared: prepareCgroupPass(c, tree, needs) };
+  } catch (error) {
+    if (!(error instanceof NoPass)) throw error;
+    return { fallback: `${error.message}; through pidfd_getfd instead, which needs CAP_SYS_PTRACE` };
+  }
+}
+
+/** Refuses, before anything changes, a process of the cgroups whose sockets `pidfd_getfd` may not take. */
+function checkAllReachable(c: BpfContext, where: string, mine: readonly CgroupDirectory[]): void {
+  for (const { pids } of mine) {
+    for (const pid of pids) {
+      try {
+        checkReachable(c.sys, c.platform, pid);
+      } catch (error) {
+        if (error instanceof KeepaliveError && error.code === "ESRCH") continue;
+        throw error instanceof KeepaliveError
+          ? new KeepaliveError(
+            `cannot set the sockets the processes of ${where} already hold, so nothing was attached: ${error.message}`,
+            { code: error.code, errno: error.errno, syscall: error.syscall },
+          )
+          : error;
+      }
+    }
+  }
+}
+
+/**
+ * Each socket of a pass in the group of each process holding it and the cgroup it was made in (pid 0 for one no
+ * process holds), in the order found.
+ */
+function byHolder<T>(
+  pass: CgroupPass,
+  make: (record: CgroupPass["records"][number], fd: number) => T,
+): { pid: number; cgroup: string; sockets: T[] }[] {
+  const groups = new Map<string, { pid: number; cgroup: string; sockets: T[] }>();
+  for (const record of pass.records) {
+    const cgroup = pass.paths.get(record.cgroupId) ?? "";
+    const held = record.inode === 0 ? [] : pass.held.get(record.inode) ?? [];
+    for (const { pid, fd } of held.length ? held : [{ pid: 0, fd: -1 }]) {
+      const key = `${pid} ${cgroup}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, group = { pid, cgroup, sockets: [] });
+      group.sockets.push(make(record, fd));
+    }
+  }
+  return [...groups.values()];
+}
+
+/** What a setting pass did, by process: each socket before and after, and the writes the kernel refused. */
+function setByPass(pass: CgroupPass): CgroupProcess[] {
+  return byHolder(pass, (record, fd) => ({ record, fd })).map(({ pid, cgroup, sockets }) => {
+    const refused = sockets.filter(({ record }) => record.refused)
+      .map(({ record }) => `bpf_setsockopt refused ${record.refused} on ${record.local}`);
+    return {
+      pid,
+      cgroup,
+      sockets: sockets.map(({ record, fd }) => ({
+        fd,
+        local: record.local,
+        peer: record.peer,
+        before: record.before!, // the pass keeps only full sockets, which hold options
+        after: record.after!,
+      })),
+      ...(refused.length ? { error: refused.join("; ") } : {}),
+    };
+  });
 }
 
 /**
@@ -304,7 +405,7 @@ export function applyToCgroup(
  * earlier one, taking off what the policy no longer asks for. If the second attach fails, the first is undone.
  */
 function attachPolicy(
-  c: Cgroups,
+  c: BpfContext,
   cgroup: number,
   path: string,
   values: ProgramValues,
@@ -317,7 +418,7 @@ function attachPolicy(
   const undo: (() => void)[] = [];
   try {
     for (const kind of wanted) {
-      loaded.set(kind, loadProgram(c, kind, programLines(currentTemplate(c.bpf, kind), values)));
+      loaded.set(kind, loadProgram(c, specOf(c, kind), programLines(currentTemplate(c.bpf, kind), values)));
     }
     for (const kind of KINDS) {
       earlier.set(
@@ -381,7 +482,7 @@ export function clearCgroup(
   ]);
   const where = checkPath(path);
   checkLinux(platform);
-  const c = cgroupsOf(open(), platform);
+  const c = bpfContext(open(), platform);
   const owner = ownerOf(c, asked);
   const cgroup = openCgroup(c, where);
   const seen: DetachedProgram[] = [];
@@ -422,7 +523,7 @@ export function clearCgroup(
 export function inspectCgroupAt(open: () => Syscalls, platform: Platform, path: string): InspectedCgroup {
   const where = checkPath(path);
   checkLinux(platform);
-  const c = cgroupsOf(open(), platform);
+  const c = bpfContext(open(), platform);
   const cgroup = openCgroup(c, where);
   const programs: CgroupProgramInfo[] = [];
   let tree;
@@ -460,26 +561,38 @@ export function inspectCgroupAt(open: () => Syscalls, platform: Platform, path: 
     c.sys.close(cgroup);
   }
   const held = new Map([...policies].map(([at, values]) => [at, settingsOf(platform, values.writes)]));
-  const processes = tree.flatMap(({ path: cgroupPath, pids }) => {
+  const judged = (socket: InspectedSocket, cgroupPath: string, uid: number | undefined): CgroupSocket => {
     const policy = nearest(held, cgroupPath);
     const settings = policy === undefined ? {} : held.get(policy)!;
-    return pids.flatMap((pid) => {
+    const fields = Object.keys(settings) as (keyof KeepaliveSettings)[];
+    return { ...socket, uid, policy, drift: fields.filter((field) => settings[field] !== socket.settings[field]) };
+  };
+  const { prepared, fallback } = cgroupPass(c, tree, "read");
+  const reach = prepared ? "iterator" : "pidfd";
+  const said = fallback === undefined ? {} : { fallback };
+  if (prepared) {
+    const pass = runCgroupPass(c, prepared, tree);
+    const processes = byHolder(pass, (record, fd) => {
+      const socket = netnsSocket(record, record.before, pass.paths, pass.held);
+      const { local, peer, state, settings, deadPeerMs, uid, cgroup: made = "" } = socket;
+      return judged({ fd, local, peer, state, settings: settings!, deadPeerMs, sinceHeardMs: undefined }, made, uid);
+    });
+    return { path: where, programs, processes, reach, ...said };
+  }
+  const processes = tree.flatMap(({ path: cgroupPath, pids }) =>
+    pids.flatMap((pid) => {
       try {
-        const sockets = inspectProcessAt(() => c.sys, platform, pid).map((socket): CgroupSocket => ({
-          ...socket,
-          policy,
-          drift: (Object.keys(settings) as (keyof KeepaliveSettings)[]).filter((field) =>
-            settings[field] !== socket.settings[field]
-          ),
-        }));
+        const sockets = inspectProcessAt(() => c.sys, platform, pid).map((socket) =>
+          judged(socket, cgroupPath, undefined)
+        );
         return [{ pid, cgroup: cgroupPath, sockets }];
       } catch (error) {
         if (!(error instanceof KeepaliveError)) throw error;
         return error.code === "ESRCH" ? [] : [{ pid, cgroup: cgroupPath, sockets: [], error: error.message }];
       }
-    });
-  });
-  return { path: where, programs, processes };
+    })
+  );
+  return { path: where, programs, processes, reach, ...said };
 }
 
 /** What writes set, as settings: the fields they do not set absent. */

@@ -6,40 +6,31 @@
  *
  * @module
  */
-import type { Cgroups } from "./_bpf.ts";
+import { type BpfContext, kernelAtLeast, readWhole } from "../bpf/mod.ts";
 import { cText } from "../options/mod.ts";
 import { errnoName, KeepaliveError } from "../socket/mod.ts";
 
-const CHUNK_BYTES = 64 * 1024;
 /** The inode of the cgroup2 root, which is the root cgroup's id. */
 const ROOT_INODE = 1;
 
 /** A small file's text (`/proc`, `cgroup.procs`); `-errno` if it cannot be read. */
-function readText({ sys, calls }: Cgroups, path: string): string | number {
-  const fd = calls.openFile(path);
-  if (fd < 0) return fd;
-  try {
-    const chunks: Uint8Array[] = [];
-    const chunk = new Uint8Array(CHUNK_BYTES);
-    for (let n; (n = calls.read(fd, chunk)) !== 0;) {
-      if (n < 0) return n;
-      chunks.push(chunk.slice(0, n));
-    }
-    // Decoded whole: a character's bytes may span two reads.
-    const bytes = new Uint8Array(chunks.reduce((sum, { length }) => sum + length, 0));
-    chunks.reduce((at, part) => (bytes.set(part, at), at + part.length), 0);
-    return cText(bytes);
-  } finally {
-    sys.close(fd);
-  }
+export function readText(c: BpfContext, path: string): string | number {
+  const bytes = readWhole(c, path);
+  // Decoded whole: a character's bytes may span two reads.
+  return typeof bytes === "number" ? bytes : cText(bytes);
 }
 
-/** Where cgroup v2 is mounted (the `cgroup2` line of `/proc/self/mounts`), for an error that points there. */
-function whereCgroup2(c: Cgroups): string {
+/** Where cgroup v2 is mounted (the `cgroup2` line of `/proc/self/mounts`); `undefined` if it is not. */
+export function cgroup2Mount(c: BpfContext): string | undefined {
   const mounts = readText(c, "/proc/self/mounts");
-  const mount = typeof mounts === "string"
+  return typeof mounts === "string"
     ? mounts.split("\n").map((line) => line.split(" ")).find((fields) => fields[2] === "cgroup2")?.[1]
     : undefined;
+}
+
+/** Where cgroup v2 is mounted, for an error that points there. */
+function whereCgroup2(c: BpfContext): string {
+  const mount = cgroup2Mount(c);
   return mount ? `cgroup v2 is mounted at ${mount}` : "this machine has no cgroup v2 mounted";
 }
 
@@ -51,7 +42,7 @@ function whereCgroup2(c: Cgroups): string {
  *   not there.
  * @throws {KeepaliveError} If it may not be opened (`EACCES`): it may well be one.
  */
-export function openCgroup(c: Cgroups, path: string): number {
+export function openCgroup(c: BpfContext, path: string): number {
   const { calls, platform, bpf } = c;
   const fd = calls.openDirectory(path);
   if (fd < 0) {
@@ -83,7 +74,7 @@ export function openCgroup(c: Cgroups, path: string): number {
  *
  * @param cgroup Its descriptor.
  */
-export function isRoot({ calls }: Cgroups, cgroup: number): boolean {
+export function isRoot({ calls }: BpfContext, cgroup: number): boolean {
   return calls.inode(cgroup) === ROOT_INODE;
 }
 
@@ -93,7 +84,7 @@ export function isRoot({ calls }: Cgroups, cgroup: number): boolean {
  *
  * @throws {KeepaliveError} If the lock cannot be taken.
  */
-export function lockCgroup({ calls, platform }: Cgroups, cgroup: number, path: string): void {
+export function lockCgroup({ calls, platform }: BpfContext, cgroup: number, path: string): void {
   const result = calls.lock(cgroup);
   if (result < 0) {
     throw new KeepaliveError(`cannot lock ${path}`, {
@@ -110,7 +101,7 @@ export function lockCgroup({ calls, platform }: Cgroups, cgroup: number, path: s
  * @param path The cgroup's directory, normalized.
  * @returns Their paths.
  */
-export function ancestorsOf(c: Cgroups, path: string): string[] {
+export function ancestorsOf(c: BpfContext, path: string): string[] {
   const found: string[] = [];
   for (let at = path; at !== "/";) {
     const fd = c.calls.openDirectory(at);
@@ -124,9 +115,11 @@ export function ancestorsOf(c: Cgroups, path: string): string[] {
   return found;
 }
 
-/** A cgroup directory, and the processes in it (not those below). */
+/** A cgroup directory, its id, and the processes in it (not those below). */
 export interface CgroupDirectory {
   readonly path: string;
+  /** The cgroup's id: its directory's inode, which a socket made there records. */
+  readonly id: bigint;
   readonly pids: readonly number[];
 }
 
@@ -137,7 +130,7 @@ export interface CgroupDirectory {
  * @returns The directories.
  * @throws {KeepaliveError} If a cgroup's directory or `cgroup.procs` cannot be read, or a name below is not UTF-8.
  */
-export function cgroupTree(c: Cgroups, path: string): CgroupDirectory[] {
+export function cgroupTree(c: BpfContext, path: string): CgroupDirectory[] {
   const { sys, calls, platform } = c;
   const directories: CgroupDirectory[] = [];
   const visit = (directory: string) => {
@@ -149,9 +142,10 @@ export function cgroupTree(c: Cgroups, path: string): CgroupDirectory[] {
         syscall: "read",
       });
     }
-    directories.push({ path: directory, pids: procs.split("\n").filter(Boolean).map(Number) });
     const fd = calls.openDirectory(directory);
     if (fd < 0) return; // removed since: its processes have gone elsewhere
+    const id = BigInt(calls.inode(fd));
+    directories.push({ path: directory, id, pids: procs.split("\n").filter(Boolean).map(Number) });
     let entries;
     try {
       entries = calls.entries(fd);
@@ -176,10 +170,9 @@ export function cgroupTree(c: Cgroups, path: string): CgroupDirectory[] {
  * @param release `uname -r`, such as `6.18.44-fc-v857`.
  * @throws {Error} Naming the kernel and the one needed.
  */
-export function checkKernel({ bpf }: Cgroups, release: string): void {
-  const [major = 0, minor = 0] = /^(\d+)\.(\d+)/.exec(release)?.slice(1).map(Number) ?? [];
+export function checkKernel({ bpf }: BpfContext, release: string): void {
   const [needMajor, needMinor] = bpf.since;
-  if (major < needMajor || (major === needMajor && minor < needMinor)) {
+  if (!kernelAtLeast(release, bpf.since)) {
     throw new Error(
       `cgroup keepalive needs Linux ${needMajor}.${needMinor} or later, whose bpf_setsockopt takes the keepalive options; this is ${release}, where the program would load and set nothing`,
     );

@@ -41,7 +41,7 @@ import {
   R6,
   type Slot,
   slot,
-} from "./_insn.ts";
+} from "../bpf/mod.ts";
 import { cString, cText } from "../options/mod.ts";
 import type { Write } from "../options/mod.ts";
 import type { BpfTable, SocketOption } from "../platforms/mod.ts";

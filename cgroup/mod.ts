@@ -1,7 +1,9 @@
 /**
  * Every connection of a cgroup v2 directory and below, in any language:
  * this module's BPF programs attached there and taken off, the sockets its
- * processes already hold set, and all of it read without a write (Linux).
+ * processes already hold set, and all of it read without a write; and every
+ * TCP socket of a network namespace read in one pass of the kernel's TCP
+ * iterator, with the cgroup each was made in (Linux).
  *
  * @module
  */
@@ -16,5 +18,7 @@ export {
   type DetachedProgram,
   inspectCgroupAt,
   type InspectedCgroup,
+  type Reach,
 } from "./_apply.ts";
 export type { ProgramKind } from "./_program.ts";
+export { type InspectedNetns, inspectNetnsAt, type NetnsSocket } from "./_netns.ts";

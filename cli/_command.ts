@@ -47,6 +47,8 @@ export interface Command<F extends FlagTypes = FlagTypes> {
   readonly usage: string;
   /** The flags it takes, but `--json` and `--help`, which every command takes. */
   readonly flags: F;
+  /** String flags whose value may be left out (`--netns` alone: this process's own), given as `""` then. */
+  readonly optionalValue?: readonly string[];
   /**
    * Runs it.
    *

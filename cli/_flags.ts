@@ -6,7 +6,15 @@
  */
 import { resolve } from "node:path";
 import type { KeepaliveOptions } from "../mod.ts";
-import { checkCgroupSettings, checkPath, checkPid, type Field, planWrites, type Terms } from "../options/mod.ts";
+import {
+  checkCgroupSettings,
+  checkNetnsInspection,
+  checkPath,
+  checkPid,
+  type Field,
+  planWrites,
+  type Terms,
+} from "../options/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
 import type { FlagTypes, FlagValues } from "./_command.ts";
 import { asUsage, parseCount, parseDurationFlag, UsageError } from "./_format.ts";
@@ -81,14 +89,25 @@ export function keepaliveOptions(
   return options;
 }
 
-/** `--pid` or `--cgroup`: one of them, not both; which, and what was typed for it. */
-export function oneTarget(
+/** The flags that name what a command reaches, as its usage writes them. */
+const TARGETS = { pid: "--pid PID", cgroup: "--cgroup PATH", netns: "--netns [PATH]" } as const;
+type Target = keyof typeof TARGETS;
+
+/** One of the targets a command takes (`--pid`, `--cgroup`, `--netns`), not two; which, and what was typed for it. */
+export function oneTarget<F extends Target>(
   command: string,
-  { pid, cgroup }: { pid?: string; cgroup?: string },
-): { flag: "pid" | "cgroup"; text: string } {
-  if (pid !== undefined && cgroup === undefined) return { flag: "pid", text: pid };
-  if (cgroup !== undefined && pid === undefined) return { flag: "cgroup", text: cgroup };
-  throw new UsageError(`${command} takes --pid PID or --cgroup PATH, one of them`);
+  values: Partial<Record<F, string>> & FlagValues<FlagTypes>,
+  takes: readonly F[] = ["pid", "cgroup"] as F[],
+): { flag: F; text: string } {
+  const given = takes.filter((flag) => values[flag] !== undefined);
+  if (given.length === 1) return { flag: given[0]!, text: values[given[0]!]! as string };
+  const names = takes.map((flag) => TARGETS[flag]);
+  throw new UsageError(`${command} takes ${names.slice(0, -1).join(", ")} or ${names.at(-1)}, one of them`);
+}
+
+/** The `--netns` typed, checked, as an absolute path (a relative one is taken from the working directory). */
+export function netnsOf(text: string, terms: Terms): string {
+  return asUsage(() => checkNetnsInspection(resolve(text), {}, terms).path!);
 }
 
 /** The `--pid` typed, checked. */

@@ -21,6 +21,8 @@ const FLAG_NAMES: Readonly<Partial<Record<Field, string>>> = {
   userTimeoutMs: "--user-timeout",
   timeoutMs: "--timeout",
   pid: "--pid",
+  netns: "--netns",
+  overMs: "--over",
   path: "--cgroup",
   owner: "--owner",
 };

@@ -80,6 +80,8 @@ const CGROUP_SYMBOLS = {
   uname: { parameters: ["buffer"], result: "i32" },
   // int flock(int fd, int operation)
   flock: { parameters: ["i32", "i32"], result: "i32" },
+  // int setns(int fd, int nstype): glibc 2.14, musl 1.1
+  setns: { parameters: ["i32", "i32"], result: "i32" },
 } as const satisfies SymbolTable;
 
 /** libc on Linux. */
@@ -140,6 +142,7 @@ export const linuxLibc: Library<
           return Number(new DataView(stat.buffer).getBigUint64(LINUX_NUMBERS.st_ino, true));
         },
         lock: (fd) => result(symbols.flock(fd, LINUX_NUMBERS.LOCK_EX)),
+        enterNamespace: (fd, type) => result(symbols.setns(fd, type)),
         kernel() {
           if (symbols.uname(utsname) !== 0) throw new Error(`uname failed with errno ${errno()}`);
           return {

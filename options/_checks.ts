@@ -1,7 +1,8 @@
 /**
  * The checks of input that is not keepalive options: the shape of an options
- * object, the sweeps' period and budget, a process id, and whether this OS can reach
- * another process's sockets.
+ * object, the sweeps' period and budget, a process id, a cgroup's or a
+ * network namespace's path, and whether this OS can reach another process's
+ * sockets.
  *
  * @module
  */
@@ -188,4 +189,49 @@ export function checkCgroupSettings(
     }
   }
   return given_ as CgroupSettings;
+}
+
+/** What {@linkcode checkNetnsInspection} passes: the namespace file, and the threshold. */
+export interface NetnsInspection {
+  path: string | undefined;
+  overMs: number | undefined;
+}
+
+/**
+ * Checks what `inspectNetns` takes, before any call: a namespace file's absolute path, or none for the caller's own
+ * network namespace; and `overMs`, a duration of 0 or more.
+ *
+ * @param path What the caller passed as the namespace.
+ * @param settings What the caller passed as settings.
+ * @param terms How the caller names them.
+ * @returns Both, checked.
+ * @throws {TypeError | RangeError} Naming the field, the value and what is allowed.
+ */
+export function checkNetnsInspection(path: unknown, settings: unknown, terms: Terms = API_TERMS): NetnsInspection {
+  checkKeys("inspectNetns's settings", settings, ["overMs"]);
+  if (path !== undefined) {
+    const why = typeof path !== "string"
+      ? "it is not a string"
+      : !path.startsWith("/")
+      ? "it is not absolute"
+      : unencodable(path);
+    if (why !== undefined) {
+      throw new TypeError(
+        `${
+          nameOf(terms, "netns")
+        } must be the absolute path of a network namespace file, such as /proc/PID/ns/net or /run/netns/NAME; got ${
+          given(terms, "netns", path, false)
+        }: ${why}`,
+      );
+    }
+  }
+  const { overMs } = settings as { overMs?: unknown };
+  if (overMs !== undefined && (typeof overMs !== "number" || !Number.isFinite(overMs) || overMs < 0)) {
+    throw new RangeError(
+      `${nameOf(terms, "overMs")} must be ${terms.finiteTime} of 0 or more; got ${
+        given(terms, "overMs", overMs, true)
+      }`,
+    );
+  }
+  return { path: path as string | undefined, overMs: overMs as number | undefined };
 }

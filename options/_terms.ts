@@ -10,7 +10,16 @@ import { durationText } from "./_duration.ts";
 import type { KeepaliveOptions, SweepOptions } from "../types/mod.ts";
 
 /** Everything a caller can get wrong, by its API name. */
-export type Field = keyof KeepaliveOptions | "probes" | keyof SweepOptions | "pid" | "path" | "owner" | "os";
+export type Field =
+  | keyof KeepaliveOptions
+  | "probes"
+  | keyof SweepOptions
+  | "pid"
+  | "path"
+  | "owner"
+  | "os"
+  | "netns"
+  | "overMs";
 
 /** How a caller spells fields and values. */
 export interface Terms {

@@ -6,7 +6,15 @@
  *
  * @module
  */
-export { checkCgroupSettings, checkPath, checkPid, checkSweeps, OWNER_BYTES } from "./_checks.ts";
+export {
+  checkCgroupSettings,
+  checkNetnsInspection,
+  checkPath,
+  checkPid,
+  checkSweeps,
+  type NetnsInspection,
+  OWNER_BYTES,
+} from "./_checks.ts";
 export { isChosen, type Unchosen, unchosen } from "./_chosen.ts";
 export { describe } from "./_describe.ts";
 export { DURATION_FORM, parseDuration, unitHint } from "./_duration.ts";

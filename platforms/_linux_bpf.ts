@@ -1,5 +1,5 @@
 /**
- * Linux's cgroup BPF, as data: the numbers and layouts of `<linux/bpf.h>`,
+ * Linux's BPF, as data: the numbers and layouts of `<linux/bpf.h>`,
  * `<linux/bpf_common.h>` and `<linux/magic.h>` that loading, attaching,
  * querying and reading a program take (tests/headers_test.ts checks each).
  * Keepalive options in `bpf_setsockopt` need Linux 5.9; `cgroup/setsockopt`
@@ -29,9 +29,11 @@ export const linuxBpf: BpfTable = {
     BPF_PROG_GET_FD_BY_ID: 13,
     BPF_OBJ_GET_INFO_BY_FD: 15,
     BPF_PROG_QUERY: 16,
+    BPF_LINK_CREATE: 28,
+    BPF_ITER_CREATE: 33,
   },
-  programTypes: { BPF_PROG_TYPE_SOCK_OPS: 13, BPF_PROG_TYPE_CGROUP_SOCKOPT: 25 },
-  attachTypes: { BPF_CGROUP_SOCK_OPS: 3, BPF_CGROUP_SETSOCKOPT: 22 },
+  programTypes: { BPF_PROG_TYPE_SOCK_OPS: 13, BPF_PROG_TYPE_CGROUP_SOCKOPT: 25, BPF_PROG_TYPE_TRACING: 26 },
+  attachTypes: { BPF_CGROUP_SOCK_OPS: 3, BPF_CGROUP_SETSOCKOPT: 22, BPF_TRACE_ITER: 28 },
   BPF_F_ALLOW_OVERRIDE: 1,
   BPF_F_ALLOW_MULTI: 2,
   BPF_F_REPLACE: 4,
@@ -39,6 +41,15 @@ export const linuxBpf: BpfTable = {
   BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: 4,
   BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: 5,
   BPF_FUNC_setsockopt: 49,
+  BPF_FUNC_getsockopt: 57,
+  BPF_FUNC_seq_write: 127,
+  BPF_FUNC_skc_to_tcp_sock: 137,
+  // bpf_setsockopt from iter/tcp: commit 3cee6fb8e69e (5.15); bpf_getsockopt of the keepalive options: 0b20a133c094.
+  iterator: { setSince: [5, 15], readSince: [6, 1] },
+  S_IFMT: 0o170000,
+  S_IFSOCK: 0o140000,
+  CLONE_NEWNET: 0x40000000,
+  capabilities: { CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 },
   IPPROTO_TCP: 6,
   OWN_WRITE_TAG: 0x6b617470, // "ptak", this module's own
   // union bpf_attr: each command's anonymous struct starts at 0; the bytes past what a command uses must be 0.
@@ -67,6 +78,10 @@ export const linuxBpf: BpfTable = {
     "info.bpf_fd": 0,
     "info.info_len": 4,
     "info.info": 8,
+    attach_btf_id: 108,
+    "link_create.prog_fd": 0,
+    "link_create.attach_type": 8,
+    "iter_create.link_fd": 0,
   },
   // struct bpf_prog_info, through its name.
   progInfo: { size: 80, type: 0, id: 4, xlated_prog_len: 20, xlated_prog_insns: 32, name: 64 },
@@ -102,6 +117,7 @@ export const linuxBpf: BpfTable = {
     BPF_K: 0x00,
     BPF_X: 0x08,
     BPF_ADD: 0x00,
+    BPF_AND: 0x50,
     BPF_MOV: 0xb0,
     BPF_JA: 0x00,
     BPF_JEQ: 0x10,

@@ -97,7 +97,9 @@ export type BpfCommand =
   | "BPF_PROG_DETACH"
   | "BPF_PROG_GET_FD_BY_ID"
   | "BPF_OBJ_GET_INFO_BY_FD"
-  | "BPF_PROG_QUERY";
+  | "BPF_PROG_QUERY"
+  | "BPF_LINK_CREATE"
+  | "BPF_ITER_CREATE";
 
 /** The members of `union bpf_attr` laid out, each command's as `<linux/bpf.h>` nests them. */
 export type BpfAttrMember =
@@ -123,7 +125,11 @@ export type BpfAttrMember =
   | "prog_id"
   | "info.bpf_fd"
   | "info.info_len"
-  | "info.info";
+  | "info.info"
+  | "attach_btf_id"
+  | "link_create.prog_fd"
+  | "link_create.attach_type"
+  | "iter_create.link_fd";
 
 /** The members of `struct bpf_prog_info` read. */
 export type BpfProgInfoMember = "type" | "id" | "xlated_prog_len" | "xlated_prog_insns" | "name";
@@ -157,6 +163,7 @@ export type BpfOpcode =
   | "BPF_K"
   | "BPF_X"
   | "BPF_ADD"
+  | "BPF_AND"
   | "BPF_MOV"
   | "BPF_JA"
   | "BPF_JEQ"
@@ -175,8 +182,10 @@ export interface BpfTable {
   readonly filesystems: Readonly<Record<string, readonly [magic: number, label: string]>>;
   /** The `bpf(2)` commands used. */
   readonly commands: Readonly<Record<BpfCommand, number>>;
-  readonly programTypes: Readonly<Record<"BPF_PROG_TYPE_SOCK_OPS" | "BPF_PROG_TYPE_CGROUP_SOCKOPT", number>>;
-  readonly attachTypes: Readonly<Record<"BPF_CGROUP_SOCK_OPS" | "BPF_CGROUP_SETSOCKOPT", number>>;
+  readonly programTypes: Readonly<
+    Record<"BPF_PROG_TYPE_SOCK_OPS" | "BPF_PROG_TYPE_CGROUP_SOCKOPT" | "BPF_PROG_TYPE_TRACING", number>
+  >;
+  readonly attachTypes: Readonly<Record<"BPF_CGROUP_SOCK_OPS" | "BPF_CGROUP_SETSOCKOPT" | "BPF_TRACE_ITER", number>>;
   readonly BPF_F_ALLOW_OVERRIDE: number;
   readonly BPF_F_ALLOW_MULTI: number;
   readonly BPF_F_REPLACE: number;
@@ -184,6 +193,22 @@ export interface BpfTable {
   readonly BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: number;
   readonly BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: number;
   readonly BPF_FUNC_setsockopt: number;
+  /** The helpers an iterator program calls: read an option, write a record, a socket as a TCP socket. */
+  readonly BPF_FUNC_getsockopt: number;
+  readonly BPF_FUNC_seq_write: number;
+  readonly BPF_FUNC_skc_to_tcp_sock: number;
+  /**
+   * The TCP iterator (`iter/tcp`): the first kernels whose `bpf_setsockopt` (5.15) and `bpf_getsockopt` of the
+   * keepalive options (6.1) it may call, `[major, minor]`.
+   */
+  readonly iterator: { readonly setSince: readonly [number, number]; readonly readSince: readonly [number, number] };
+  /** `S_IFMT` and `S_IFSOCK` of `<sys/stat.h>`: an inode's type bits, and a socket's. */
+  readonly S_IFMT: number;
+  readonly S_IFSOCK: number;
+  /** `CLONE_NEWNET` of `<sched.h>`: what `setns` enters. */
+  readonly CLONE_NEWNET: number;
+  /** The capabilities an iterator takes, by `<linux/capability.h>`'s names: bits of `/proc/self/status`' CapEff. */
+  readonly capabilities: Readonly<Record<"CAP_SYS_ADMIN" | "CAP_PERFMON" | "CAP_BPF", number>>;
   /** The protocol of a TCP socket (`bpf_sock.protocol`): the only one `--enforce` holds. */
   readonly IPPROTO_TCP: number;
   /**

@@ -144,9 +144,18 @@ export function addressKey(sys: Syscalls, fd: number): string | undefined {
  */
 function sockaddrText(platform: Platform, bytes: Uint8Array): string | undefined {
   const ip = ipOf(platform, bytes);
-  const port = portOf(bytes);
-  if (ip?.length === 4) return `${ip.join(".")}:${port}`;
-  if (ip === undefined) return undefined;
+  return ip === undefined ? undefined : endpointText(ip, portOf(bytes));
+}
+
+/**
+ * An IP address and port as text: `127.0.0.1:80`, `[::1]:80` (RFC 5952).
+ *
+ * @param ip 4 bytes, or 16.
+ * @param port The port.
+ * @returns The text.
+ */
+export function endpointText(ip: Uint8Array, port: number): string {
+  if (ip.length === 4) return `${ip.join(".")}:${port}`;
   const words = Array.from({ length: 8 }, (_, i) => ip[2 * i]! << 8 | ip[2 * i + 1]!);
   // RFC 5952: the first longest run of two or more zero words becomes "::".
   let [start, length] = [-1, 1];
@@ -158,6 +167,7 @@ function sockaddrText(platform: Platform, bytes: Uint8Array): string | undefined
   const text = start < 0 ? hex(words) : `${hex(words.slice(0, start))}::${hex(words.slice(start + length))}`;
   return `[${text}]:${port}`;
 }
+
 /**
  * Whether the socket is listening (`SO_ACCEPTCONN`).
  *

@@ -8,4 +8,14 @@
 export { errnoName, KeepaliveError, type KeepaliveErrorInit } from "./_errors.ts";
 export { readValues, rewriteValues, type SocketValues, writeValues } from "./_values.ts";
 export { readTcpInfo } from "./_tcpinfo.ts";
-export { addressIs, addressKey, addressText, connected, cookieOf, listening, type Side, tcpPort } from "./_address.ts";
+export {
+  addressIs,
+  addressKey,
+  addressText,
+  connected,
+  cookieOf,
+  endpointText,
+  listening,
+  type Side,
+  tcpPort,
+} from "./_address.ts";

@@ -37,11 +37,11 @@ export interface Syscalls {
   pidfdGetfd(pidfd: number, fd: number): number;
   /** `close(fd)`: 0, or `-errno`. */
   close(fd: number): number;
-  /** The calls cgroup BPF needs (Linux; the public calls refuse every other OS first), opened on first use. */
+  /** The calls BPF and cgroups need (Linux; the public calls refuse every other OS first), opened on first use. */
   cgroup(): CgroupSyscalls;
 }
 
-/** What cgroup BPF and the cgroup filesystem take (Linux), each returning a result or `-errno`. */
+/** What BPF, the cgroup filesystem and namespaces take (Linux), each returning a result or `-errno`. */
 export interface CgroupSyscalls {
   /** `bpf(command, attr, attr.byteLength)`: a new descriptor, or 0. */
   bpf(command: number, attr: Uint8Array): number;
@@ -59,6 +59,8 @@ export interface CgroupSyscalls {
   inode(fd: number): number;
   /** `flock(fd, LOCK_EX)`: waits for, then holds, the lock on an open file, until it is closed; 0, or `-errno`. */
   lock(fd: number): number;
+  /** `setns(fd, type)`: the calling thread enters the namespace `fd` is open on (`CLONE_NEWNET`); 0, or `-errno`. */
+  enterNamespace(fd: number, type: number): number;
   /** `uname(2)`'s release, such as `6.18.44`, and the host's name; throws if it fails. */
   kernel(): { release: string; hostname: string };
   /** An open directory's entries, but `.` and `..`: each name, and whether it is a directory. */

@@ -166,6 +166,12 @@ function bpfChecks(bpf: BpfTable): Check[] {
       BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: bpf.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB,
       BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: bpf.BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB,
       BPF_FUNC_setsockopt: bpf.BPF_FUNC_setsockopt,
+      BPF_FUNC_getsockopt: bpf.BPF_FUNC_getsockopt,
+      BPF_FUNC_seq_write: bpf.BPF_FUNC_seq_write,
+      BPF_FUNC_skc_to_tcp_sock: bpf.BPF_FUNC_skc_to_tcp_sock,
+      S_IFMT: bpf.S_IFMT,
+      S_IFSOCK: bpf.S_IFSOCK,
+      CLONE_NEWNET: bpf.CLONE_NEWNET,
       IPPROTO_TCP: bpf.IPPROTO_TCP,
       BPF_OBJ_NAME_LEN: bpf.BPF_OBJ_NAME_LEN,
     }),
@@ -178,6 +184,7 @@ function bpfChecks(bpf: BpfTable): Check[] {
     ...named("programTypes ", bpf.programTypes),
     ...named("attachTypes ", bpf.attachTypes),
     ...named("opcodes ", bpf.opcodes),
+    ...named("capabilities ", bpf.capabilities),
     { entry: `${file} attr.size`, expr: `sizeof(union bpf_attr) >= ${attrSize}`, ours: 1 },
     ...Object.entries(attr).map(([member, ours]) => ({
       entry: `${file} attr ${member}`,
@@ -260,9 +267,16 @@ function linuxTarget(
       },
       {
         // The kernel's own headers: they and <fcntl.h> cannot share a unit.
-        prelude: ["linux/pidfd.h", "linux/bpf.h", "linux/magic.h", "linux/in.h", "stddef.h"].map((h) =>
-          `#include <${h}>`
-        )
+        prelude: [
+          "linux/pidfd.h",
+          "linux/bpf.h",
+          "linux/magic.h",
+          "linux/in.h",
+          "linux/sched.h",
+          "linux/capability.h",
+          "linux/stat.h",
+          "stddef.h",
+        ].map((h) => `#include <${h}>`)
           .join("\n"),
         checks: [
           { entry: `${FILES.Linux} pidfd.PIDFD_THREAD`, expr: "PIDFD_THREAD", ours: platform.pidfd!.PIDFD_THREAD },

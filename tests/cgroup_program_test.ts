@@ -1,12 +1,13 @@
-// cgroup/_insn.ts and cgroup/_program.ts: the BPF programs as listings one can diff against `bpftool prog dump
+// bpf/_insn.ts and cgroup/_program.ts: the BPF programs as listings one can diff against `bpftool prog dump
 // xlated`; the assembler refusing what would encode a wrong program; each program read back from the instructions
 // the kernel holds, 0.7's and 0.8's too, and another's program of the same name told apart; then, as root, the
 // kernel's own copy printed as bpftool prints it.
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { assemble, decodeInstructions, disassemble, instructionSet, label, R0, R1 } from "../cgroup/_insn.ts";
+import { assemble, decodeInstructions, disassemble, instructionSet, label, R0, R1 } from "../bpf/mod.ts";
 import { currentTemplate, decodeProgram, programLines, templates } from "../cgroup/_program.ts";
-import { cgroupsOf, loadProgram, programInfo } from "../cgroup/_bpf.ts";
+import { bpfContext, loadProgram, programInfo } from "../bpf/mod.ts";
+import { specOf } from "../cgroup/_attach.ts";
 import { syscalls } from "../ffi/mod.ts";
 import { planWrites } from "../options/mod.ts";
 import { platformFor } from "../platforms/mod.ts";
@@ -221,9 +222,9 @@ test("LD_IMM64 takes two slots, and jumps over it count both", () => {
 });
 
 testUnder("deno", "the kernel's copy of each program prints as bpftool prints it, and reads back as written", () => {
-  const c = cgroupsOf(syscalls(), linux);
+  const c = bpfContext(syscalls(), linux);
   for (const kind of ["sock_ops", "setsockopt"] as const) {
-    const fd = loadProgram(c, kind, programLines(currentTemplate(bpf, kind), { owner: "node-7", writes }));
+    const fd = loadProgram(c, specOf(c, kind), programLines(currentTemplate(bpf, kind), { owner: "node-7", writes }));
     try {
       const { id, instructions } = programInfo(c, fd);
       const ours = disassemble(bpf, decodeInstructions(bpf, instructions));

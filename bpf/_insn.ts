@@ -77,7 +77,7 @@ export interface Decoded {
 }
 
 type Size = "B" | "H" | "W" | "DW";
-type AluOp = "ADD" | "MOV";
+type AluOp = "ADD" | "AND" | "MOV";
 type JumpOp = "JEQ" | "JNE" | "JGT";
 
 /**
@@ -216,7 +216,7 @@ export function decodeInstructions({ opcodes: o }: BpfTable, bytes: Uint8Array):
 }
 
 /** The verifier's names of the operations it prints. */
-const ALU: Readonly<Record<string, string>> = { BPF_ADD: "+=", BPF_MOV: "=" };
+const ALU: Readonly<Record<string, string>> = { BPF_ADD: "+=", BPF_AND: "&=", BPF_MOV: "=" };
 const JUMPS: Readonly<Record<string, string>> = { BPF_JEQ: "==", BPF_JNE: "!=", BPF_JGT: ">" };
 
 /**
@@ -255,7 +255,7 @@ export function disassemble(
     const cls = code & 0x07;
     const offset = `${off >= 0 ? "+" : ""}${off}`;
     const size = sizes[code & 0x18];
-    const aluOp = name(code & 0xf0, ["BPF_ADD", "BPF_MOV"]);
+    const aluOp = name(code & 0xf0, ["BPF_ADD", "BPF_AND", "BPF_MOV"]);
     const jumpOp = name(code & 0xf0, ["BPF_JEQ", "BPF_JNE", "BPF_JGT"]);
     const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
     const text = cls === o.BPF_ALU64

@@ -1,0 +1,247 @@
+/**
+ * Every TCP socket of a network namespace, whoever holds it, in one pass of
+ * the kernel's TCP iterator: what it is, the keepalive it holds, its owner's
+ * uid, the cgroup it was made in (by path) and who holds it now; and the
+ * same pass over the network namespaces a cgroup's processes use, keeping
+ * only the sockets made in the cgroup's tree, read or set.
+ *
+ * @module
+ */
+import { type BpfContext, bpfContext } from "../bpf/mod.ts";
+import { cgroup2Mount, type CgroupDirectory } from "./_cgroup.ts";
+import {
+  closeNetns,
+  type Holder,
+  holders,
+  type KernelLayout,
+  type Netns,
+  openNetns,
+  type PassNeeds,
+  passTcp,
+  preparePass,
+  type SocketSummary,
+  summarize,
+  type TcpPass,
+  type TcpRecord,
+} from "../iter/mod.ts";
+import { checkNetnsInspection } from "../options/mod.ts";
+import { KeepaliveError } from "../socket/mod.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
+import type { Platform } from "../platforms/mod.ts";
+import type { KeepaliveSettings, TcpState } from "../types/mod.ts";
+
+/** One TCP socket of a network namespace, as the kernel holds it. */
+export interface NetnsSocket {
+  /** Its local address, such as `127.0.0.1:5432` or `[::1]:6379`. */
+  local: string;
+  /** Its peer's address; `undefined` for a listener or a socket not connected. */
+  peer: string | undefined;
+  /** Its state. */
+  state: TcpState;
+  /** Its keepalive settings; `undefined` for a connection not yet accepted or in time-wait, which holds none. */
+  settings: KeepaliveSettings | undefined;
+  /** How soon an idle dead peer would be found (`idleMs + intervalMs * count`); `undefined` with keepalive off. */
+  deadPeerMs: number | undefined;
+  /** Its owner's uid (`sk_uid`): the user of the process that made it. */
+  uid: number;
+  /** The cgroup v2 directory it was made in; `undefined` if it has no cgroup (not a full socket) or it has gone. */
+  cgroup: string | undefined;
+  /** Its inode, as `ss -e` shows it (`ino:`); 0 where no file holds it (closed, and finishing). */
+  inode: number;
+  /** The processes holding it, each with its descriptor there, as this process's pid namespace numbers them. */
+  holders: Holder[];
+}
+
+/** What {@linkcode inspectNetnsAt} read. */
+export interface InspectedNetns {
+  /** The namespace, as given: a path, or `"this process's"`. */
+  netns: string;
+  /** Its inode (`ls -iL /proc/PID/ns/net`). */
+  inode: number;
+  /** What a person reads first: counts, and how long idle dead peers would go unseen, by cgroup. */
+  summary: SocketSummary;
+  /** Every TCP socket, or, with `overMs`, the connections whose idle dead peer would go unseen longer. */
+  sockets: NetnsSocket[];
+}
+
+/** Each cgroup's path by id, for the ids asked: the cgroup v2 tree walked from its mount, each directory's inode. */
+export function cgroupPaths(c: BpfContext, ids: ReadonlySet<bigint>): Map<bigint, string> {
+  const found = new Map<bigint, string>();
+  const mount = cgroup2Mount(c);
+  if (mount === undefined || ids.size === 0) return found;
+  const visit = (path: string) => {
+    const fd = c.calls.openDirectory(path);
+    if (fd < 0) return;
+    try {
+      const id = BigInt(c.calls.inode(fd));
+      if (ids.has(id)) found.set(id, path);
+      if (found.size === ids.size) return;
+      const entries = c.calls.entries(fd);
+      if (typeof entries === "number") return;
+      for (const entry of entries) if (entry.directory && found.size < ids.size) visit(`${path}/${entry.name}`);
+    } catch {
+      // a name that is not UTF-8: its cgroup stays unnamed
+    } finally {
+      c.sys.close(fd);
+    }
+  };
+  visit(mount);
+  return found;
+}
+
+/** How soon an idle dead peer would be found, from the settings. */
+function deadPeerOf(settings: KeepaliveSettings | undefined): number | undefined {
+  if (!settings?.enabled) return undefined;
+  const { idleMs, intervalMs, count } = settings;
+  return idleMs !== undefined && intervalMs !== undefined && count !== undefined
+    ? idleMs + intervalMs * count
+    : undefined;
+}
+
+/** A record as the public socket, named: its cgroup's path and its holders. */
+export function netnsSocket(
+  record: TcpRecord,
+  settings: KeepaliveSettings | undefined,
+  paths: ReadonlyMap<bigint, string>,
+  held: ReadonlyMap<number, Holder[]>,
+): NetnsSocket {
+  return {
+    local: record.local,
+    peer: record.peer,
+    state: record.state,
+    settings,
+    deadPeerMs: deadPeerOf(settings),
+    uid: record.uid,
+    cgroup: paths.get(record.cgroupId),
+    inode: record.inode,
+    holders: record.inode === 0 ? [] : held.get(record.inode) ?? [],
+  };
+}
+
+/**
+ * Reads every TCP socket of a network namespace in one pass, and writes nothing.
+ *
+ * @param open Opens the binding; called only once the input is valid.
+ * @param path A namespace file (`/proc/PID/ns/net`, `/run/netns/NAME`); this process's own if absent.
+ * @param settings `overMs`: keep only the connections whose idle dead peer would go unseen longer (keepalive off
+ *   counts as never found); the summary counts every socket.
+ * @returns The summary, and the sockets.
+ * @throws {TypeError | RangeError} On a bad path or setting, before any call; `TypeError` naming the path if it is
+ *   no network namespace.
+ * @throws {Error} On an OS other than Linux; if the kernel is before 6.1, or has no BTF.
+ * @throws {KeepaliveError} `EPERM` naming each capability missing; nothing is loaded then.
+ */
+export function inspectNetnsAt(
+  open: () => Syscalls,
+  platform: Platform,
+  path?: string,
+  settings: { overMs?: number } = {},
+): InspectedNetns {
+  const { path: where, overMs } = checkNetnsInspection(path, settings);
+  if (!platform.bpf) {
+    throw new Error(`inspecting a network namespace is Linux only (the TCP iterator); this is ${platform.name}`);
+  }
+  const c = bpfContext(open(), platform);
+  const layout = preparePass(c, "read");
+  const netns = openNetns(c, where);
+  try {
+    const records: TcpRecord[] = [];
+    passTcp(c, layout, netns, {}, (record) => records.push(record));
+    const paths = cgroupPaths(c, new Set(records.map((record) => record.cgroupId).filter((id) => id !== 0n)));
+    const held = holders(c, layout);
+    const sockets = records.map((record) => netnsSocket(record, record.before, paths, held));
+    const summary = summarize(sockets);
+    return {
+      netns: netns.name,
+      inode: netns.inode,
+      summary,
+      sockets: overMs === undefined
+        ? sockets
+        : sockets.filter((s) => s.state !== "listen" && s.settings && (s.deadPeerMs ?? Infinity) > overMs),
+    };
+  } finally {
+    closeNetns(c, netns);
+  }
+}
+
+/** What a pass over a cgroup's tree found: every socket made there, by record, with its holders named. */
+export interface CgroupPass {
+  readonly records: TcpRecord[];
+  readonly paths: ReadonlyMap<bigint, string>;
+  readonly held: ReadonlyMap<number, Holder[]>;
+}
+
+/**
+ * The network namespaces a cgroup tree's processes use, and this process's own, each opened once (entered once
+ * and left, so that one this process may not enter is refused before anything changes).
+ */
+function namespacesOf(c: BpfContext, tree: readonly CgroupDirectory[]): Netns[] {
+  const opened: Netns[] = [openNetns(c)];
+  try {
+    for (const { pids } of tree) {
+      for (const pid of pids) {
+        const path = `/proc/${pid}/ns/net`;
+        const probe = c.calls.openFile(path);
+        if (probe < 0) continue; // gone since, or a kernel thread
+        const inode = c.calls.inode(probe);
+        c.sys.close(probe);
+        if (opened.some((netns) => netns.inode === inode)) continue;
+        opened.push(openNetns(c, path));
+      }
+    }
+    return opened;
+  } catch (error) {
+    for (const netns of opened) closeNetns(c, netns);
+    throw error instanceof KeepaliveError
+      ? new KeepaliveError(`cannot reach a network namespace of the cgroup's processes: ${error.message}`, {
+        code: error.code,
+        errno: error.errno,
+        syscall: error.syscall,
+      })
+      : error;
+  }
+}
+
+/** A pass over a cgroup tree, ready to run: checked, its namespaces open; nothing loaded yet. */
+export interface PreparedPass {
+  readonly layout: KernelLayout;
+  readonly namespaces: readonly Netns[];
+}
+
+/**
+ * Checks that the TCP iterator can pass over a cgroup tree, and opens the namespaces its processes use: before
+ * anything is loaded or attached.
+ *
+ * @throws {NoPass} Where the kernel is too old or has no BTF: the caller takes the pidfd path instead.
+ * @throws {KeepaliveError} A missing capability, or a namespace that may not be entered.
+ */
+export function prepareCgroupPass(c: BpfContext, tree: readonly CgroupDirectory[], needs: PassNeeds): PreparedPass {
+  const layout = preparePass(c, needs);
+  return { layout, namespaces: namespacesOf(c, tree) };
+}
+
+/**
+ * Runs a prepared pass in each namespace: the sockets made in the given cgroups, read, or set with `writes`; the
+ * namespaces closed after.
+ */
+export function runCgroupPass(
+  c: BpfContext,
+  prepared: PreparedPass,
+  cgroups: readonly CgroupDirectory[],
+  writes?: TcpPass["writes"],
+): CgroupPass {
+  const records: TcpRecord[] = [];
+  try {
+    const pass: TcpPass = { cgroups: cgroups.map((directory) => directory.id), writes };
+    if (cgroups.length) {
+      for (const netns of prepared.namespaces) passTcp(c, prepared.layout, netns, pass, (r) => records.push(r));
+    }
+  } finally {
+    for (const netns of prepared.namespaces) closeNetns(c, netns);
+  }
+  return {
+    records,
+    paths: new Map(cgroups.map((directory) => [directory.id, directory.path])),
+    held: records.length ? holders(c, prepared.layout) : new Map(),
+  };
+}

@@ -1,0 +1,300 @@
+/**
+ * One pass of the kernel's TCP iterator over a network namespace: the rights,
+ * the kernel and its BTF checked before anything is loaded; the namespace
+ * entered by the calling thread for as long as the iterator takes to open
+ * (the iterator covers the namespace of the thread that opens it), and left
+ * whatever happens; each record decoded as it streams back; and the
+ * programs closed after, so that nothing stays loaded.
+ *
+ * @module
+ */
+import {
+  type BpfContext,
+  heldCapabilities,
+  iterate,
+  kernelAtLeast,
+  loadProgram,
+  type ProgramSpec,
+  readBtf,
+  readWhole,
+} from "../bpf/mod.ts";
+import {
+  FILE_RECORD,
+  fileProgram,
+  FLAGS,
+  type KernelLayout,
+  kernelLayout,
+  TCP_RECORD,
+  type TcpPass,
+  tcpProgram,
+} from "./_program.ts";
+import { endpointText, errnoName, KeepaliveError } from "../socket/mod.ts";
+import { toSettings } from "../options/mod.ts";
+import type { KeepaliveSettings, TcpState } from "../types/mod.ts";
+
+/** Where the kernel's own BTF is. */
+export const KERNEL_BTF = "/sys/kernel/btf/vmlinux";
+/** The nsfs `f_type` (`NSFS_MAGIC` of `<linux/magic.h>`): what a namespace file such as `/proc/PID/ns/net` is on. */
+const NSFS_MAGIC = 0x6e736673;
+
+/** What a pass is for: reading the sockets (`bpf_getsockopt`, 6.1), or setting them too (`bpf_setsockopt`, 5.15). */
+export type PassNeeds = "read" | "set";
+
+/** Why a pass cannot run here, before anything was loaded: said, and for a cgroup, the pidfd path taken instead. */
+export class NoPass extends Error {}
+
+/** The layout of the kernel this process runs on, read once: the kernel's BTF does not change while it runs. */
+let layoutCache: KernelLayout | undefined;
+
+/**
+ * Checks that a pass can run, before anything is loaded: the kernel's version for what it does, its BTF, and the
+ * capabilities (`CAP_BPF` and `CAP_PERFMON`, or `CAP_SYS_ADMIN`).
+ *
+ * @returns Where this kernel keeps what the programs read.
+ * @throws {NoPass} Naming what is missing: the kernel too old, no BTF, or a struct member this kernel lacks.
+ * @throws {KeepaliveError} `EPERM`, naming each capability missing.
+ */
+export function preparePass(c: BpfContext, needs: PassNeeds): KernelLayout {
+  const release = c.calls.kernel().release;
+  const since = needs === "set" ? c.bpf.iterator.setSince : c.bpf.iterator.readSince;
+  if (!kernelAtLeast(release, since)) {
+    throw new NoPass(
+      `the TCP iterator cannot ${needs} keepalive on Linux ${release}: its bpf_${
+        needs === "set" ? "set" : "get"
+      }sockopt needs ${since.join(".")} or later`,
+    );
+  }
+  const held = heldCapabilities(c);
+  if (!held.CAP_SYS_ADMIN && !(held.CAP_BPF && held.CAP_PERFMON)) {
+    const missing = (["CAP_BPF", "CAP_PERFMON"] as const).filter((name) => !held[name]);
+    throw new KeepaliveError(
+      `the TCP iterator needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN); this process lacks ${
+        missing.join(" and ")
+      }; nothing was loaded`,
+      { code: "EPERM", syscall: "bpf(BPF_PROG_LOAD)" },
+    );
+  }
+  if (layoutCache) return layoutCache;
+  const btf = readWhole(c, KERNEL_BTF);
+  if (typeof btf === "number") {
+    throw new NoPass(
+      `the TCP iterator needs the kernel's BTF, and ${KERNEL_BTF} cannot be read (${
+        errnoName(c.platform, -btf)
+      }): a kernel built without CONFIG_DEBUG_INFO_BTF`,
+    );
+  }
+  try {
+    return layoutCache = kernelLayout(readBtf(btf));
+  } catch (error) {
+    throw new NoPass(`the TCP iterator cannot run on this kernel: ${(error as Error).message}`);
+  }
+}
+
+/** A network namespace to pass over: this thread's own, or one open on a namespace file. */
+export interface Netns {
+  /** What the caller named it, for errors: a path, or `"this process's"`. */
+  readonly name: string;
+  /** A descriptor open on it; `undefined` for the caller's own. */
+  readonly fd: number | undefined;
+  /** Its inode (`ip netns identify`, `ls -i /proc/PID/ns/net`), which tells namespaces apart. */
+  readonly inode: number;
+}
+
+/**
+ * Opens a namespace file as a network namespace, and enters it once and leaves, so that a path that is no network
+ * namespace, or one this process may not enter, is refused before anything is loaded.
+ *
+ * @param path A namespace file (`/proc/PID/ns/net`, `/run/netns/NAME`); this thread's own if absent.
+ * @returns The namespace, which {@linkcode closeNetns} closes.
+ * @throws {TypeError} Naming the path, if it is not there or no network namespace.
+ * @throws {KeepaliveError} `EPERM` without `CAP_SYS_ADMIN`, which entering another namespace takes.
+ */
+export function openNetns(c: BpfContext, path?: string): Netns {
+  const own = c.calls.openFile("/proc/thread-self/ns/net");
+  if (own < 0) throw new KeepaliveError("cannot open /proc/thread-self/ns/net", { code: errnoName(c.platform, -own) });
+  const ownInode = c.calls.inode(own);
+  if (path === undefined) {
+    c.sys.close(own);
+    return { name: "this process's", fd: undefined, inode: ownInode };
+  }
+  const fd = c.calls.openFile(path);
+  try {
+    if (fd < 0) {
+      const code = errnoName(c.platform, -fd);
+      if (code === "EACCES" || code === "EPERM") {
+        throw new KeepaliveError(`cannot open ${path}: not allowed`, { code, errno: -fd, syscall: "open" });
+      }
+      throw new TypeError(`${path} is not a network namespace: ${code === "ENOENT" ? "there is no such file" : code}`);
+    }
+    if (c.calls.filesystemType(fd) !== NSFS_MAGIC) {
+      throw new TypeError(`${path} is not a network namespace: not a namespace file (such as /proc/PID/ns/net)`);
+    }
+    const inode = c.calls.inode(fd);
+    if (inode === ownInode) {
+      c.sys.close(fd);
+      return { name: path, fd: undefined, inode };
+    }
+    enter(c, fd, path);
+    enter(c, own, "this thread's own network namespace");
+    return { name: path, fd, inode };
+  } catch (error) {
+    if (fd >= 0) c.sys.close(fd);
+    throw error;
+  } finally {
+    c.sys.close(own);
+  }
+}
+
+/** Closes what {@linkcode openNetns} opened. */
+export function closeNetns(c: BpfContext, netns: Netns): void {
+  if (netns.fd !== undefined) c.sys.close(netns.fd);
+}
+
+/** The calling thread enters a network namespace. */
+function enter(c: BpfContext, fd: number, name: string): void {
+  const result = c.calls.enterNamespace(fd, c.bpf.CLONE_NEWNET);
+  if (result >= 0) return;
+  const code = errnoName(c.platform, -result);
+  if (code === "EINVAL") throw new TypeError(`${name} is not a network namespace: it is another kind of namespace`);
+  throw new KeepaliveError(
+    code === "EPERM"
+      ? `cannot enter ${name}: that needs CAP_SYS_ADMIN, over it and in this process's user namespace`
+      : `cannot enter ${name}`,
+    { code, errno: -result, syscall: "setns" },
+  );
+}
+
+/**
+ * Runs an iterator program in a network namespace: the thread enters it to open the iterator, and comes back
+ * before any record is read or anything else runs.
+ */
+function iterateIn(
+  c: BpfContext,
+  netns: Netns,
+  program: number,
+  recordBytes: number,
+  visit: (record: DataView) => void,
+): void {
+  if (netns.fd === undefined) return iterate(c, program, recordBytes, visit);
+  const own = c.calls.openFile("/proc/thread-self/ns/net");
+  if (own < 0) throw new KeepaliveError("cannot open /proc/thread-self/ns/net", { code: errnoName(c.platform, -own) });
+  try {
+    enter(c, netns.fd, netns.name);
+    let back = false;
+    const leave = () => {
+      if (!back) enter(c, own, "this thread's own network namespace");
+      back = true;
+    };
+    try {
+      iterate(c, program, recordBytes, visit, leave);
+    } finally {
+      leave();
+    }
+  } finally {
+    c.sys.close(own);
+  }
+}
+
+/** One TCP socket as the iterator read it. */
+export interface TcpRecord {
+  /** Its inode, as `ss -e` shows it (`ino:`); 0 where no file holds it. */
+  readonly inode: number;
+  /** The id of the cgroup it was made in (its directory's inode); 0 for a request or time-wait socket. */
+  readonly cgroupId: bigint;
+  readonly uid: number;
+  readonly local: string;
+  /** `undefined` for a listener, or a socket not connected. */
+  readonly peer: string | undefined;
+  readonly state: TcpState;
+  /** What it held; `undefined` for a request or time-wait socket, which holds no options. */
+  readonly before: KeepaliveSettings | undefined;
+  /** What it holds after the writes; `undefined` where none were made. */
+  readonly after: KeepaliveSettings | undefined;
+  /** The errno name of the write the kernel refused, if one was; the writes after it were not made. */
+  readonly refused: string | undefined;
+}
+
+const SPECS = (c: BpfContext, layout: KernelLayout, iterator: "tcp" | "task_file"): ProgramSpec => ({
+  what: `iter/${iterator}`,
+  name: iterator === "tcp" ? "tcp_ka_iter" : "tcp_ka_files",
+  programType: c.bpf.programTypes.BPF_PROG_TYPE_TRACING,
+  attachType: c.bpf.attachTypes.BPF_TRACE_ITER,
+  attachBtfId: layout.iterators[iterator].btfId,
+});
+
+/**
+ * Every TCP socket of a network namespace, read (and, with writes, set) in one pass, each handed to `visit` as it
+ * streams back; the program is unloaded after.
+ *
+ * @throws {KeepaliveError} If the kernel refuses the program (the verifier's log), the link or the iterator.
+ */
+export function passTcp(
+  c: BpfContext,
+  layout: KernelLayout,
+  netns: Netns,
+  pass: TcpPass,
+  visit: (socket: TcpRecord) => void,
+): void {
+  const { platform } = c;
+  const program = loadProgram(c, SPECS(c, layout, "tcp"), tcpProgram(c.bpf, platform, layout, pass));
+  const names = platform.tcpInfo.state.names;
+  const count = platform.socketOptions.length;
+  const values = (record: DataView, at: number) =>
+    toSettings(platform, Array.from({ length: count }, (_, i) => record.getInt32(at + 4 * i, true)));
+  try {
+    iterateIn(c, netns, program, TCP_RECORD.bytes, (record) => {
+      const flags = record.getUint8(TCP_RECORD.flags);
+      const family = record.getUint16(TCP_RECORD.family, true);
+      const v4 = family === platform.AF_INET;
+      const bytes = (at: number, length: number) =>
+        new Uint8Array(record.buffer, record.byteOffset + at, length).slice();
+      const localIp = v4 ? bytes(TCP_RECORD.localV4, 4) : bytes(TCP_RECORD.localV6, 16);
+      const peerIp = v4 ? bytes(TCP_RECORD.peerV4, 4) : bytes(TCP_RECORD.peerV6, 16);
+      const peerPort = record.getUint16(TCP_RECORD.peerPort, false);
+      const stateNumber = record.getUint8(TCP_RECORD.state);
+      const setErrno = -record.getInt32(TCP_RECORD.setErrno, true);
+      visit({
+        inode: Number(record.getBigUint64(TCP_RECORD.inode, true)),
+        cgroupId: record.getBigUint64(TCP_RECORD.cgroup, true),
+        uid: record.getUint32(TCP_RECORD.uid, true),
+        local: endpointText(localIp, record.getUint16(TCP_RECORD.localPort, true)),
+        peer: peerPort === 0 ? undefined : endpointText(peerIp, peerPort),
+        state: stateNumber === layout.TCP_NEW_SYN_RECV ? "syn-received" : names[stateNumber] ?? "closed",
+        before: flags & FLAGS.READ ? values(record, TCP_RECORD.before) : undefined,
+        after: flags & FLAGS.SET ? values(record, TCP_RECORD.after) : undefined,
+        refused: setErrno > 0 ? errnoName(platform, setErrno) : undefined,
+      });
+    });
+  } finally {
+    c.sys.close(program);
+  }
+}
+
+/** Who holds a socket: a process, and its descriptor there. */
+export interface Holder {
+  readonly pid: number;
+  readonly fd: number;
+}
+
+/**
+ * Every socket's holders, by inode, in one pass over every open file of every process of this process's pid
+ * namespace; pids as that namespace numbers them.
+ *
+ * @throws {KeepaliveError} If the kernel refuses.
+ */
+export function holders(c: BpfContext, layout: KernelLayout): Map<number, Holder[]> {
+  const program = loadProgram(c, SPECS(c, layout, "task_file"), fileProgram(c.bpf, layout));
+  const found = new Map<number, Holder[]>();
+  try {
+    iterate(c, program, FILE_RECORD.bytes, (record) => {
+      const inode = Number(record.getBigUint64(FILE_RECORD.inode, true));
+      const holder = { pid: record.getUint32(FILE_RECORD.pid, true), fd: record.getUint32(FILE_RECORD.fd, true) };
+      const known = found.get(inode);
+      if (known) known.push(holder);
+      else found.set(inode, [holder]);
+    });
+  } finally {
+    c.sys.close(program);
+  }
+  return found;
+}
