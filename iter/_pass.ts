@@ -272,7 +272,9 @@ export function passTcp(
 
 /** Who holds a socket: a process, and its descriptor there. */
 export interface Holder {
+  /** The process, as this process's pid namespace numbers it. */
   readonly pid: number;
+  /** Its descriptor for the socket. */
   readonly fd: number;
 }
 
