@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { cText } from "../options/mod.ts";
+import { cString, cText } from "../options/mod.ts";
 
 /** `BTF_KIND_*`, as `<linux/btf.h>` numbers them. */
 export const BTF_KINDS = {
@@ -120,7 +120,8 @@ export function readBtf(bytes: Uint8Array): Btf {
     return bytes[at + wanted.length] === 0;
   };
   const nameOf = (offset: number) => cText(bytes.subarray(nameAt(offset)));
-  const encoder = new TextEncoder();
+  // Runtime-free: a name as its UTF-8 bytes, without the NUL.
+  const encoder = { encode: (name: string) => cString(name).subarray(0, -1) };
   /** The type a typedef or qualifier names, through every one of them. */
   const resolved = (id: number) => {
     let t = type(id);
@@ -146,7 +147,7 @@ export function readBtf(bytes: Uint8Array): Btf {
       const raw = view.getUint32(at + 8, true);
       const bits = t.bitfields ? raw & 0xffffff : raw;
       if (t.bitfields && raw >>> 24 !== 0 && name !== 0 && nameIs(name, wanted)) {
-        throw new Error(`${new TextDecoder().decode(wanted)} is a bitfield, which a load cannot read whole`);
+        throw new Error(`${cText(wanted)} is a bitfield, which a load cannot read whole`);
       }
       if (name !== 0 && nameIs(name, wanted)) return { type: memberType, bits };
       if (name === 0) {
