@@ -21,7 +21,14 @@ import {
   lockCgroup,
   openCgroup,
 } from "./_cgroup.ts";
-import { type CgroupPass, netnsSocket, prepareCgroupPass, type PreparedPass, runCgroupPass } from "./_netns.ts";
+import {
+  type CgroupPass,
+  closeCgroupPass,
+  netnsSocket,
+  prepareCgroupPass,
+  type PreparedPass,
+  runCgroupPass,
+} from "./_netns.ts";
 import { NoPass } from "../iter/mod.ts";
 import {
   currentTemplate,
@@ -297,7 +304,7 @@ export function applyToCgroup(
     try {
       programs = attachPolicy(c, cgroup, where, { owner, writes }, enforce);
     } catch (error) {
-      if (prepared) runCgroupPass(c, prepared, []); // closes its namespaces
+      if (prepared) closeCgroupPass(c, prepared);
       throw error;
     }
     const processes = prepared

@@ -13,6 +13,7 @@ import {
   closeNetns,
   type Holder,
   holders,
+  isConnection,
   type KernelLayout,
   type Netns,
   openNetns,
@@ -23,8 +24,9 @@ import {
   summarize,
   type TcpPass,
   type TcpRecord,
+  unseenMs,
 } from "../iter/mod.ts";
-import { checkNetnsInspection } from "../options/mod.ts";
+import { checkNetnsInspection, deadPeerMs } from "../options/mod.ts";
 import { KeepaliveError } from "../socket/mod.ts";
 import type { Syscalls } from "../syscalls/mod.ts";
 import type { Platform } from "../platforms/mod.ts";
@@ -89,15 +91,6 @@ export function cgroupPaths(c: BpfContext, ids: ReadonlySet<bigint>): Map<bigint
   return found;
 }
 
-/** How soon an idle dead peer would be found, from the settings. */
-function deadPeerOf(settings: KeepaliveSettings | undefined): number | undefined {
-  if (!settings?.enabled) return undefined;
-  const { idleMs, intervalMs, count } = settings;
-  return idleMs !== undefined && intervalMs !== undefined && count !== undefined
-    ? idleMs + intervalMs * count
-    : undefined;
-}
-
 /** A record as the public socket, named: its cgroup's path and its holders. */
 export function netnsSocket(
   record: TcpRecord,
@@ -110,7 +103,7 @@ export function netnsSocket(
     peer: record.peer,
     state: record.state,
     settings,
-    deadPeerMs: deadPeerOf(settings),
+    deadPeerMs: deadPeerMs(settings),
     uid: record.uid,
     cgroup: paths.get(record.cgroupId),
     inode: record.inode,
@@ -157,7 +150,7 @@ export function inspectNetnsAt(
       summary,
       sockets: overMs === undefined
         ? sockets
-        : sockets.filter((s) => s.state !== "listen" && s.settings && (s.deadPeerMs ?? Infinity) > overMs),
+        : sockets.filter((socket) => isConnection(socket) && unseenMs(socket) > overMs),
     };
   } finally {
     closeNetns(c, netns);
@@ -220,6 +213,11 @@ export function prepareCgroupPass(c: BpfContext, tree: readonly CgroupDirectory[
   return { layout, namespaces: namespacesOf(c, tree) };
 }
 
+/** Closes the namespaces of a prepared pass that will not run (something failed between preparing and running). */
+export function closeCgroupPass(c: BpfContext, prepared: PreparedPass): void {
+  for (const netns of prepared.namespaces) closeNetns(c, netns);
+}
+
 /**
  * Runs a prepared pass in each namespace: the sockets made in the given cgroups, read, or set with `writes`; the
  * namespaces closed after.
@@ -233,11 +231,12 @@ export function runCgroupPass(
   const records: TcpRecord[] = [];
   try {
     const pass: TcpPass = { cgroups: cgroups.map((directory) => directory.id), writes };
+    // No cgroup, no pass: a program without a filter would keep (and set) every socket.
     if (cgroups.length) {
       for (const netns of prepared.namespaces) passTcp(c, prepared.layout, netns, pass, (r) => records.push(r));
     }
   } finally {
-    for (const netns of prepared.namespaces) closeNetns(c, netns);
+    closeCgroupPass(c, prepared);
   }
   return {
     records,

@@ -42,7 +42,7 @@ import {
   type Slot,
   slot,
 } from "../bpf/mod.ts";
-import { cString, cText } from "../options/mod.ts";
+import { cString, cText, keepaliveFirst } from "../options/mod.ts";
 import type { Write } from "../options/mod.ts";
 import type { BpfTable, SocketOption } from "../platforms/mod.ts";
 
@@ -258,11 +258,6 @@ export function templates(bpf: BpfTable): readonly Template[] {
   ];
 }
 
-/** Keepalive on first: the idle time only rearms a timer that runs. */
-function inOrder(writes: readonly Write[]): Write[] {
-  return [...writes.filter((w) => w.option.unit === "bool"), ...writes.filter((w) => w.option.unit !== "bool")];
-}
-
 /** An owner's name in 8-byte chunks, as `LD_IMM64` carries them. */
 function ownerChunks(owner: string): bigint[] {
   const bytes = cString(owner).subarray(0, -1);
@@ -288,7 +283,7 @@ function fillLine(line: Line, item: Item): Line {
 function itemsOf(template: Template, values: ProgramValues): Record<string, Item[]> {
   return {
     owner: ownerChunks(values.owner).map((chunk) => ({ chunk })),
-    writes: (template.kind === "sock_ops" ? inOrder(values.writes) : values.writes).map(({ option, value }) => ({
+    writes: (template.kind === "sock_ops" ? keepaliveFirst(values.writes) : values.writes).map(({ option, value }) => ({
       value,
       level: option.level,
       option: option.optname,

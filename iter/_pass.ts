@@ -33,9 +33,11 @@ import { toSettings } from "../options/mod.ts";
 import type { KeepaliveSettings, TcpState } from "../types/mod.ts";
 
 /** Where the kernel's own BTF is. */
-export const KERNEL_BTF = "/sys/kernel/btf/vmlinux";
+const KERNEL_BTF = "/sys/kernel/btf/vmlinux";
 /** The nsfs `f_type` (`NSFS_MAGIC` of `<linux/magic.h>`): what a namespace file such as `/proc/PID/ns/net` is on. */
 const NSFS_MAGIC = 0x6e736673;
+/** The calling thread's network namespace: the one an iterator opened now would cover. */
+const OWN_NETNS = "/proc/thread-self/ns/net";
 
 /** What a pass is for: reading the sockets (`bpf_getsockopt`, 6.1), or setting them too (`bpf_setsockopt`, 5.15). */
 export type PassNeeds = "read" | "set";
@@ -100,6 +102,13 @@ export interface Netns {
   readonly inode: number;
 }
 
+/** The calling thread's own network namespace, open: where it comes back to. */
+function openOwnNetns(c: BpfContext): number {
+  const own = c.calls.openFile(OWN_NETNS);
+  if (own < 0) throw new KeepaliveError(`cannot open ${OWN_NETNS}`, { code: errnoName(c.platform, -own) });
+  return own;
+}
+
 /**
  * Opens a namespace file as a network namespace, and enters it once and leaves, so that a path that is no network
  * namespace, or one this process may not enter, is refused before anything is loaded.
@@ -110,8 +119,7 @@ export interface Netns {
  * @throws {KeepaliveError} `EPERM` without `CAP_SYS_ADMIN`, which entering another namespace takes.
  */
 export function openNetns(c: BpfContext, path?: string): Netns {
-  const own = c.calls.openFile("/proc/thread-self/ns/net");
-  if (own < 0) throw new KeepaliveError("cannot open /proc/thread-self/ns/net", { code: errnoName(c.platform, -own) });
+  const own = openOwnNetns(c);
   const ownInode = c.calls.inode(own);
   if (path === undefined) {
     c.sys.close(own);
@@ -176,8 +184,7 @@ function iterateIn(
   visit: (record: DataView) => void,
 ): void {
   if (netns.fd === undefined) return iterate(c, program, recordBytes, visit);
-  const own = c.calls.openFile("/proc/thread-self/ns/net");
-  if (own < 0) throw new KeepaliveError("cannot open /proc/thread-self/ns/net", { code: errnoName(c.platform, -own) });
+  const own = openOwnNetns(c);
   try {
     enter(c, netns.fd, netns.name);
     let back = false;
@@ -214,7 +221,8 @@ export interface TcpRecord {
   readonly refused: string | undefined;
 }
 
-const SPECS = (c: BpfContext, layout: KernelLayout, iterator: "tcp" | "task_file"): ProgramSpec => ({
+/** What an iterator program is loaded as. */
+const iteratorSpec = (c: BpfContext, layout: KernelLayout, iterator: "tcp" | "task_file"): ProgramSpec => ({
   what: `iter/${iterator}`,
   name: iterator === "tcp" ? "tcp_ka_iter" : "tcp_ka_files",
   programType: c.bpf.programTypes.BPF_PROG_TYPE_TRACING,
@@ -236,7 +244,7 @@ export function passTcp(
   visit: (socket: TcpRecord) => void,
 ): void {
   const { platform } = c;
-  const program = loadProgram(c, SPECS(c, layout, "tcp"), tcpProgram(c.bpf, platform, layout, pass));
+  const program = loadProgram(c, iteratorSpec(c, layout, "tcp"), tcpProgram(c.bpf, platform, layout, pass));
   const names = platform.tcpInfo.state.names;
   const count = platform.socketOptions.length;
   const values = (record: DataView, at: number) =>
@@ -285,7 +293,7 @@ export interface Holder {
  * @throws {KeepaliveError} If the kernel refuses.
  */
 export function holders(c: BpfContext, layout: KernelLayout): Map<number, Holder[]> {
-  const program = loadProgram(c, SPECS(c, layout, "task_file"), fileProgram(c.bpf, layout));
+  const program = loadProgram(c, iteratorSpec(c, layout, "task_file"), fileProgram(c.bpf, layout));
   const found = new Map<number, Holder[]>();
   try {
     iterate(c, program, FILE_RECORD.bytes, (record) => {

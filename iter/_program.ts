@@ -19,7 +19,7 @@
  */
 import { type Btf, BTF_KINDS, type Member } from "../bpf/mod.ts";
 import { instructionSet, label, type Line, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9 } from "../bpf/mod.ts";
-import type { Write } from "../options/mod.ts";
+import { keepaliveFirst, type Write } from "../options/mod.ts";
 import type { BpfTable, Platform } from "../platforms/mod.ts";
 
 /** The kernel members the programs read, each with the size its load takes. */
@@ -137,11 +137,6 @@ export interface TcpPass {
   readonly cgroups?: readonly bigint[];
   /** Set these, keepalive first, on the sockets kept, and read them again. */
   readonly writes?: readonly Write[];
-}
-
-/** Keepalive on first: the idle time only rearms a timer that runs. */
-function keepaliveFirst(writes: readonly Write[]): Write[] {
-  return [...writes.filter((w) => w.option.unit === "bool"), ...writes.filter((w) => w.option.unit !== "bool")];
 }
 
 /** Writes the record to the iterator's output, and ends: `bpf_seq_write(ctx->meta->seq, &record, size)`. */

@@ -10,7 +10,6 @@ export {
   closeNetns,
   type Holder,
   holders,
-  KERNEL_BTF,
   type Netns,
   NoPass,
   openNetns,
@@ -25,8 +24,6 @@ export {
   isConnection,
   type SocketSummary,
   summarize,
-  type Summarized,
-  UNSEEN_BUCKETS,
   type UnseenBucket,
   unseenMs,
 } from "./_summary.ts";

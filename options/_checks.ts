@@ -112,6 +112,15 @@ export function checkPid(pid: unknown, platform: Platform, terms: Terms = API_TE
   return pid;
 }
 
+/** What is wrong with a path meant for the kernel: not a string, not absolute, or not its text; `undefined` if fine. */
+function pathProblem(path: unknown): string | undefined {
+  return typeof path !== "string"
+    ? "it is not a string"
+    : !path.startsWith("/")
+    ? "it is not absolute"
+    : unencodable(path);
+}
+
 /**
  * Checks a cgroup directory's path: absolute, and text the kernel takes as it is (no NUL, no lone surrogate, which
  * would name another directory); `.`, `..` and repeated or trailing slashes are resolved as the kernel would.
@@ -122,11 +131,7 @@ export function checkPid(pid: unknown, platform: Platform, terms: Terms = API_TE
  * @throws {TypeError} If it is not such a path.
  */
 export function checkPath(path: unknown, terms: Terms = API_TERMS): string {
-  const why = typeof path !== "string"
-    ? "it is not a string"
-    : !path.startsWith("/")
-    ? "it is not absolute"
-    : unencodable(path);
+  const why = pathProblem(path);
   if (why !== undefined) {
     throw new TypeError(
       `${
@@ -210,11 +215,7 @@ export interface NetnsInspection {
 export function checkNetnsInspection(path: unknown, settings: unknown, terms: Terms = API_TERMS): NetnsInspection {
   checkKeys("inspectNetns's settings", settings, ["overMs"]);
   if (path !== undefined) {
-    const why = typeof path !== "string"
-      ? "it is not a string"
-      : !path.startsWith("/")
-      ? "it is not absolute"
-      : unencodable(path);
+    const why = pathProblem(path);
     if (why !== undefined) {
       throw new TypeError(
         `${

@@ -165,3 +165,38 @@ export function toSettings(platform: Platform, values: readonly (number | undefi
   }
   return settings as KeepaliveSettings;
 }
+
+/**
+ * Writes in the order the kernel needs them from a BPF program: keepalive on first, since the idle time only rearms a
+ * timer that runs.
+ *
+ * @param writes The writes, in any order.
+ * @returns `SO_KEEPALIVE`'s first, the others after in their order.
+ */
+export function keepaliveFirst(writes: readonly Write[]): Write[] {
+  return [...writes.filter((w) => w.option.unit === "bool"), ...writes.filter((w) => w.option.unit !== "bool")];
+}
+
+/**
+ * How soon an idle dead peer would be found with these settings: `idleMs + intervalMs * count`.
+ *
+ * @example Linux's defaults
+ * ```ts
+ * import { deadPeerMs } from "./_writes.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const defaults = { enabled: true, idleMs: 7_200_000, intervalMs: 75_000, count: 9, userTimeoutMs: 0 };
+ * equal(deadPeerMs(defaults), 7_875_000);
+ * equal(deadPeerMs({ ...defaults, enabled: false }), undefined);
+ * ```
+ *
+ * @param settings What a socket holds; `undefined` for one that holds no options.
+ * @returns The milliseconds; `undefined` with keepalive off, or a value the OS cannot report.
+ */
+export function deadPeerMs(settings: KeepaliveSettings | undefined): number | undefined {
+  if (!settings?.enabled) return undefined;
+  const { idleMs, intervalMs, count } = settings;
+  return idleMs !== undefined && intervalMs !== undefined && count !== undefined
+    ? idleMs + intervalMs * count
+    : undefined;
+}

@@ -22,4 +22,4 @@ export { parseVariable } from "./_environment.ts";
 export { planIn, planKeepalive } from "./_plan.ts";
 export { type Field, type Terms, textTerms } from "./_terms.ts";
 export { cString, cText } from "./_text.ts";
-export { planWrites, toSettings, type Values, type Write } from "./_writes.ts";
+export { deadPeerMs, keepaliveFirst, planWrites, toSettings, type Values, type Write } from "./_writes.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { checkPid, planWrites, toSettings } from "../options/mod.ts";
+import { checkPid, deadPeerMs, planWrites, toSettings } from "../options/mod.ts";
 import {
   addressText,
   errnoName,
@@ -195,7 +195,6 @@ export function inspectProcessAt(open: () => Syscalls, platform: Platform, pid: 
   eachSocket(calls, platform, pid, ({ own, fd, local, peer }) => {
     const settings = toSettings(platform, readValues(calls, platform, own));
     const info = readTcpInfo(calls, platform, own);
-    const { enabled, idleMs, intervalMs, count } = settings;
     const heard = [info.sinceDataReceivedMs, info.sinceAckReceivedMs].filter((ms) => ms !== undefined);
     sockets.push({
       fd,
@@ -203,9 +202,7 @@ export function inspectProcessAt(open: () => Syscalls, platform: Platform, pid: 
       peer,
       state: info.state,
       settings,
-      deadPeerMs: enabled && idleMs !== undefined && intervalMs !== undefined && count !== undefined
-        ? idleMs + intervalMs * count
-        : undefined,
+      deadPeerMs: deadPeerMs(settings),
       sinceHeardMs: heard.length ? Math.min(...heard) : undefined,
     });
   });
