@@ -46,6 +46,11 @@ const LOG_BYTES = 64 * 1024;
 /** What one `read()` of an iterator asks for: the kernel fills it with as many whole records as fit. */
 const ITERATOR_CHUNK_BYTES = 256 * 1024;
 const MOST_INSTRUCTIONS = 4096;
+/**
+ * How many times a load is made while the verifier gives up with `EAGAIN`: it does when a signal arrives for the
+ * thread while it works (`signal_pending` in `do_check`), such as a child's `SIGCHLD`. libbpf makes 5 too.
+ */
+export const LOAD_ATTEMPTS = 5;
 
 /** A zeroed attribute, and a view to lay it out: the kernel refuses non-zero bytes past what a command uses. */
 export function attribute(bpf: BpfTable): [Uint8Array, DataView] {
@@ -113,11 +118,21 @@ export function loadProgram(c: BpfContext, spec: ProgramSpec, lines: readonly Li
     attr.set(cString(spec.name).subarray(0, bpf.BPF_OBJ_NAME_LEN - 1), at.prog_name);
     view.setUint32(at.expected_attach_type, spec.attachType, true);
     if (spec.attachBtfId !== undefined) view.setUint32(at.attach_btf_id, spec.attachBtfId, true);
-    return calls.bpf(bpf.commands.BPF_PROG_LOAD, attr);
+    let fd = calls.bpf(bpf.commands.BPF_PROG_LOAD, attr);
+    for (let attempt = 1; attempt < LOAD_ATTEMPTS && errnoName(c.platform, -fd) === "EAGAIN"; attempt++) {
+      fd = calls.bpf(bpf.commands.BPF_PROG_LOAD, attr);
+    }
+    return fd;
   };
   const fd = load(false);
   if (fd >= 0) return fd;
   const code = errnoName(c.platform, -fd);
+  if (code === "EAGAIN") {
+    throw new KeepaliveError(
+      `loading ${spec.what}: a signal interrupted the verifier at each of ${LOAD_ATTEMPTS} attempts`,
+      { code, errno: -fd, syscall: "bpf(BPF_PROG_LOAD)" },
+    );
+  }
   if (code !== "EACCES" && code !== "EINVAL") throw bpfError(c, fd, "BPF_PROG_LOAD", `loading ${spec.what}`);
   load(true);
   const said = cText(log).trim();
@@ -177,7 +192,8 @@ export function programInfo(c: BpfContext, program: number): ProgramInfo {
  *
  * @param program The loaded program's descriptor.
  * @param recordBytes The size of each record the program writes.
- * @param visit Given each record's bytes, valid until it returns.
+ * @param visit Given each record where it lies, at `at` in `chunk`: valid until it returns, and never copied (at
+ *   100,000 records, a view each would cost more than the kernel's pass).
  * @param opened Called once the iterator is open, before the first read: what it covers is fixed by then.
  * @throws {KeepaliveError} If the kernel refuses.
  */
@@ -185,7 +201,7 @@ export function iterate(
   c: BpfContext,
   program: number,
   recordBytes: number,
-  visit: (record: DataView) => void,
+  visit: (chunk: DataView, at: number) => void,
   opened: () => void = () => {},
 ): void {
   const { bpf, calls, sys } = c;
@@ -203,13 +219,14 @@ export function iterate(
       opened();
       // A read may end inside a record: what is left of it waits at the start of the buffer for the next read.
       const chunk = new Uint8Array(new ArrayBuffer(ITERATOR_CHUNK_BYTES));
+      const view = new DataView(chunk.buffer);
       let kept = 0;
       for (let n; (n = calls.read(iterator, chunk.subarray(kept))) !== 0;) {
         if (errnoName(c.platform, -n) === "EAGAIN") continue;
         if (n < 0) throw bpfError(c, n, "read", "reading the iterator");
         const end = kept + n;
         let at = 0;
-        for (; at + recordBytes <= end; at += recordBytes) visit(new DataView(chunk.buffer, at, recordBytes));
+        for (; at + recordBytes <= end; at += recordBytes) visit(view, at);
         chunk.copyWithin(0, at, end);
         kept = end - at;
       }

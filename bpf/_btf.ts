@@ -50,6 +50,10 @@ const TRAILING: Readonly<Record<number, readonly [fixed: number, each: number]>>
   [K.BTF_KIND_DECL_TAG]: [4, 0],
   [K.BTF_KIND_ENUM64]: [0, 12],
 };
+/** {@linkcode TRAILING} by kind, for the one loop over every type (150,000 of them): -1 for a kind not known. */
+const FIXED = new Int32Array(32).fill(-1);
+const EACH = new Int32Array(32);
+for (let kind = 1; kind <= K.BTF_KIND_ENUM64; kind++) [FIXED[kind], EACH[kind]] = TRAILING[kind] ?? [0, 0];
 /** What a qualifier or typedef stands for is the type it names. */
 const SEE_THROUGH: ReadonlySet<number> = new Set([
   K.BTF_KIND_TYPEDEF,
@@ -98,15 +102,19 @@ export function readBtf(bytes: Uint8Array): Btf {
   const typesAt = headerBytes + view.getUint32(8, true);
   const typesEnd = typesAt + view.getUint32(12, true);
   const stringsAt = headerBytes + view.getUint32(16, true);
-  const offsets: number[] = [0]; // id 0 is void
-  for (let at = typesAt; at < typesEnd;) {
-    offsets.push(at);
+  // Each type's place and kind, by id (id 0 is void); a type takes 12 bytes at least.
+  const most = Math.floor((typesEnd - typesAt) / TYPE_BYTES) + 2;
+  const places = new Uint32Array(most);
+  const kinds = new Uint8Array(most);
+  let count = 1;
+  for (let at = typesAt; at < typesEnd; count++) {
+    places[count] = at;
     const info = view.getUint32(at + 4, true);
-    const kind = info >>> 24 & 0x1f;
-    const trailing = TRAILING[kind] ?? (kind >= 1 && kind <= 19 ? [0, 0] : undefined);
-    if (!trailing) throw new Error(`BTF type ${offsets.length - 1} has kind ${kind}, which this reader does not know`);
-    at += TYPE_BYTES + trailing[0] + trailing[1] * (info & 0xffff);
+    const kind = kinds[count] = info >>> 24 & 0x1f;
+    if (FIXED[kind]! < 0) throw new Error(`BTF type ${count} has kind ${kind}, which this reader does not know`);
+    at += TYPE_BYTES + FIXED[kind]! + EACH[kind]! * (info & 0xffff);
   }
+  const offsets = places.subarray(0, count);
   const type = (id: number) => {
     const at = offsets[id];
     if (at === undefined || id === 0) throw new Error(`BTF has no type ${id}`);
@@ -160,8 +168,7 @@ export function readBtf(bytes: Uint8Array): Btf {
   const idOf = (kind: number, name: string) => {
     const wanted = encoder.encode(name);
     for (let id = 1; id < offsets.length; id++) {
-      const at = offsets[id]!;
-      if ((view.getUint32(at + 4, true) >>> 24 & 0x1f) === kind && nameIs(view.getUint32(at, true), wanted)) return id;
+      if (kinds[id] === kind && nameIs(view.getUint32(offsets[id]!, true), wanted)) return id;
     }
     return undefined;
   };
@@ -193,8 +200,8 @@ export function readBtf(bytes: Uint8Array): Btf {
     enumerator(name) {
       const wanted = encoder.encode(name);
       for (let id = 1; id < offsets.length; id++) {
+        if (kinds[id] !== K.BTF_KIND_ENUM) continue;
         const t = type(id);
-        if (t.kind !== K.BTF_KIND_ENUM) continue;
         for (let i = 0; i < t.vlen; i++) {
           const at = t.at + TYPE_BYTES + 8 * i;
           if (nameIs(view.getUint32(at, true), wanted)) return view.getInt32(at + 4, true);

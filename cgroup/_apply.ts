@@ -376,7 +376,7 @@ function byHolder<T>(
   const groups = new Map<string, { pid: number; cgroup: string; sockets: T[] }>();
   for (const record of pass.records) {
     const cgroup = pass.paths.get(record.cgroupId) ?? "";
-    const held = record.inode === 0 ? [] : pass.held.get(record.inode) ?? [];
+    const held = record.holders;
     for (const { pid, fd } of held.length ? held : [{ pid: 0, fd: -1 }]) {
       const key = `${pid} ${cgroup}`;
       let group = groups.get(key);
@@ -580,7 +580,7 @@ export function inspectCgroupAt(open: () => Syscalls, platform: Platform, path: 
   if (prepared) {
     const pass = runCgroupPass(c, prepared, tree);
     const processes = byHolder(pass, (record, fd) => {
-      const socket = netnsSocket(record, record.before, pass.paths, pass.held);
+      const socket = netnsSocket(record, record.before, (id) => pass.paths.get(id));
       const { local, peer, state, settings, deadPeerMs, uid, cgroup: made = "" } = socket;
       return judged({ fd, local, peer, state, settings: settings!, deadPeerMs, sinceHeardMs: undefined }, made, uid);
     });

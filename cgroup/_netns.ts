@@ -21,7 +21,7 @@ import {
   passTcp,
   preparePass,
   type SocketSummary,
-  summarize,
+  SummaryCounter,
   type TcpPass,
   type TcpRecord,
   unseenMs,
@@ -54,49 +54,58 @@ export interface NetnsSocket {
   holders: Holder[];
 }
 
-/** What {@linkcode inspectNetnsAt} read. */
-export interface InspectedNetns {
+/** What {@linkcode scanNetnsAt} read of a network namespace, but the sockets, which it handed on one by one. */
+export interface ScannedNetns {
   /** The namespace, as given: a path, or `"this process's"`. */
   netns: string;
   /** Its inode (`ls -iL /proc/PID/ns/net`). */
   inode: number;
   /** What a person reads first: counts, and how long idle dead peers would go unseen, by cgroup. */
   summary: SocketSummary;
+}
+
+/** What {@linkcode inspectNetnsAt} read. */
+export interface InspectedNetns extends ScannedNetns {
   /** Every TCP socket, or, with `overMs`, the connections whose idle dead peer would go unseen longer. */
   sockets: NetnsSocket[];
 }
 
-/** Each cgroup's path by id, for the ids asked: the cgroup v2 tree walked from its mount, each directory's inode. */
-export function cgroupPaths(c: BpfContext, ids: ReadonlySet<bigint>): Map<bigint, string> {
-  const found = new Map<bigint, string>();
-  const mount = cgroup2Mount(c);
-  if (mount === undefined || ids.size === 0) return found;
-  const visit = (path: string) => {
-    const fd = c.calls.openDirectory(path);
-    if (fd < 0) return;
-    try {
-      const id = BigInt(c.calls.inode(fd));
-      if (ids.has(id)) found.set(id, path);
-      if (found.size === ids.size) return;
-      const entries = c.calls.entries(fd);
-      if (typeof entries === "number") return;
-      for (const entry of entries) if (entry.directory && found.size < ids.size) visit(`${path}/${entry.name}`);
-    } catch {
-      // a name that is not UTF-8: its cgroup stays unnamed
-    } finally {
-      c.sys.close(fd);
-    }
+/**
+ * Each cgroup's path by id, as asked: the whole cgroup v2 tree walked from its mount once, on the first id asked,
+ * each directory's inode being its cgroup's id.
+ *
+ * @returns The path of a cgroup by id; `undefined` for one that has gone (or has a name that is not UTF-8).
+ */
+export function cgroupNamer(c: BpfContext): (id: bigint) => string | undefined {
+  let paths: Map<bigint, string> | undefined;
+  const walk = () => {
+    const found = new Map<bigint, string>();
+    const visit = (path: string) => {
+      const fd = c.calls.openDirectory(path);
+      if (fd < 0) return;
+      try {
+        found.set(BigInt(c.calls.inode(fd)), path);
+        const entries = c.calls.entries(fd);
+        if (typeof entries === "number") return;
+        for (const entry of entries) if (entry.directory) visit(`${path}/${entry.name}`);
+      } catch {
+        // a name that is not UTF-8: its cgroup stays unnamed
+      } finally {
+        c.sys.close(fd);
+      }
+    };
+    const mount = cgroup2Mount(c);
+    if (mount !== undefined) visit(mount);
+    return found;
   };
-  visit(mount);
-  return found;
+  return (id) => id === 0n ? undefined : (paths ??= walk()).get(id);
 }
 
-/** A record as the public socket, named: its cgroup's path and its holders. */
+/** A record as the public socket, its cgroup named. */
 export function netnsSocket(
   record: TcpRecord,
   settings: KeepaliveSettings | undefined,
-  paths: ReadonlyMap<bigint, string>,
-  held: ReadonlyMap<number, Holder[]>,
+  cgroupOf: (id: bigint) => string | undefined,
 ): NetnsSocket {
   return {
     local: record.local,
@@ -105,10 +114,55 @@ export function netnsSocket(
     settings,
     deadPeerMs: deadPeerMs(settings),
     uid: record.uid,
-    cgroup: paths.get(record.cgroupId),
+    cgroup: cgroupOf(record.cgroupId),
     inode: record.inode,
-    holders: record.inode === 0 ? [] : held.get(record.inode) ?? [],
+    holders: record.holders,
   };
+}
+
+/**
+ * Reads every TCP socket of a network namespace in one pass, and writes nothing: each socket handed to `visit` as
+ * it streams from the kernel, and none kept, so that memory stays flat at any count.
+ *
+ * @param open Opens the binding; called only once the input is valid.
+ * @param path A namespace file (`/proc/PID/ns/net`, `/run/netns/NAME`); this process's own if absent.
+ * @param settings `overMs`: hand on only the connections whose idle dead peer would go unseen longer (keepalive off
+ *   counts as never found); the summary counts every socket.
+ * @param visit Given each socket.
+ * @returns The namespace and the summary.
+ * @throws {TypeError | RangeError} On a bad path or setting, before any call; `TypeError` naming the path if it is
+ *   no network namespace.
+ * @throws {Error} On an OS other than Linux; if the kernel is before 6.1, or has no BTF.
+ * @throws {KeepaliveError} `EPERM` naming each capability missing; nothing is loaded then.
+ */
+export function scanNetnsAt(
+  open: () => Syscalls,
+  platform: Platform,
+  path: string | undefined,
+  settings: { overMs?: number },
+  visit: (socket: NetnsSocket) => void,
+): ScannedNetns {
+  const { path: where, overMs } = checkNetnsInspection(path, settings);
+  if (!platform.bpf) {
+    throw new Error(`inspecting a network namespace is Linux only (the TCP iterator); this is ${platform.name}`);
+  }
+  const c = bpfContext(open(), platform);
+  const layout = preparePass(c, "read");
+  const netns = openNetns(c, where);
+  try {
+    // Who holds what first: a socket made after this pass is said to be held by none, never by a wrong process.
+    const held = holders(c, layout);
+    const cgroupOf = cgroupNamer(c);
+    const counter = new SummaryCounter();
+    passTcp(c, layout, netns, {}, held, (record) => {
+      const socket = netnsSocket(record, record.before, cgroupOf);
+      counter.add(socket);
+      if (overMs === undefined || (isConnection(socket) && unseenMs(socket) > overMs)) visit(socket);
+    });
+    return { netns: netns.name, inode: netns.inode, summary: counter.summary() };
+  } finally {
+    closeNetns(c, netns);
+  }
 }
 
 /**
@@ -130,38 +184,15 @@ export function inspectNetnsAt(
   path?: string,
   settings: { overMs?: number } = {},
 ): InspectedNetns {
-  const { path: where, overMs } = checkNetnsInspection(path, settings);
-  if (!platform.bpf) {
-    throw new Error(`inspecting a network namespace is Linux only (the TCP iterator); this is ${platform.name}`);
-  }
-  const c = bpfContext(open(), platform);
-  const layout = preparePass(c, "read");
-  const netns = openNetns(c, where);
-  try {
-    const records: TcpRecord[] = [];
-    passTcp(c, layout, netns, {}, (record) => records.push(record));
-    const paths = cgroupPaths(c, new Set(records.map((record) => record.cgroupId).filter((id) => id !== 0n)));
-    const held = holders(c, layout);
-    const sockets = records.map((record) => netnsSocket(record, record.before, paths, held));
-    const summary = summarize(sockets);
-    return {
-      netns: netns.name,
-      inode: netns.inode,
-      summary,
-      sockets: overMs === undefined
-        ? sockets
-        : sockets.filter((socket) => isConnection(socket) && unseenMs(socket) > overMs),
-    };
-  } finally {
-    closeNetns(c, netns);
-  }
+  const sockets: NetnsSocket[] = [];
+  const scanned = scanNetnsAt(open, platform, path, settings, (socket) => sockets.push(socket));
+  return { ...scanned, sockets };
 }
 
 /** What a pass over a cgroup's tree found: every socket made there, by record, with its holders named. */
 export interface CgroupPass {
   readonly records: TcpRecord[];
   readonly paths: ReadonlyMap<bigint, string>;
-  readonly held: ReadonlyMap<number, Holder[]>;
 }
 
 /**
@@ -230,17 +261,16 @@ export function runCgroupPass(
 ): CgroupPass {
   const records: TcpRecord[] = [];
   try {
-    const pass: TcpPass = { cgroups: cgroups.map((directory) => directory.id), writes };
     // No cgroup, no pass: a program without a filter would keep (and set) every socket.
     if (cgroups.length) {
-      for (const netns of prepared.namespaces) passTcp(c, prepared.layout, netns, pass, (r) => records.push(r));
+      const pass = { cgroups: cgroups.map((directory) => directory.id), writes };
+      const held = holders(c, prepared.layout);
+      for (const netns of prepared.namespaces) {
+        passTcp(c, prepared.layout, netns, pass, held, (record) => records.push(record));
+      }
     }
   } finally {
     closeCgroupPass(c, prepared);
   }
-  return {
-    records,
-    paths: new Map(cgroups.map((directory) => [directory.id, directory.path])),
-    held: records.length ? holders(c, prepared.layout) : new Map(),
-  };
+  return { records, paths: new Map(cgroups.map((directory) => [directory.id, directory.path])) };
 }

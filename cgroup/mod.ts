@@ -21,4 +21,4 @@ export {
   type Reach,
 } from "./_apply.ts";
 export type { ProgramKind } from "./_program.ts";
-export { type InspectedNetns, inspectNetnsAt, type NetnsSocket } from "./_netns.ts";
+export { type InspectedNetns, inspectNetnsAt, type NetnsSocket, type ScannedNetns, scanNetnsAt } from "./_netns.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { writeSync } from "node:fs";
 import { DURATION_FORM, type Field, parseDuration, type Terms, textTerms, unitHint } from "../options/mod.ts";
 
 /** A mistake in how the command was called: exit code 2. */
@@ -170,3 +171,38 @@ export const SETTINGS_HEADER = [
   "user timeout",
   "idle dead peer found after",
 ];
+
+/** What {@linkcode stdoutLines} gathers before a write: a few hundred lines, short-lived enough to stay young. */
+const BATCH_BYTES = 64 * 1024;
+/** How long a write waits when standard output is a full non-blocking pipe (Node makes it one), in milliseconds. */
+const FULL_PIPE_WAIT_MS = 1;
+
+/**
+ * Lines for standard output, written synchronously a batch at a time with one `write(2)`, in the three runtimes
+ * alike: at 100,000 lines, console.log alone took longer than the kernel's pass (3x under Deno), and under Node and
+ * Bun it may reorder against direct writes, so a command that uses this writes everything through it.
+ *
+ * @returns `line` to add a line, `flush` to write what is gathered (before exiting).
+ */
+export function stdoutLines(): { line(text: string): void; flush(): void } {
+  const encoder = new TextEncoder();
+  let batch = "";
+  const flush = () => {
+    for (let rest = encoder.encode(batch); rest.length;) {
+      try {
+        rest = rest.subarray(writeSync(1, rest));
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EAGAIN") throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, FULL_PIPE_WAIT_MS);
+      }
+    }
+    batch = "";
+  };
+  return {
+    line(text) {
+      batch += `${text}\n`;
+      if (batch.length >= BATCH_BYTES) flush();
+    },
+    flush,
+  };
+}

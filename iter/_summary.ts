@@ -96,19 +96,20 @@ function add(into: ConnectionCounts, socket: Summarized): void {
 }
 
 /**
- * Counts sockets: all of them, listeners, and the connections in buckets, all and by cgroup.
+ * Counts sockets one at a time, as they stream by, keeping none: every socket, listeners, and the connections in
+ * buckets, all and by cgroup.
  *
  * @example Two connections and a listener
  * ```ts
- * import { summarize } from "./_summary.ts";
+ * import { SummaryCounter } from "./_summary.ts";
  * import { deepEqual, equal } from "node:assert/strict";
  *
  * const on = { enabled: true };
- * const summary = summarize([
- *   { state: "listen", settings: on, deadPeerMs: 7_875_000, cgroup: "/a" },
- *   { state: "established", settings: on, deadPeerMs: 20_000, cgroup: "/a" },
- *   { state: "established", settings: { enabled: false }, deadPeerMs: undefined, cgroup: "/b" },
- * ]);
+ * const counter = new SummaryCounter();
+ * counter.add({ state: "listen", settings: on, deadPeerMs: 7_875_000, cgroup: "/a" });
+ * counter.add({ state: "established", settings: on, deadPeerMs: 20_000, cgroup: "/a" });
+ * counter.add({ state: "established", settings: { enabled: false }, deadPeerMs: undefined, cgroup: "/b" });
+ * const summary = counter.summary();
  * equal(summary.listeners, 1);
  * equal(summary.connections, 2);
  * equal(summary.keepaliveOff, 1);
@@ -116,25 +117,31 @@ function add(into: ConnectionCounts, socket: Summarized): void {
  * deepEqual(summary.byCgroup.map(({ cgroup, connections }) => [cgroup, connections]), [["/a", 1], ["/b", 1]]);
  * ```
  */
-export function summarize(sockets: Iterable<Summarized>): SocketSummary {
-  const all = counts();
-  const byCgroup = new Map<string | undefined, ConnectionCounts>();
-  let total = 0;
-  let listeners = 0;
-  for (const socket of sockets) {
-    total++;
-    if (socket.state === "listen") listeners++;
-    if (!isConnection(socket)) continue;
-    add(all, socket);
-    let group = byCgroup.get(socket.cgroup);
-    if (!group) byCgroup.set(socket.cgroup, group = counts());
+export class SummaryCounter {
+  #all = counts();
+  #byCgroup = new Map<string | undefined, ConnectionCounts>();
+  #sockets = 0;
+  #listeners = 0;
+
+  /** Counts one socket. */
+  add(socket: Summarized): void {
+    this.#sockets++;
+    if (socket.state === "listen") this.#listeners++;
+    if (!isConnection(socket)) return;
+    add(this.#all, socket);
+    let group = this.#byCgroup.get(socket.cgroup);
+    if (!group) this.#byCgroup.set(socket.cgroup, group = counts());
     add(group, socket);
   }
-  return {
-    sockets: total,
-    listeners,
-    ...all,
-    byCgroup: [...byCgroup].map(([cgroup, group]) => ({ cgroup, ...group }))
-      .sort((a, b) => b.connections - a.connections || String(a.cgroup).localeCompare(String(b.cgroup))),
-  };
+
+  /** What was counted: the cgroups most connections first. */
+  summary(): SocketSummary {
+    return {
+      sockets: this.#sockets,
+      listeners: this.#listeners,
+      ...this.#all,
+      byCgroup: [...this.#byCgroup].map(([cgroup, group]) => ({ cgroup, ...group }))
+        .sort((a, b) => b.connections - a.connections || String(a.cgroup).localeCompare(String(b.cgroup))),
+    };
+  }
 }

@@ -23,7 +23,7 @@ export {
   type ConnectionCounts,
   isConnection,
   type SocketSummary,
-  summarize,
+  SummaryCounter,
   type UnseenBucket,
   unseenMs,
 } from "./_summary.ts";

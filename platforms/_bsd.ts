@@ -65,6 +65,7 @@ export const BSD: Pick<
   AF_INET: 2,
   errnoNames: {
     ...V7_ERRNO_NAMES,
+    35: "EAGAIN",
     38: "ENOTSOCK",
     42: "ENOPROTOOPT",
     43: "EPROTONOSUPPORT",

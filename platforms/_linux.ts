@@ -44,6 +44,7 @@ export const linux: Platform = {
   AF_INET6: 10,
   errnoNames: {
     ...V7_ERRNO_NAMES,
+    11: "EAGAIN",
     36: "ENAMETOOLONG",
     38: "ENOSYS",
     40: "ELOOP",

@@ -43,12 +43,14 @@ export const linuxBpf: BpfTable = {
   BPF_FUNC_setsockopt: 49,
   BPF_FUNC_getsockopt: 57,
   BPF_FUNC_seq_write: 127,
+  BPF_FUNC_probe_read_kernel: 113,
   BPF_FUNC_skc_to_tcp_sock: 137,
   // bpf_setsockopt from iter/tcp: commit 3cee6fb8e69e (5.15); bpf_getsockopt of the keepalive options: 0b20a133c094.
   iterator: { setSince: [5, 15], readSince: [6, 1] },
   S_IFMT: 0o170000,
   S_IFSOCK: 0o140000,
   CLONE_NEWNET: 0x40000000,
+  PROC_PID_INIT_INO: 0xeffffffc,
   capabilities: { CAP_SYS_ADMIN: 21, CAP_PERFMON: 38, CAP_BPF: 39 },
   IPPROTO_TCP: 6,
   OWN_WRITE_TAG: 0x6b617470, // "ptak", this module's own

@@ -193,10 +193,14 @@ export interface BpfTable {
   readonly BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: number;
   readonly BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: number;
   readonly BPF_FUNC_setsockopt: number;
-  /** The helpers an iterator program calls: read an option, write a record, a socket as a TCP socket. */
+  /**
+   * The helpers an iterator program calls: read an option, write a record, a socket as a TCP socket, and a read of
+   * kernel memory (a socket's inode, beside it).
+   */
   readonly BPF_FUNC_getsockopt: number;
   readonly BPF_FUNC_seq_write: number;
   readonly BPF_FUNC_skc_to_tcp_sock: number;
+  readonly BPF_FUNC_probe_read_kernel: number;
   /**
    * The TCP iterator (`iter/tcp`): the first kernels whose `bpf_setsockopt` (5.15) and `bpf_getsockopt` of the
    * keepalive options (6.1) it may call, `[major, minor]`.
@@ -207,6 +211,11 @@ export interface BpfTable {
   readonly S_IFSOCK: number;
   /** `CLONE_NEWNET` of `<sched.h>`: what `setns` enters. */
   readonly CLONE_NEWNET: number;
+  /**
+   * `PROC_PID_INIT_INO` of `<linux/proc_ns.h>` (not uapi, fixed since 3.8): the initial pid namespace's inode, whose
+   * numbers a task's `tgid` is in.
+   */
+  readonly PROC_PID_INIT_INO: number;
   /** The capabilities an iterator takes, by `<linux/capability.h>`'s names: bits of `/proc/self/status`' CapEff. */
   readonly capabilities: Readonly<Record<"CAP_SYS_ADMIN" | "CAP_PERFMON" | "CAP_BPF", number>>;
   /** The protocol of a TCP socket (`bpf_sock.protocol`): the only one `--enforce` holds. */

@@ -150,13 +150,14 @@ function sockaddrText(platform: Platform, bytes: Uint8Array): string | undefined
 /**
  * An IP address and port as text: `127.0.0.1:80`, `[::1]:80` (RFC 5952).
  *
- * @param ip 4 bytes, or 16.
+ * @param ip 4 bytes, or 16; or, with `at` and `length`, bytes holding them there (no view made for each address:
+ *   the TCP iterator's 100,000 records are read where they lie).
  * @param port The port.
  * @returns The text.
  */
-export function endpointText(ip: Uint8Array, port: number): string {
-  if (ip.length === 4) return `${ip.join(".")}:${port}`;
-  const words = Array.from({ length: 8 }, (_, i) => ip[2 * i]! << 8 | ip[2 * i + 1]!);
+export function endpointText(ip: Uint8Array, port: number, at = 0, bytes = ip.length): string {
+  if (bytes === 4) return `${ip[at]}.${ip[at + 1]}.${ip[at + 2]}.${ip[at + 3]}:${port}`;
+  const words = Array.from({ length: 8 }, (_, i) => ip[at + 2 * i]! << 8 | ip[at + 2 * i + 1]!);
   // RFC 5952: the first longest run of two or more zero words becomes "::".
   let [start, length] = [-1, 1];
   for (let i = 0, run = 0; i < 8; i++) {

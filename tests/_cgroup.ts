@@ -6,6 +6,9 @@ import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFil
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
+/** Debian's python3, not one on root's PATH (a pyenv shim under /root), so that another user can run it too. */
+export const PYTHON = "/usr/bin/python3";
+
 /** Where cgroup v2 is mounted here: the `cgroup2` line of /proc/mounts. */
 export const CGROUP_ROOT = readFileSync("/proc/mounts", "utf8").split("\n").map((line) => line.split(" "))
   .find((fields) => fields[2] === "cgroup2")![1];

@@ -168,6 +168,7 @@ function bpfChecks(bpf: BpfTable): Check[] {
       BPF_FUNC_setsockopt: bpf.BPF_FUNC_setsockopt,
       BPF_FUNC_getsockopt: bpf.BPF_FUNC_getsockopt,
       BPF_FUNC_seq_write: bpf.BPF_FUNC_seq_write,
+      BPF_FUNC_probe_read_kernel: bpf.BPF_FUNC_probe_read_kernel,
       BPF_FUNC_skc_to_tcp_sock: bpf.BPF_FUNC_skc_to_tcp_sock,
       S_IFMT: bpf.S_IFMT,
       S_IFSOCK: bpf.S_IFSOCK,

@@ -24,6 +24,7 @@ import {
   CGROUP_ROOT,
   firstLine,
   makeCgroup,
+  PYTHON,
   removeCgroup,
   RUNTIMES,
   startIn,
@@ -52,7 +53,6 @@ const DEFAULTS: KernelValues = {
   TCP_KEEPCNT: 9,
   TCP_USER_TIMEOUT: 0,
 };
-const PYTHON = "/usr/bin/python3";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let unique = 0;
 const name = (what: string) => `tcp-keepalive-${process.pid}-${runtime}-${what}-${unique++}`;
@@ -508,6 +508,7 @@ testUnder(
       const done = JSON.parse(run.stdout);
       deepEqual(done.programs.map((p: { kind: string }) => p.kind), ["sock_ops", "setsockopt"]);
       deepEqual(done.processes.map((p: { sockets: unknown[] }) => p.sockets.length), [3, 3], "both pods' sockets, now");
+      equal(done.reach, "iterator", "set by the TCP iterator, in each pod's network namespace");
       const late = await pod("pod-c");
       for (const child of [...early, late]) deepEqual(connections(child), [held, held], `pod process ${child.pid}`);
       // A rolling update: the new pod applies, then the old pod's preStop detaches, which leaves the new one's.

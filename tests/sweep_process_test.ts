@@ -7,18 +7,17 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { ssKeepaliveTimer } from "./_ss.ts";
 import { FIXTURES, keepalive } from "./_cli.ts";
+import { PYTHON } from "./_cgroup.ts";
 import { test } from "./_harness.ts";
 import { applyToProcess } from "../sweep/mod.ts";
 import { linux } from "../platforms/_linux.ts";
 
-// Given as its source, not its path: a clone may sit in a directory only its owner can read. Debian's python3, not
-// one on root's PATH (a pyenv shim under /root), so that another user can run it too.
+// Given as its source, not its path: a clone may sit in a directory only its owner can read.
 const IDLE_CLIENT = readFileSync(`${FIXTURES}idle_client.py`, "utf8");
-const PYTHON3 = "/usr/bin/python3";
 
 /** A python3 process holding an idle loopback connection, started through `prefix` if given, and its lines. */
 function idleClient(prefix: string[] = []) {
-  const [file, ...args] = [...prefix, PYTHON3, "-c", IDLE_CLIENT];
+  const [file, ...args] = [...prefix, PYTHON, "-c", IDLE_CLIENT];
   const child: ChildProcessWithoutNullStreams = spawn(file, args);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async () => ((await lines.next()).value as string).split(" ");
@@ -117,7 +116,7 @@ test("setProcessKeepalive() refuses a pid past 32 bits before any call: never wr
 
 /** A python3 process with `count` loopback connections to itself, and a thread; its pid, thread id and TCP fds. */
 async function manySockets(count: number) {
-  const child = spawn(PYTHON3, ["-c", readFileSync(`${FIXTURES}many_sockets.py`, "utf8"), String(count)]);
+  const child = spawn(PYTHON, ["-c", readFileSync(`${FIXTURES}many_sockets.py`, "utf8"), String(count)]);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const [, pid, thread, fds] = ((await lines.next()).value as string).split(" ");
   return { child, pid, thread, fds: fds.split(",").map(Number).sort((a, b) => a - b) };
