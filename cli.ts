@@ -1,7 +1,7 @@
 /**
  * The keepalive command line, on the public API, with the options layer's
  * checks worded in the flags' terms: `plan`, `check`, `watch`, `demo`,
- * `apply`, `detach` and `inspect`, each a file in `cli/` and a line of
+ * `apply`, `detach`, `inspect` and `agent`, each a file in `cli/` and a line of
  * {@linkcode COMMANDS}. Run it as `deno task keepalive ...`, `bun cli.ts ...`
  * or the npm package's `keepalive`.
  *
@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { VERSION } from "./mod.ts";
 import { os } from "./runtime/mod.ts";
 import { platformFor } from "./platforms/mod.ts";
+import { agentCommand } from "./cli/_agent.ts";
 import { applyCommand } from "./cli/_apply.ts";
 import { checkCommand } from "./cli/_check.ts";
 import { type Command, DENO_PERMISSIONS, type FlagType } from "./cli/_command.ts";
@@ -39,6 +40,7 @@ const COMMANDS: readonly Command[] = [
   applyCommand,
   detachCommand,
   inspectCommand,
+  agentCommand,
   cutCommand,
 ];
 
@@ -60,7 +62,9 @@ examples:
   keepalive demo --json
   keepalive apply --pid 4242 --timeout 30s
   keepalive apply --cgroup /sys/fs/cgroup/system.slice/api.service --timeout 30s --enforce
-  keepalive inspect --cgroup /sys/fs/cgroup/system.slice/api.service`;
+  keepalive inspect --cgroup /sys/fs/cgroup/system.slice/api.service
+  keepalive inspect --netns --over 350s
+  keepalive agent --config /etc/tcp-keepalive/agent.json`;
 
 /**
  * Every command's flags, for one parse: a flag means one thing, of one type, in every command that takes it.

@@ -33,6 +33,7 @@ import { checkSweeps, planWrites } from "./options/mod.ts";
 import { type Platform, platformFor } from "./platforms/mod.ts";
 import {
   applyToCgroup,
+  cgroup2Mount,
   type CgroupKeepalive,
   clearCgroup,
   type DetachedProgram,
@@ -53,6 +54,9 @@ import {
   type SweepResult,
 } from "./sweep/mod.ts";
 import { applyKeepalive, finderFor, keepaliveOff, readKeepalive, settleRuntime, tcpInfoOf } from "./targets/mod.ts";
+import { type AgentConfig, NodeAgent, parseAgentConfig as parseConfig, readAgentConfig } from "./agent/mod.ts";
+import { bpfContext, readWhole } from "./bpf/mod.ts";
+import { errnoName } from "./socket/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings, KeepaliveTarget, SweepOptions, TcpInfo } from "./types/mod.ts";
 
 let osTable: Platform | undefined;
@@ -74,6 +78,19 @@ export type {
   ScannedNetns,
 } from "./cgroup/mod.ts";
 export type { ConnectionCounts, Holder, SocketSummary, UnseenBucket } from "./iter/mod.ts";
+export {
+  type AgentAction,
+  type AgentConfig,
+  type AgentCounters,
+  type AgentPolicy,
+  type AgentSettings,
+  type CgroupConnections,
+  ConfigError,
+  type Histogram,
+  type MetricsState,
+  NodeAgent,
+  type Observation,
+} from "./agent/mod.ts";
 export { KeepaliveError, type KeepaliveErrorInit } from "./socket/mod.ts";
 export { planKeepalive } from "./options/mod.ts";
 export type {
@@ -582,6 +599,109 @@ export function scanNetns(
 }
 
 /**
+ * Reads a node agent's config file and checks it whole, through the C library (Deno needs no read permission for
+ * it): policies by cgroup pattern below the cgroup2 mount, `*` one path component, each with the command line's
+ * options, and an optional default (see {@linkcode parseAgentConfig}).
+ *
+ * @param path The file.
+ * @returns The config.
+ * @throws {ConfigError} If it cannot be read, or naming the entry and the field that are wrong, as the file spells them.
+ *
+ * @example A file that is not there
+ * ```ts
+ * import { readAgentConfigFile } from "./mod.ts";
+ * import { throws } from "node:assert/strict";
+ *
+ * throws(() => readAgentConfigFile("/no/such/agent.json"), /^ConfigError: \/no\/such\/agent.json: cannot be read \(ENOENT\)/);
+ * ```
+ */
+export function readAgentConfigFile(path: string): AgentConfig {
+  const platform = here();
+  return readAgentConfig(
+    (file) => {
+      const bytes = readWhole(bpfContext(syscalls(), platform), file);
+      return typeof bytes === "number" ? errnoName(platform, -bytes) : bytes;
+    },
+    path,
+    platform,
+  );
+}
+
+/**
+ * Checks a node agent's config whole, as {@linkcode readAgentConfigFile} does a file's.
+ *
+ * @param text The config's JSON.
+ * @param source Where it came from, for errors.
+ * @returns The config.
+ * @throws {ConfigError} Naming the entry and the field that are wrong, as the config spells them.
+ *
+ * @example A policy for every pod of the burstable QoS class, and a default
+ * ```ts
+ * import { parseAgentConfig } from "./mod.ts";
+ * import { deepEqual, throws } from "node:assert/strict";
+ *
+ * const config = parseAgentConfig(JSON.stringify({
+ *   policies: [{ cgroup: "kubepods.slice/kubepods-burstable.slice/*", idle: "10s", interval: "2s", count: 3 }],
+ *   default: { timeout: "5m" },
+ * }));
+ * deepEqual(config.policies[0]!.options, { idleMs: 10_000, intervalMs: 2_000, count: 3 });
+ * throws(
+ *   () => parseAgentConfig('{"policies": [{"cgroup": "a.slice", "idle": 10}]}', "agent.json"),
+ *   /^ConfigError: agent.json: policies\[0\] \(a.slice\): "idle" must be a duration with a unit/,
+ * );
+ * ```
+ */
+export function parseAgentConfig(text: string, source = "the config"): AgentConfig {
+  return parseConfig(text, source, here());
+}
+
+/**
+ * A node agent for this host (Linux): each cgroup a policy of `config` matches gets that policy's programs, kept
+ * true by {@linkcode NodeAgent.reconcile} (attached where missing, with the sockets already there; put back where
+ * taken off), {@linkcode NodeAgent.correct} (under `enforce`, the sockets that drifted put back) and
+ * {@linkcode NodeAgent.changed} (cgroups made or removed, heard through inotify); what the host's connections hold is
+ * read by {@linkcode NodeAgent.observe} and exported by {@linkcode NodeAgent.exposition}. `keepalive agent` runs one.
+ * Needs root's capabilities (`CAP_BPF`, `CAP_NET_ADMIN`, `CAP_PERFMON`, `CAP_SYS_ADMIN`).
+ *
+ * @param config The policies (see {@linkcode readAgentConfigFile}).
+ * @param settings `owner`: whose programs it attaches and takes off (a pod's name; default the host's);
+ *   `root`: where the cgroup v2 hierarchy the patterns are below is mounted (default this host's mount);
+ *   `overMs`: the threshold of the metrics' connections over it (default 350 s, AWS's NAT idle timeout).
+ * @returns The agent, which has done nothing yet.
+ * @throws {Error} On an OS other than Linux, or where cgroup v2 is not mounted.
+ *
+ * @example One pass of an agent with no policy that matches (as root)
+ * ```ts
+ * import { parseAgentConfig, startAgent } from "./mod.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const config = parseAgentConfig('{"policies": [{"cgroup": "no-such.slice/*", "timeout": "30s"}]}', "example");
+ * const agent = startAgent(config, { owner: "example" });
+ * deepEqual(agent.reconcile(), []);
+ * deepEqual(agent.stop(), []);
+ * ```
+ */
+export function startAgent(
+  config: AgentConfig,
+  settings: { owner?: string; root?: string; overMs?: number } = {},
+): NodeAgent {
+  const platform = here();
+  if (!platform.bpf) throw new Error(`the node agent is Linux only (cgroup BPF); this is ${platform.name}`);
+  const c = bpfContext(syscalls(), platform);
+  const root = settings.root ?? cgroup2Mount(c);
+  if (root === undefined) {
+    throw new Error("this host has no cgroup v2 mounted: the agent's policies name cgroup v2 paths");
+  }
+  return new NodeAgent(syscalls, platform, config, {
+    owner: settings.owner ?? c.calls.kernel().hostname,
+    root,
+    overMs: settings.overMs ?? 350_000,
+    version: VERSION,
+    now: () => performance.now(),
+  });
+}
+
+/**
  * This module's version, which deno.json, package.json and CHANGELOG.md agree on (a test checks).
  *
  * @example Print it
@@ -592,4 +712,4 @@ export function scanNetns(
  * match(VERSION, /^\d+\.\d+\.\d+/);
  * ```
  */
-export const VERSION = "0.11.0";
+export const VERSION = "0.12.0";

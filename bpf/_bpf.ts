@@ -250,11 +250,13 @@ export function readWhole({ sys, calls }: BpfContext, path: string): Uint8Array 
   const fd = calls.openFile(path);
   if (fd < 0) return fd;
   try {
-    let bytes = new Uint8Array(CHUNK_BYTES);
+    // A file that says its length (the kernel's BTF, 5 MB) is read into a buffer of that length, and one more byte
+    // to see its end: no copy made as it grows, which a node agent's resident memory would keep.
+    let bytes = new Uint8Array(Math.max(calls.size(fd), CHUNK_BYTES - 1) + 1);
     let length = 0;
     for (;;) {
-      if (bytes.length - length < CHUNK_BYTES / 4) {
-        const grown = new Uint8Array(bytes.length * 2); // a large file (the kernel's BTF): fewer, larger reads
+      if (length === bytes.length) {
+        const grown = new Uint8Array(bytes.length * 2); // a file longer than it said, or that says nothing (/proc)
         grown.set(bytes.subarray(0, length));
         bytes = grown;
       }

@@ -27,9 +27,10 @@ import {
   netnsSocket,
   prepareCgroupPass,
   type PreparedPass,
+  prepareHostPass,
   runCgroupPass,
 } from "./_netns.ts";
-import { NoPass } from "../iter/mod.ts";
+import { closeNetns, NO_HOLDERS, NoPass, passTcp } from "../iter/mod.ts";
 import {
   currentTemplate,
   decodeProgram,
@@ -50,7 +51,7 @@ import {
   type ProcessSocket,
 } from "../sweep/mod.ts";
 import type { KeepaliveOptions, KeepaliveSettings } from "../types/mod.ts";
-import type { Platform } from "../platforms/mod.ts";
+import type { Platform, SocketOption } from "../platforms/mod.ts";
 
 /** One of this module's programs, as attached. */
 export interface CgroupProgram {
@@ -600,6 +601,119 @@ export function inspectCgroupAt(open: () => Syscalls, platform: Platform, path: 
     })
   );
   return { path: where, programs, processes, reach, ...said };
+}
+
+/** One of this module's programs attached to a cgroup itself, read back from the kernel's instructions. */
+export interface HeldProgram {
+  readonly kind: ProgramKind;
+  readonly id: number;
+  /** Whose it is (`""` for a program of 0.7 or 0.8). */
+  readonly owner: string;
+  /** What `sock_ops` sets, in the kernel's units; empty for `setsockopt`. */
+  readonly writes: readonly Write[];
+  /** The options `setsockopt` holds; empty for `sock_ops`. */
+  readonly holds: readonly SocketOption[];
+}
+
+/**
+ * This module's programs attached to a cgroup itself (not its ancestors'), read back: what a node agent checks each
+ * period, with no socket read. A program is read once: its id names it until it is unloaded, and `read` keeps what
+ * each id was read as (`null` for another's).
+ *
+ * @param open Opens the binding.
+ * @param path The cgroup's directory.
+ * @param read What programs were read as before, by id; filled with those read now.
+ * @returns Each program, `sock_ops` first.
+ * @throws {TypeError} Naming the path if it is no cgroup v2 directory (or has gone).
+ * @throws {KeepaliveError} If the kernel refuses.
+ */
+export function heldProgramsAt(
+  open: () => Syscalls,
+  platform: Platform,
+  path: string,
+  read: Pick<Map<number, HeldProgram | null>, "get" | "set"> = new Map(),
+): HeldProgram[] {
+  checkLinux(platform);
+  const c = bpfContext(open(), platform);
+  const cgroup = openCgroup(c, checkPath(path));
+  try {
+    return KINDS.flatMap((kind) =>
+      attachedPrograms(c, cgroup, kind).ids.flatMap((id) => {
+        let held = read.get(id);
+        if (held === undefined) {
+          const { values } = readProgram(c, id, kind);
+          held = values ? { kind, id, owner: values.owner, writes: values.writes, holds: values.holds } : null;
+          read.set(id, held);
+        }
+        return held ? [held] : [];
+      })
+    );
+  } finally {
+    c.sys.close(cgroup);
+  }
+}
+
+/** A cgroup's policy to hold on the sockets already made in it and in the cgroups below it that it holds for. */
+export interface PolicyTarget {
+  /** The cgroup's directory, as the results name it. */
+  readonly path: string;
+  readonly options: KeepaliveOptions;
+  /** The ids of the cgroups whose sockets it holds for: its own, and those below but the ones with a policy of their own. */
+  readonly ids: readonly bigint[];
+}
+
+/** What {@linkcode correctCgroups} found in a cgroup's tree. */
+export interface CorrectedCgroup {
+  readonly path: string;
+  /** Sockets that held another value than the policy, and were put back to it. */
+  readonly corrected: number;
+  /** The writes the kernel refused, by socket; empty when none was. */
+  readonly refused: string[];
+}
+
+/**
+ * Puts back to its policy every socket already made in each target's cgroups, writing only what differs: one program
+ * for each policy (each options object), one pass in each network namespace in use on the host, no holder looked for,
+ * no socket kept. What
+ * `--enforce` cannot hold (a 32-bit process's own `setsockopt`, which no cgroup program sees; another program's
+ * write) is undone so.
+ *
+ * @param open Opens the binding.
+ * @param targets The cgroups, each with its policy and the ids it holds for.
+ * @returns For each target, how many sockets were put back.
+ * @throws {NoPass} Where the kernel cannot set sockets from the TCP iterator (before 5.15, or no BTF).
+ * @throws {KeepaliveError} A missing capability, a namespace that may not be entered, or the kernel's refusal.
+ */
+export function correctCgroups(
+  open: () => Syscalls,
+  platform: Platform,
+  targets: readonly PolicyTarget[],
+): CorrectedCgroup[] {
+  checkLinux(platform);
+  const c = bpfContext(open(), platform);
+  const results = new Map(targets.map(({ path }) => [path, { corrected: 0, refused: [] as string[] }]));
+  // The targets of each policy (one options object) together: one program each, planned once.
+  const groups = new Map<KeepaliveOptions, { writes: Write[]; targetOf: Map<bigint, string> }>();
+  for (const { path, options, ids } of targets) {
+    let group = groups.get(options);
+    if (!group) groups.set(options, group = { writes: planWrites(options, platform), targetOf: new Map() });
+    for (const id of ids) group.targetOf.set(id, path);
+  }
+  if (groups.size === 0) return [];
+  const { layout, namespaces } = prepareHostPass(c, "set");
+  try {
+    for (const { writes, targetOf } of groups.values()) {
+      const pass = { cgroups: [...targetOf.keys()], writes, onlyChanged: true };
+      passTcp(c, layout, namespaces, pass, NO_HOLDERS, (record) => {
+        const result = results.get(targetOf.get(record.cgroupId)!)!;
+        if (record.wrote && !record.refused) result.corrected++;
+        if (record.refused) result.refused.push(`bpf_setsockopt refused ${record.refused} on ${record.local}`);
+      });
+    }
+  } finally {
+    for (const netns of namespaces) closeNetns(c, netns);
+  }
+  return [...results].map(([path, result]) => ({ path, ...result }));
 }
 
 /** What writes set, as settings: the fields they do not set absent. */

@@ -96,7 +96,8 @@ export function lockCgroup({ calls, platform }: BpfContext, cgroup: number, path
 }
 
 /**
- * The cgroup's ancestors, nearest first, up to the hierarchy's root.
+ * The cgroup's ancestors, nearest first, up to the hierarchy's root, or to the top of the part of it mounted here (a
+ * container's bind mount of a cgroup below the root: above it is another filesystem).
  *
  * @param path The cgroup's directory, normalized.
  * @returns Their paths.
@@ -109,8 +110,12 @@ export function ancestorsOf(c: BpfContext, path: string): string[] {
     const root = isRoot(c, fd);
     c.sys.close(fd);
     if (root) break;
-    at = at.slice(0, at.lastIndexOf("/")) || "/";
-    found.push(at);
+    const parent = at.slice(0, at.lastIndexOf("/")) || "/";
+    const up = c.calls.openDirectory(parent);
+    const cgroup = up >= 0 && c.calls.filesystemType(up) === c.bpf.CGROUP2_SUPER_MAGIC;
+    if (up >= 0) c.sys.close(up);
+    if (!cgroup) break;
+    found.push(at = parent);
   }
   return found;
 }
@@ -146,9 +151,9 @@ export function cgroupTree(c: BpfContext, path: string): CgroupDirectory[] {
     if (fd < 0) return; // removed since: its processes have gone elsewhere
     const id = BigInt(calls.inode(fd));
     directories.push({ path: directory, id, pids: procs.split("\n").filter(Boolean).map(Number) });
-    let entries;
+    let names;
     try {
-      entries = calls.entries(fd);
+      names = calls.subdirectories(fd);
     } catch (error) {
       throw new KeepaliveError(`cannot name a cgroup below ${directory}: ${(error as Error).message}`, {
         code: "EILSEQ",
@@ -156,8 +161,8 @@ export function cgroupTree(c: BpfContext, path: string): CgroupDirectory[] {
     } finally {
       sys.close(fd);
     }
-    if (typeof entries === "number") return;
-    for (const entry of entries) if (entry.directory) visit(`${directory}/${entry.name}`);
+    if (typeof names === "number") return;
+    for (const name of names) visit(`${directory}/${name}`);
   };
   visit(path);
   return directories;

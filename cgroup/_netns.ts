@@ -16,6 +16,7 @@ import {
   isConnection,
   type KernelLayout,
   type Netns,
+  NO_HOLDERS,
   openNetns,
   type PassNeeds,
   passTcp,
@@ -85,9 +86,9 @@ export function cgroupNamer(c: BpfContext): (id: bigint) => string | undefined {
       if (fd < 0) return;
       try {
         found.set(BigInt(c.calls.inode(fd)), path);
-        const entries = c.calls.entries(fd);
-        if (typeof entries === "number") return;
-        for (const entry of entries) if (entry.directory) visit(`${path}/${entry.name}`);
+        const names = c.calls.subdirectories(fd);
+        if (typeof names === "number") return;
+        for (const name of names) visit(`${path}/${name}`);
       } catch {
         // a name that is not UTF-8: its cgroup stays unnamed
       } finally {
@@ -154,7 +155,7 @@ export function scanNetnsAt(
     const held = holders(c, layout);
     const cgroupOf = cgroupNamer(c);
     const counter = new SummaryCounter();
-    passTcp(c, layout, netns, {}, held, (record) => {
+    passTcp(c, layout, [netns], {}, held, (record) => {
       const socket = netnsSocket(record, record.before, cgroupOf);
       counter.add(socket);
       if (overMs === undefined || (isConnection(socket) && unseenMs(socket) > overMs)) visit(socket);
@@ -187,6 +188,75 @@ export function inspectNetnsAt(
   const sockets: NetnsSocket[] = [];
   const scanned = scanNetnsAt(open, platform, path, settings, (socket) => sockets.push(socket));
   return { ...scanned, sockets };
+}
+
+/** Every network namespace a process of this pid namespace uses, this process's own first, each opened once. */
+function hostNamespaces(c: BpfContext): Netns[] {
+  const opened: Netns[] = [openNetns(c)];
+  const proc = c.calls.openDirectory("/proc");
+  const names = proc < 0 ? [] : c.calls.subdirectories(proc);
+  if (proc >= 0) c.sys.close(proc);
+  try {
+    for (const name of typeof names === "number" ? [] : names) {
+      if (!/^\d+$/.test(name)) continue;
+      const path = `/proc/${name}/ns/net`;
+      const probe = c.calls.openFile(path);
+      if (probe < 0) continue; // gone since, or a kernel thread
+      const inode = c.calls.inode(probe);
+      c.sys.close(probe);
+      if (opened.some((netns) => netns.inode === inode)) continue;
+      try {
+        opened.push(openNetns(c, path));
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error; // gone between the two opens
+      }
+    }
+    return opened;
+  } catch (error) {
+    for (const netns of opened) closeNetns(c, netns);
+    throw error;
+  }
+}
+
+/**
+ * Checks that the TCP iterator can pass over the host's connections (as {@linkcode preparePass}), and opens every
+ * network namespace in use: before anything is loaded.
+ */
+export function prepareHostPass(c: BpfContext, needs: PassNeeds): PreparedPass {
+  const layout = preparePass(c, needs);
+  return { layout, namespaces: hostNamespaces(c) };
+}
+
+/** What a node agent counts of a connection: its state, whether keepalive is on, how soon, and its cgroup's id. */
+export interface CountedSocket {
+  readonly state: TcpState;
+  readonly settings: KeepaliveSettings | undefined;
+  readonly deadPeerMs: number | undefined;
+  /** The id of the cgroup it was made in (its directory's inode); 0 for a request or time-wait socket. */
+  readonly cgroupId: bigint;
+}
+
+/**
+ * Reads every TCP socket of every network namespace a process of this pid namespace uses (a host's, and its pods'),
+ * one program for them all and one pass each, no address, holder or cgroup path made, and writes nothing: what a node
+ * agent counts, every period.
+ *
+ * @param visit Given each socket.
+ * @returns How many namespaces were read.
+ * @throws {Error} If the kernel is before 6.1, or has no BTF.
+ * @throws {KeepaliveError} `EPERM` naming each capability missing; nothing is loaded then.
+ */
+export function scanHostAt(open: () => Syscalls, platform: Platform, visit: (socket: CountedSocket) => void): number {
+  const c = bpfContext(open(), platform);
+  const { layout, namespaces } = prepareHostPass(c, "read");
+  try {
+    passTcp(c, layout, namespaces, {}, NO_HOLDERS, ({ state, before, cgroupId }) => {
+      visit({ state, settings: before, deadPeerMs: deadPeerMs(before), cgroupId });
+    }, { addresses: false });
+    return namespaces.length;
+  } finally {
+    for (const netns of namespaces) closeNetns(c, netns);
+  }
 }
 
 /** What a pass over a cgroup's tree found: every socket made there, by record, with its holders named. */
@@ -259,18 +329,21 @@ export function runCgroupPass(
   cgroups: readonly CgroupDirectory[],
   writes?: TcpPass["writes"],
 ): CgroupPass {
-  const records: TcpRecord[] = [];
+  let records: TcpRecord[] = [];
   try {
     // No cgroup, no pass: a program without a filter would keep (and set) every socket.
     if (cgroups.length) {
       const pass = { cgroups: cgroups.map((directory) => directory.id), writes };
-      const held = holders(c, prepared.layout);
-      for (const netns of prepared.namespaces) {
-        passTcp(c, prepared.layout, netns, pass, held, (record) => records.push(record));
-      }
+      passTcp(c, prepared.layout, prepared.namespaces, pass, NO_HOLDERS, (record) => records.push(record));
     }
   } finally {
     closeCgroupPass(c, prepared);
+  }
+  // Who holds them, looked for only where there are any: a cgroup just made has none, and a host's 100,000 files
+  // need not be walked for it.
+  if (records.length) {
+    const held = holders(c, prepared.layout);
+    records = records.map((record) => ({ ...record, holders: held.of(record.inode) }));
   }
   return { records, paths: new Map(cgroups.map((directory) => [directory.id, directory.path])) };
 }

@@ -15,10 +15,23 @@ export {
   type CgroupProgramInfo,
   type CgroupSocket,
   clearCgroup,
+  correctCgroups,
+  type CorrectedCgroup,
   type DetachedProgram,
+  type HeldProgram,
+  heldProgramsAt,
   inspectCgroupAt,
   type InspectedCgroup,
+  type PolicyTarget,
   type Reach,
 } from "./_apply.ts";
 export type { ProgramKind } from "./_program.ts";
-export { type InspectedNetns, inspectNetnsAt, type NetnsSocket, type ScannedNetns, scanNetnsAt } from "./_netns.ts";
+export { cgroup2Mount } from "./_cgroup.ts";
+export {
+  type InspectedNetns,
+  inspectNetnsAt,
+  type NetnsSocket,
+  scanHostAt,
+  type ScannedNetns,
+  scanNetnsAt,
+} from "./_netns.ts";

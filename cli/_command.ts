@@ -59,6 +59,7 @@ export interface Command<F extends FlagTypes = FlagTypes> {
 
 /**
  * What the command line needs under Deno, as the `keepalive` task grants it: libc, the network, `ip` for the
- * demo's namespace and `ss` for the live timer, and the environment that `node:child_process` reads.
+ * demo's namespace and `ss` for the live timer, and the environment that `node:child_process` reads. The agent
+ * needs `--allow-all` besides: it watches the cgroup tree, under `/sys`, which Deno lets only that read.
  */
 export const DENO_PERMISSIONS: readonly string[] = ["--allow-ffi", "--allow-net", "--allow-run=ip", "--allow-env"];

@@ -34,9 +34,10 @@ export const LINUX_NUMBERS = {
   "sizeof(struct utsname)": 390,
   nodename: 65,
   release: 130,
-  // struct stat { dev_t st_dev; ino_t st_ino; ... }: the same first two members on x86-64 and arm64
+  // struct stat { dev_t st_dev; ino_t st_ino; ... off_t st_size; ... }: st_ino and st_size where they are on both
   "sizeof(struct stat)": { x86_64: 144, aarch64: 128 },
   st_ino: 8,
+  st_size: 48,
   LOCK_EX: 2,
 } as const;
 const { O_CLOEXEC, SYS_getdents64, SYS_pidfd_open, SYS_pidfd_getfd, d_reclen: D_RECLEN, d_name: D_NAME } =
@@ -141,6 +142,10 @@ export const linuxLibc: Library<
           if (Number(symbols.syscall(fstat, BigInt(fd), stat, 0n)) !== 0) return -errno();
           return Number(new DataView(stat.buffer).getBigUint64(LINUX_NUMBERS.st_ino, true));
         },
+        size(fd) {
+          if (Number(symbols.syscall(fstat, BigInt(fd), stat, 0n)) !== 0) return -errno();
+          return Number(new DataView(stat.buffer).getBigInt64(LINUX_NUMBERS.st_size, true));
+        },
         lock: (fd) => result(symbols.flock(fd, LINUX_NUMBERS.LOCK_EX)),
         enterNamespace: (fd, type) => result(symbols.setns(fd, type)),
         kernel() {
@@ -150,19 +155,19 @@ export const linuxLibc: Library<
             hostname: cText(utsname.subarray(LINUX_NUMBERS.nodename, LINUX_NUMBERS.release)),
           };
         },
-        entries(fd) {
-          const found: { name: string; directory: boolean }[] = [];
-          // A name goes back to the kernel as part of a path: one that is not UTF-8 is said, never changed.
+        subdirectories(fd) {
+          const found: string[] = [];
+          // A name goes back to the kernel as part of a path: one that is not UTF-8 is said, never changed. Only the
+          // directories' names are read, by d_type (which cgroupfs and /proc give): a cgroup holds 30 files.
           for (
             let n;
             (n = Number(symbols.syscall(getdents64, BigInt(fd), entries, BigInt(entries.byteLength)))) !== 0;
           ) {
             if (n < 0) return -errno();
             eachRecord(n, (at) => {
+              if (entries[at + LINUX_NUMBERS.d_type] !== LINUX_NUMBERS.DT_DIR) return;
               const name = cText(entries.subarray(at + D_NAME), true);
-              if (name !== "." && name !== "..") {
-                found.push({ name, directory: entries[at + LINUX_NUMBERS.d_type] === LINUX_NUMBERS.DT_DIR });
-              }
+              if (name !== "." && name !== "..") found.push(name);
             });
           }
           return found;

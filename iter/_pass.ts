@@ -220,6 +220,8 @@ export interface TcpRecord {
   readonly after: KeepaliveSettings | undefined;
   /** The errno name of the write the kernel refused, if one was; the writes after it were not made. */
   readonly refused: string | undefined;
+  /** Whether a write was made: only the options that held another value are written. */
+  readonly wrote: boolean;
   /** The processes holding it, each with its descriptor there, as this process's pid namespace numbers them. */
   readonly holders: Holder[];
 }
@@ -234,23 +236,27 @@ const iteratorSpec = (c: BpfContext, layout: KernelLayout, iterator: "tcp" | "ta
 });
 
 /**
- * Every TCP socket of a network namespace, read (and, with writes, set) in one pass, each handed to `visit` as it
- * streams back, with its holders; the program is unloaded after.
+ * Every TCP socket of some network namespaces, read (and, with writes, set) in one pass each, each handed to `visit`
+ * as it streams back, with its holders: the program loaded once for them all, and unloaded after. Without
+ * `addresses`, no address is made into text (`local` is `""`, `peer` `undefined`): a count needs none.
  *
  * @throws {KeepaliveError} If the kernel refuses the program (the verifier's log), the link or the iterator.
  */
 export function passTcp(
   c: BpfContext,
   layout: KernelLayout,
-  netns: Netns,
+  namespaces: readonly Netns[],
   pass: TcpPass,
   held: Holders,
   visit: (socket: TcpRecord) => void,
+  { addresses = true } = {},
 ): void {
   const program = loadProgram(c, iteratorSpec(c, layout, "tcp"), tcpProgram(c.bpf, c.platform, layout, pass));
-  const decode = recordDecoder(c.platform, layout, held);
+  const decode = recordDecoder(c.platform, layout, held, addresses);
   try {
-    iterateIn(c, netns, program, TCP_RECORD.bytes, (chunk, at) => visit(decode(chunk, at)));
+    for (const netns of namespaces) {
+      iterateIn(c, netns, program, TCP_RECORD.bytes, (chunk, at) => visit(decode(chunk, at)));
+    }
   } finally {
     c.sys.close(program);
   }
@@ -268,6 +274,7 @@ function recordDecoder(
   platform: Platform,
   layout: KernelLayout,
   held: Holders,
+  addresses: boolean,
 ): (chunk: DataView, at: number) => TcpRecord {
   const names = platform.tcpInfo.state.names;
   const count = platform.socketOptions.length;
@@ -291,12 +298,15 @@ function recordDecoder(
       inode,
       cgroupId: chunk.getBigUint64(at + TCP_RECORD.cgroup, true),
       uid: chunk.getUint32(at + TCP_RECORD.uid, true),
-      local: endpointText(bytes, chunk.getUint16(at + TCP_RECORD.localPort, true), at + local, ipBytes),
-      peer: peerPort === 0 ? undefined : endpointText(bytes, peerPort, at + peer, ipBytes),
+      local: addresses
+        ? endpointText(bytes, chunk.getUint16(at + TCP_RECORD.localPort, true), at + local, ipBytes)
+        : "",
+      peer: peerPort === 0 || !addresses ? undefined : endpointText(bytes, peerPort, at + peer, ipBytes),
       state: stateNumber === layout.TCP_NEW_SYN_RECV ? "syn-received" : names[stateNumber] ?? "closed",
       before: flags & FLAGS.READ ? values(chunk, at + TCP_RECORD.before) : undefined,
       after: flags & FLAGS.SET ? values(chunk, at + TCP_RECORD.after) : undefined,
       refused: setErrno > 0 ? errnoName(platform, setErrno) : undefined,
+      wrote: (flags & FLAGS.WROTE) !== 0,
       holders: held.of(inode),
     };
   };
@@ -317,7 +327,7 @@ export interface Holders {
 }
 
 /** No holder for any socket. */
-const NO_HOLDERS: Holders = { of: () => [] };
+export const NO_HOLDERS: Holders = { of: () => [] };
 
 /**
  * Every socket's holders, in one pass over every open file of every process of this process's pid namespace, as

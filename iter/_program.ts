@@ -126,8 +126,11 @@ export const TCP_RECORD = {
   setErrno: 108, // i32: the negated errno of the first write refused, 0 if none
   bytes: 112,
 } as const;
-/** What `flags` says: the options were read (a full socket, not a request or a time-wait one), and were set. */
-export const FLAGS = { READ: 1, SET: 2 } as const;
+/**
+ * What `flags` says: the options were read (a full socket, not a request or a time-wait one); read again after the
+ * writes; and at least one written, the others holding their value already.
+ */
+export const FLAGS = { READ: 1, SET: 2, WROTE: 4 } as const;
 
 /** One record of `iter/task_file`: a socket's inode, the process holding it, and its descriptor there. */
 export const FILE_RECORD = { inode: 0, pid: 8, fd: 12, bytes: 16 } as const;
@@ -142,6 +145,8 @@ export interface TcpPass {
   readonly cgroups?: readonly bigint[];
   /** Set these, keepalive first, on the sockets kept, and read them again. */
   readonly writes?: readonly Write[];
+  /** With writes: a record only for a socket that was written or refused, the drift a node agent puts back. */
+  readonly onlyChanged?: boolean;
 }
 
 /** Writes the record to the iterator's output, and ends: `bpf_seq_write(ctx->meta->seq, &record, size)`. */
@@ -197,6 +202,8 @@ export function tcpProgram(bpf: BpfTable, platform: Platform, layout: KernelLayo
   const cgroups = pass.cgroups ?? [];
   const writes = keepaliveFirst(pass.writes ?? []);
   const inodeFromSocket = m["socket_alloc.vfs_inode"] - m["socket_alloc.socket"] + m["inode.i_ino"];
+  // Where the record holds a write's option as read before: the platform's order.
+  const valueAt = (write: Write) => TCP_RECORD.before + 4 * platform.socketOptions.indexOf(write.option);
   return [
     MOV64_REG(R6, R1, "r6 = the context, struct bpf_iter__tcp"),
     LDX_MEM("DW", R7, R6, context.sk_common!, "r7 = ctx->sk_common"),
@@ -243,7 +250,11 @@ export function tcpProgram(bpf: BpfTable, platform: Platform, layout: KernelLayo
     ST_MEM("B", R10, at(TCP_RECORD.flags), FLAGS.READ, "record.flags = READ"),
     ...(writes.length
       ? [
+        MOV64_IMM(R9, FLAGS.READ | FLAGS.SET, "r9 = the record's flags, kept across the calls"),
+        // Only what differs is written: the same idle time again would rearm the keepalive timer for nothing.
         ...writes.flatMap((write, i) => [
+          LDX_MEM("W", R1, R10, at(valueAt(write)), `r1 = its ${write.option.name} now`),
+          JMP_IMM("JEQ", R1, write.value, `holds${i}`, "holds it already: not written"),
           ST_MEM("W", R10, VALUE_AT, write.value, `${write.option.name}'s value, on the stack`),
           MOV64_REG(R1, R8, "r1 = the TCP socket"),
           MOV64_IMM(R2, write.option.level, `r2 = ${write.option.name}'s level`),
@@ -252,12 +263,23 @@ export function tcpProgram(bpf: BpfTable, platform: Platform, layout: KernelLayo
           ALU64_IMM("ADD", R4, VALUE_AT, "r4 = &value"),
           MOV64_IMM(R5, 4, "r5 = sizeof(int)"),
           CALL(bpf.BPF_FUNC_setsockopt, `bpf_setsockopt(sk, level, ${write.option.name}, &value, 4)`),
-          JMP_IMM("JEQ", R0, 0, i === writes.length - 1 ? "written" : 2, "set: the next"),
-          STX_MEM("W", R10, R0, at(TCP_RECORD.setErrno), "refused: record.setErrno = r0, and the rest left"),
-          JMP_A("written", "read again what it holds now"),
+          JMP_IMM("JNE", R0, 0, "refused", "refused: the rest left"),
+          MOV64_IMM(R9, FLAGS.READ | FLAGS.SET | FLAGS.WROTE, "r9 = the flags, something written"),
+          label(`holds${i}`),
         ]),
+        JMP_A("written", "every write made"),
+        label("refused"),
+        STX_MEM("W", R10, R0, at(TCP_RECORD.setErrno), "record.setErrno = r0"),
         label("written"),
-        ST_MEM("B", R10, at(TCP_RECORD.flags), FLAGS.READ | FLAGS.SET, "record.flags = READ | SET"),
+        STX_MEM("B", R10, R9, at(TCP_RECORD.flags), "record.flags = r9"),
+        ...(pass.onlyChanged
+          ? [
+            JMP_IMM("JNE", R9, FLAGS.READ | FLAGS.SET, "changed", "something written: a record"),
+            LDX_MEM("W", R1, R10, at(TCP_RECORD.setErrno), "r1 = record.setErrno"),
+            JMP_IMM("JEQ", R1, 0, "out", "nothing written, nothing refused: no record"),
+            label("changed"),
+          ]
+          : []),
         ...readOptions(TCP_RECORD.after, "after"),
       ]
       : []),

@@ -59,7 +59,7 @@ export interface Summarized {
 }
 
 /** Whether a socket is a connection to count: not a listener, and holding options. */
-export function isConnection(socket: Summarized): boolean {
+export function isConnection(socket: Pick<Summarized, "state" | "settings">): boolean {
   return socket.state !== "listen" && socket.settings !== undefined;
 }
 

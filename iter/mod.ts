@@ -11,6 +11,7 @@ export {
   type Holder,
   holders,
   type Netns,
+  NO_HOLDERS,
   NoPass,
   openNetns,
   type PassNeeds,
@@ -24,6 +25,7 @@ export {
   isConnection,
   type SocketSummary,
   SummaryCounter,
+  UNSEEN_BUCKETS,
   type UnseenBucket,
   unseenMs,
 } from "./_summary.ts";

@@ -57,12 +57,14 @@ export interface CgroupSyscalls {
   filesystemType(fd: number): number;
   /** `fstat(fd)`'s `st_ino`: a cgroup directory's is the cgroup's id, 1 for the root; or `-errno`. */
   inode(fd: number): number;
+  /** `fstat(fd)`'s `st_size`: a file's length (0 for most of `/proc`, which says it as it is read); or `-errno`. */
+  size(fd: number): number;
   /** `flock(fd, LOCK_EX)`: waits for, then holds, the lock on an open file, until it is closed; 0, or `-errno`. */
   lock(fd: number): number;
   /** `setns(fd, type)`: the calling thread enters the namespace `fd` is open on (`CLONE_NEWNET`); 0, or `-errno`. */
   enterNamespace(fd: number, type: number): number;
   /** `uname(2)`'s release, such as `6.18.44`, and the host's name; throws if it fails. */
   kernel(): { release: string; hostname: string };
-  /** An open directory's entries, but `.` and `..`: each name, and whether it is a directory. */
-  entries(fd: number): { name: string; directory: boolean }[] | number;
+  /** An open directory's subdirectories, but `.` and `..`, by name; or `-errno`. */
+  subdirectories(fd: number): string[] | number;
 }

@@ -1,10 +1,12 @@
 // cgroup v2 directories of the tests' own, under this machine's cgroup2 mount, processes started in them (and in a
 // network namespace, where asked), and every TCP socket of a process found from /proc, without the module.
 import { type ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
 import { once } from "node:events";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { type KernelValues, kernelValuesOf } from "./_kernel.ts";
 
 /** Debian's python3, not one on root's PATH (a pyenv shim under /root), so that another user can run it too. */
 export const PYTHON = "/usr/bin/python3";
@@ -115,4 +117,32 @@ export function tcpSockets(pid: number): ProcSocket[] {
 /** Moves a process (and what it starts from now on) into a cgroup. */
 export function moveInto(cgroup: string, pid: number): void {
   writeFileSync(`${cgroup}/cgroup.procs`, String(pid));
+}
+
+/** A server that accepts and holds every connection, in this process (outside every test cgroup). */
+export async function holdingServer(host = "127.0.0.1") {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((socket) => (accepted.push(socket), socket.on("error", () => {})));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    accepted,
+    close: () => (accepted.forEach((socket) => socket.destroy()), server.close()),
+  };
+}
+
+/** A python3 client that connects to `port` and holds on, inside `cgroup`. */
+export function pythonClient(cgroup: string, port: number, then = ""): ChildProcess {
+  return startIn(cgroup, [
+    PYTHON,
+    "-c",
+    `import socket, sys\ns = socket.create_connection(("127.0.0.1", ${port}))\n${then}\nprint("connected", flush=True)\nsys.stdin.readline()`,
+  ]);
+}
+
+/** The values of the one socket a process holds to `port`, read from outside it. */
+export function valuesTo(child: ChildProcess, port: number): KernelValues {
+  const socket = tcpSockets(child.pid!).find((s) => s.peerPort === port && s.state === "01");
+  if (!socket) throw new Error(`process ${child.pid} holds no connection to ${port}`);
+  return kernelValuesOf(child.pid!, socket.fd);
 }

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { DENO_PERMISSIONS } from "../cli/_command.ts";
 import { runtime } from "./_harness.ts";
 
-const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
+/** The command line's entry point. */
+export const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 /** The test fixtures' directory, with a trailing slash. */
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 /** The command that runs the CLI: as `deno task keepalive` runs it, and as Bun and Node do. */

@@ -249,6 +249,7 @@ function linuxTarget(
             ours: LINUX_NUMBERS["sizeof(struct stat)"][arch],
           },
           { entry: `${file} st_ino`, expr: "offsetof(struct stat, st_ino)", ours: LINUX_NUMBERS.st_ino },
+          { entry: `${file} st_size`, expr: "offsetof(struct stat, st_size)", ours: LINUX_NUMBERS.st_size },
           { entry: `${file} LOCK_EX`, expr: "LOCK_EX", ours: LINUX_NUMBERS.LOCK_EX },
           ...(["d_reclen", "d_type", "d_name"] as const).map((member) => ({
             entry: `${file} ${member}`,

@@ -3,7 +3,7 @@
 // outside through pidfd_getfd; a dead peer found in seconds while a control outside waits; nested cgroups, the
 // nearest policy holding; --enforce against an application's own setsockopt and fetch, TCP only; owners; detach;
 // inspect writing nothing, with the policy that holds for each socket and its drift; another's programs, exclusive
-// or of the same name; several applies at once; the Kubernetes shape; paths outside ASCII; and each refusal.
+// or of the same name; several applies at once; paths outside ASCII; and each refusal.
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
@@ -14,23 +14,26 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { applyToCgroup } from "../cgroup/_apply.ts";
 import { bpfContext, loadProgram } from "../bpf/mod.ts";
 import { specOf } from "../cgroup/_attach.ts";
-import { assemble, instructionSet, label, R0, R1, R10, R2, R3, R4, R5, R6 } from "../bpf/mod.ts";
 import { currentTemplate, programLines } from "../cgroup/_program.ts";
 import { syscalls } from "../ffi/mod.ts";
-import { clearCgroupKeepalive, inspectCgroup, setCgroupKeepalive, VERSION } from "../mod.ts";
+import { clearCgroupKeepalive, inspectCgroup, setCgroupKeepalive } from "../mod.ts";
 import { platformFor } from "../platforms/mod.ts";
 import type { Syscalls } from "../syscalls/mod.ts";
 import {
   CGROUP_ROOT,
   firstLine,
+  holdingServer,
   makeCgroup,
   PYTHON,
+  pythonClient,
   removeCgroup,
   RUNTIMES,
   startIn,
   tcpSockets,
   testCgroup,
+  valuesTo,
 } from "./_cgroup.ts";
+import { attachForeign, setsIdle } from "./_bpf.ts";
 import { FIXTURES, keepalive } from "./_cli.ts";
 import { type KernelValues, kernelValuesOf } from "./_kernel.ts";
 import { runtime, test, testUnder } from "./_harness.ts";
@@ -110,34 +113,6 @@ test("a program the verifier refuses is said with the verifier's log", () => {
   });
 });
 
-/** A server that accepts and holds every connection, in this process (outside every test cgroup). */
-async function holdingServer(host = "127.0.0.1") {
-  const accepted: net.Socket[] = [];
-  const server = net.createServer((socket) => (accepted.push(socket), socket.on("error", () => {})));
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    accepted,
-    close: () => (accepted.forEach((socket) => socket.destroy()), server.close()),
-  };
-}
-
-/** A python3 client that connects to `port` and holds on, inside `cgroup`. */
-function pythonClient(cgroup: string, port: number, then = ""): ChildProcess {
-  return startIn(cgroup, [
-    PYTHON,
-    "-c",
-    `import socket, sys\ns = socket.create_connection(("127.0.0.1", ${port}))\n${then}\nprint("connected", flush=True)\nsys.stdin.readline()`,
-  ]);
-}
-
-/** The values of the one socket a process holds to `port`, read from outside it. */
-function valuesTo(child: ChildProcess, port: number): KernelValues {
-  const socket = tcpSockets(child.pid!).find((s) => s.peerPort === port && s.state === "01");
-  if (!socket) throw new Error(`process ${child.pid} holds no connection to ${port}`);
-  return kernelValuesOf(child.pid!, socket.fd);
-}
-
 test("setCgroupKeepalive: new connections there get the policy, existing sockets are set, others are not", async () => {
   const server = await holdingServer();
   await using cgroupDir = testCgroup(name("api"));
@@ -203,68 +178,6 @@ test(
   },
   20_000,
 );
-
-/**
- * Someone else's program, attached to the cgroup beside ours (or, with `flags` 0, exclusively, as bpftool does by
- * default): by default a sock_ops program named someone_else that only returns 1. Its descriptor, which holds it.
- */
-function attachForeign(
-  cgroup: string,
-  { code = assemble(returnsOne()), name = "someone_else", flags = bpf.BPF_F_ALLOW_MULTI, kind = "sock_ops" as const } =
-    {},
-): number {
-  const calls = syscalls().cgroup();
-  const license = new Uint8Array(new ArrayBuffer(8));
-  license.set(new TextEncoder().encode("GPL"));
-  const load = new Uint8Array(new ArrayBuffer(128));
-  const view = new DataView(load.buffer);
-  view.setUint32(0, kind === "sock_ops" ? bpf.programTypes.BPF_PROG_TYPE_SOCK_OPS : 0, true);
-  view.setUint32(4, code.length / 8, true);
-  view.setBigUint64(8, calls.addressOf(code), true);
-  view.setBigUint64(16, calls.addressOf(license), true);
-  load.set(new TextEncoder().encode(name), 48);
-  const program = calls.bpf(bpf.commands.BPF_PROG_LOAD, load);
-  ok(program >= 0, `loaded: ${program}`);
-  const directory = calls.openDirectory(cgroup);
-  const attach = new Uint8Array(new ArrayBuffer(128));
-  const at = new DataView(attach.buffer);
-  at.setUint32(0, directory, true);
-  at.setUint32(4, program, true);
-  at.setUint32(8, bpf.attachTypes.BPF_CGROUP_SOCK_OPS, true);
-  at.setUint32(12, flags, true);
-  equal(calls.bpf(bpf.commands.BPF_PROG_ATTACH, attach), 0);
-  syscalls().close(directory);
-  return program;
-}
-
-/** A program that returns 1 and does nothing else. */
-function returnsOne() {
-  const { MOV64_IMM, EXIT } = instructionSet(bpf);
-  return [MOV64_IMM(R0, 1, "r0 = 1"), EXIT("return")];
-}
-
-/** Someone else's sock_ops program that sets TCP_KEEPIDLE to `seconds` on every connection established. */
-function setsIdle(seconds: number) {
-  const { MOV64_REG, MOV64_IMM, ALU64_IMM, LDX_MEM, ST_MEM, JMP_IMM, CALL, EXIT } = instructionSet(bpf);
-  return assemble([
-    MOV64_REG(R6, R1, "r6 = ctx"),
-    LDX_MEM("W", R1, R6, bpf.context["bpf_sock_ops.op"], "r1 = op", "context"),
-    JMP_IMM("JEQ", R1, bpf.BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB, "set", "active"),
-    JMP_IMM("JNE", R1, bpf.BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB, "out", "not passive either"),
-    label("set"),
-    ST_MEM("W", R10, -4, seconds, "the value"),
-    MOV64_REG(R1, R6, "ctx"),
-    MOV64_IMM(R2, 6, "IPPROTO_TCP"),
-    MOV64_IMM(R3, 4, "TCP_KEEPIDLE"),
-    MOV64_REG(R4, R10, "fp"),
-    ALU64_IMM("ADD", R4, -4, "&value"),
-    MOV64_IMM(R5, 4, "4"),
-    CALL(bpf.BPF_FUNC_setsockopt, "bpf_setsockopt"),
-    label("out"),
-    MOV64_IMM(R0, 1, "r0 = 1"),
-    EXIT("return"),
-  ]);
-}
 
 /** A script that connects to `port` with node:net and holds on: the same text under Deno, Bun and Node. */
 const holdScript = (port: number) =>
@@ -459,77 +372,6 @@ testUnder("deno", "inspect reads a cgroup and its processes' sockets, and writes
     server.close();
   }
 }, 30_000);
-
-/**
- * The command lines of deploy/kubernetes.yaml: the version it pins, and what apply and detach are given, with the
- * pod's name (from the downward API) as `pod` gives it.
- */
-function manifest(pod: string): { version: string; apply: string[]; detach: string[] } {
-  const text = readFileSync(new URL("../deploy/kubernetes.yaml", import.meta.url), "utf8");
-  ok(
-    /name: POD_NAME\n\s+valueFrom: \{ fieldRef: \{ fieldPath: metadata\.name \} \}/.test(text),
-    "POD_NAME is the pod's",
-  );
-  const [, version, apply] = /npx --yes tcp-keepalive@(\S+) apply --cgroup "\$PODS_CGROUP" (.*)$/m.exec(text)!;
-  const [, detach] = /npx --yes tcp-keepalive@\S+ detach --cgroup "\$PODS_CGROUP"(.*)'/m.exec(text)!;
-  const words = (line: string) => line.split(" ").filter(Boolean).map((word) => word === '"$POD_NAME"' ? pod : word);
-  return { version, apply: words(apply), detach: words(detach) };
-}
-
-testUnder(
-  "deno",
-  "Kubernetes, simulated with deploy/kubernetes.yaml's commands: every pod is set, later ones too",
-  async () => {
-    const { version, apply, detach } = manifest("tcp-keepalive-7xk2p");
-    equal(version, VERSION, "the manifest pins this version");
-    const pods = makeCgroup(name("kubepods"));
-    const namespaces: string[] = [];
-    const started: ChildProcess[] = [];
-    /** A pod: its own cgroup under the root and its own network namespace, with a python3 client and server in it. */
-    const pod = async (label: string) => {
-      const namespace = `${pods.split("/").at(-1)}-${label}`;
-      execFileSync("ip", ["netns", "add", namespace]);
-      namespaces.push(namespace);
-      execFileSync("ip", ["netns", "exec", namespace, "ip", "link", "set", "lo", "up"]);
-      const idleClient = readFileSync(`${FIXTURES}idle_client.py`, "utf8");
-      const child = startIn(makeCgroup(label, pods), [PYTHON, "-c", idleClient], namespace);
-      started.push(child);
-      await firstLine(child);
-      return child;
-    };
-    const connections = (child: ChildProcess) =>
-      tcpSockets(child.pid!).filter((s) => s.state === "01").map(({ fd }) => kernelValuesOf(child.pid!, fd));
-    // What the manifest's policy gives: 30 s, planned.
-    const held = { SO_KEEPALIVE: 1, TCP_KEEPIDLE: 10, TCP_KEEPINTVL: 2, TCP_KEEPCNT: 10, TCP_USER_TIMEOUT: 30_000 };
-    try {
-      const early = [await pod("pod-a"), await pod("pod-b")];
-      const run = await keepalive(["apply", "--cgroup", pods, ...apply, "--json"]);
-      equal(run.code, 0, run.stderr);
-      const done = JSON.parse(run.stdout);
-      deepEqual(done.programs.map((p: { kind: string }) => p.kind), ["sock_ops", "setsockopt"]);
-      deepEqual(done.processes.map((p: { sockets: unknown[] }) => p.sockets.length), [3, 3], "both pods' sockets, now");
-      equal(done.reach, "iterator", "set by the TCP iterator, in each pod's network namespace");
-      const late = await pod("pod-c");
-      for (const child of [...early, late]) deepEqual(connections(child), [held, held], `pod process ${child.pid}`);
-      // A rolling update: the new pod applies, then the old pod's preStop detaches, which leaves the new one's.
-      const rolled = manifest("tcp-keepalive-9qm4z");
-      equal((await keepalive(["apply", "--cgroup", pods, ...rolled.apply])).code, 0);
-      const oldPreStop = await keepalive(["detach", "--cgroup", pods, ...detach]);
-      equal(oldPreStop.code, 0, oldPreStop.stderr);
-      match(oldPreStop.stdout, /sock_ops program \d+ of tcp-keepalive-9qm4z stays: another owner's/);
-      deepEqual(connections(await pod("pod-e")), [held, held], "after the rolling update, still set");
-      const off = await keepalive(["detach", "--cgroup", pods, ...rolled.detach]);
-      equal(off.code, 0, off.stderr);
-      match(off.stdout, /sock_ops program \d+ of tcp-keepalive-9qm4z taken off/);
-      deepEqual(connections(await pod("pod-d")), [DEFAULTS, DEFAULTS], "a pod made after detach");
-    } finally {
-      started.forEach((child) => child.kill("SIGKILL"));
-      await removeCgroup(pods);
-      namespaces.forEach((namespace) => execFileSync("ip", ["netns", "del", namespace]));
-    }
-  },
-  60_000,
-);
 
 const refusals: [string, string[], number, RegExp][] = [
   [

@@ -30,6 +30,7 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   bpf: ["socket", "syscalls", "options", "platforms", "types"],
   iter: ["bpf", "socket", "syscalls", "options", "platforms", "types"],
   cgroup: ["iter", "bpf", "sweep", "socket", "syscalls", "options", "platforms", "types"],
+  agent: ["cgroup", "iter", "syscalls", "options", "platforms", "types"],
   runtime: [],
   ffi: ["syscalls", "options", "runtime"],
   cli: ["mod.ts", "options", "platforms", "types"],

@@ -4,7 +4,8 @@
 #   bpftool (the kernel's copy of a BPF program, printed to compare with this module's
 #   listing), gcc-multilib (a 32-bit process, which cgroup setsockopt programs never see),
 #   wine64 and mingw-w64, PostgreSQL, redis-server and python3 (real servers and
-#   a process that knows nothing of this module), qemu-user-static with arm64's
+#   a process that knows nothing of this module), Prometheus (its server and promtool),
+#   podman with runc (the agent's image), qemu-user-static with arm64's
 #   glibc, musl, and Go's and Rust's generated FreeBSD tables, installed when
 #   missing (as root, with apt-get);
 # - arm64 Deno, Bun and Node and Bun for musl (tests/cross/prepare.sh);
@@ -30,6 +31,10 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/bin/python3 ] || missing+=(python3) # Debian's, which another user can run too
 command -v bpftool >/dev/null || missing+=(bpftool)
 dpkg -s gcc-multilib >/dev/null 2>&1 || missing+=(gcc-multilib)
+# The node agent's world (tests/agent_test.ts, deploy_test.ts): Prometheus and promtool, podman with runc
+command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+command -v podman >/dev/null || missing+=(podman)
+[ -x /usr/sbin/runc ] || missing+=(runc)
 # arm64 under qemu, musl, and FreeBSD's numbers as Go and Rust generated them (tests/cross_test.ts, headers_test.ts)
 command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
 for package in libc6-arm64-cross libgcc-s1-arm64-cross libstdc++6-arm64-cross libatomic1-arm64-cross musl \

@@ -269,7 +269,7 @@ test("the first sweep comes on the timer at once, in slices; with everyMs Infini
     sweeper.stop();
   }
   let announce: (fds: readonly number[]) => void = () => {};
-  using announcedOnly = sweepsOn(kernel, clock, (configure) => (announce = configure, () => {}), {
+  using _announcedOnly = sweepsOn(kernel, clock, (configure) => (announce = configure, () => {}), {
     everyMs: Infinity,
     cpuPercent: 1,
   });
