@@ -190,16 +190,15 @@ export function inspectNetnsAt(
   return { ...scanned, sockets };
 }
 
-/** Every network namespace a process of this pid namespace uses, this process's own first, each opened once. */
-function hostNamespaces(c: BpfContext): Netns[] {
+/**
+ * The network namespaces some processes use, and this process's own first, each opened once (entered once and left,
+ * so that one this process may not enter is refused before anything changes); a process gone meanwhile is passed by.
+ */
+function namespacesOfPids(c: BpfContext, pids: Iterable<number | string>): Netns[] {
   const opened: Netns[] = [openNetns(c)];
-  const proc = c.calls.openDirectory("/proc");
-  const names = proc < 0 ? [] : c.calls.subdirectories(proc);
-  if (proc >= 0) c.sys.close(proc);
   try {
-    for (const name of typeof names === "number" ? [] : names) {
-      if (!/^\d+$/.test(name)) continue;
-      const path = `/proc/${name}/ns/net`;
+    for (const pid of pids) {
+      const path = `/proc/${pid}/ns/net`;
       const probe = c.calls.openFile(path);
       if (probe < 0) continue; // gone since, or a kernel thread
       const inode = c.calls.inode(probe);
@@ -216,6 +215,14 @@ function hostNamespaces(c: BpfContext): Netns[] {
     for (const netns of opened) closeNetns(c, netns);
     throw error;
   }
+}
+
+/** Every network namespace a process of this pid namespace uses, this process's own first. */
+function hostNamespaces(c: BpfContext): Netns[] {
+  const proc = c.calls.openDirectory("/proc");
+  const names = proc < 0 ? [] : c.calls.subdirectories(proc);
+  if (proc >= 0) c.sys.close(proc);
+  return namespacesOfPids(c, (typeof names === "number" ? [] : names).filter((name) => /^\d+$/.test(name)));
 }
 
 /**
@@ -265,27 +272,11 @@ export interface CgroupPass {
   readonly paths: ReadonlyMap<bigint, string>;
 }
 
-/**
- * The network namespaces a cgroup tree's processes use, and this process's own, each opened once (entered once
- * and left, so that one this process may not enter is refused before anything changes).
- */
+/** The network namespaces a cgroup tree's processes use, and this process's own, each opened once. */
 function namespacesOf(c: BpfContext, tree: readonly CgroupDirectory[]): Netns[] {
-  const opened: Netns[] = [openNetns(c)];
   try {
-    for (const { pids } of tree) {
-      for (const pid of pids) {
-        const path = `/proc/${pid}/ns/net`;
-        const probe = c.calls.openFile(path);
-        if (probe < 0) continue; // gone since, or a kernel thread
-        const inode = c.calls.inode(probe);
-        c.sys.close(probe);
-        if (opened.some((netns) => netns.inode === inode)) continue;
-        opened.push(openNetns(c, path));
-      }
-    }
-    return opened;
+    return namespacesOfPids(c, tree.flatMap(({ pids }) => pids));
   } catch (error) {
-    for (const netns of opened) closeNetns(c, netns);
     throw error instanceof KeepaliveError
       ? new KeepaliveError(`cannot reach a network namespace of the cgroup's processes: ${error.message}`, {
         code: error.code,

@@ -123,27 +123,28 @@ async function runAgent(agent: NodeAgent, options: { listen: string; periodMs: n
   };
   pass("start", true);
   const period = setInterval(() => pass("period", true), options.periodMs);
-  // Listened to until the process ends: a listener taken off hands the signal back to its default, which kills.
+  /** Everything stopped, the agent's programs taken off unless kept, the endpoint closed; gone within a second. */
+  const shutdown = async () => {
+    setTimeout(() => process.exit(process.exitCode ?? 0), EXIT_WITHIN_MS).unref();
+    clearInterval(period);
+    clearTimeout(soon);
+    for (const watcher of watchers.values()) watcher.close();
+    if (!options.keep) report(agent.stop());
+    server.closeAllConnections?.();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  // Listened to until the process ends: a second SIGTERM during the shutdown would kill it half-way.
   const signal = await new Promise<string>((resolve, reject) => {
     process.on("SIGTERM", () => resolve("SIGTERM"));
     process.on("SIGINT", () => resolve("SIGINT"));
     stopped = reject;
   }).catch(async (error) => {
     // The cgroup tree may not be watched: said, what was attached taken off, and exit 1.
-    clearInterval(period);
-    if (!options.keep) report(agent.stop());
-    await new Promise((resolve) => server.close(resolve));
+    await shutdown();
     throw error;
   });
-  // Whatever holds the loop, the process goes within the second it has.
-  setTimeout(() => process.exit(0), EXIT_WITHIN_MS).unref();
-  clearInterval(period);
-  clearTimeout(soon);
-  for (const watcher of watchers.values()) watcher.close();
-  if (!options.keep) report(agent.stop());
+  await shutdown();
   log({ action: "stopped", signal, kept: options.keep });
-  server.closeAllConnections?.();
-  await new Promise((resolve) => server.close(resolve));
   return 0;
 }
 

@@ -35,6 +35,14 @@ export function configFile(config: unknown): string {
   return file;
 }
 
+/**
+ * `keepalive agent` over a cgroup of a test's own, as its hierarchy (`--cgroup-root`), with a config, on a port the
+ * kernel picks, and `more` flags: started, listening, its first pass done.
+ */
+export function agentOver(root: string, config: unknown, more: string[] = []): Promise<RunningAgent> {
+  return runAgent(["--config", configFile(config), "--cgroup-root", root, "--listen", "127.0.0.1:0", ...more]);
+}
+
 /** Starts `keepalive agent` with `args`, and waits for it to listen and finish its first pass. */
 export async function runAgent(args: string[], prefix: string[] = []): Promise<RunningAgent> {
   const [file, ...rest] = [...prefix, ...AGENT_RUN, "agent", ...args];

@@ -11,6 +11,9 @@ import { type KernelValues, kernelValuesOf } from "./_kernel.ts";
 /** Debian's python3, not one on root's PATH (a pyenv shim under /root), so that another user can run it too. */
 export const PYTHON = "/usr/bin/python3";
 
+/** What runs a command as nobody, with no supplementary group: a process of another user. */
+export const AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+
 /** Where cgroup v2 is mounted here: the `cgroup2` line of /proc/mounts. */
 export const CGROUP_ROOT = readFileSync("/proc/mounts", "utf8").split("\n").map((line) => line.split(" "))
   .find((fields) => fields[2] === "cgroup2")![1];

@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { clearCgroupKeepalive, inspectCgroup, inspectNetns, parseAgentConfig, setCgroupKeepalive } from "../mod.ts";
 import { syscalls } from "../ffi/mod.ts";
-import { configFile, runAgent } from "./_agent.ts";
+import { agentOver, configFile, runAgent } from "./_agent.ts";
 import { attachForeign, setsIdle } from "./_bpf.ts";
 import { parseAllDocuments } from "yaml";
 import {
@@ -74,26 +74,15 @@ test(
     await Promise.all([inA, inB, inInner].map(firstLine));
     const foreign = attachForeign(a);
     setCgroupKeepalive(`${root}/other.slice`, { idleMs: 50_000 }, { owner: "someone-else" });
-    const config = configFile({
+    const config = {
       policies: [
         { cgroup: "svc.slice/*", idle: "12s", count: 4 },
         { cgroup: "svc.slice/a.service", idle: "11s", interval: "2s", count: 3 },
         { cgroup: "svc.slice/b.service/inner", idle: "13s", count: 5 },
       ],
-    });
+    };
     try {
-      await using agent = await runAgent([
-        "--config",
-        config,
-        "--cgroup-root",
-        root,
-        "--listen",
-        "127.0.0.1:0",
-        "--period",
-        "1s",
-        "--owner",
-        "agent-test",
-      ]);
+      await using agent = await agentOver(root, config, ["--period", "1s", "--owner", "agent-test"]);
       // The sockets already there, and new ones, each with its cgroup's policy: a.service's own over svc.slice/*.
       deepEqual(valuesTo(inA, server.port), held(11, 2, 3));
       deepEqual(valuesTo(inB, server.port), held(12, 75, 4));
@@ -155,19 +144,8 @@ test(
     const root = rootDir.path;
     const x = `${root}/enf.slice/x`;
     mkdirSync(x, { recursive: true });
-    const config = configFile({
-      policies: [{ cgroup: "enf.slice/*", idle: "14s", interval: "3s", count: 4, enforce: true }],
-    });
-    await using agent = await runAgent([
-      "--config",
-      config,
-      "--cgroup-root",
-      root,
-      "--listen",
-      "127.0.0.1:0",
-      "--period",
-      "1s",
-    ]);
+    const policy = { cgroup: "enf.slice/*", idle: "14s", interval: "3s", count: 4, enforce: true };
+    await using agent = await agentOver(root, { policies: [policy] }, ["--period", "1s"]);
     // Another's program, attached after the agent's and so run after it at connect, sets its own idle time: what
     // enforce, which holds the applications' own setsockopt, cannot hold.
     const other = attachForeign(x, { code: setsIdle(60), name: "sets_idle_60" });
@@ -265,17 +243,8 @@ print("ready", flush=True); sys.stdin.readline()`,
     await firstLine(holder);
     try {
       // A policy for no cgroup there: the agent changes nothing of these sockets, and reports them.
-      const config = configFile({ policies: [{ cgroup: "nothing.slice", timeout: "30s" }] });
-      await using agent = await runAgent([
-        "--config",
-        config,
-        "--cgroup-root",
-        root,
-        "--listen",
-        "127.0.0.1:0",
-        "--over",
-        "350s",
-      ]);
+      const config = { policies: [{ cgroup: "nothing.slice", timeout: "30s" }] };
+      await using agent = await agentOver(root, config, ["--over", "350s"]);
       const { status, body } = await agent.get("/metrics");
       equal(status, 200);
       const promtool = spawnSync("promtool", ["check", "metrics"], { input: body, encoding: "utf8" });

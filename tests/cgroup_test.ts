@@ -20,6 +20,7 @@ import { clearCgroupKeepalive, inspectCgroup, setCgroupKeepalive } from "../mod.
 import { platformFor } from "../platforms/mod.ts";
 import type { Syscalls } from "../syscalls/mod.ts";
 import {
+  AS_NOBODY,
   CGROUP_ROOT,
   firstLine,
   holdingServer,
@@ -785,10 +786,7 @@ testUnder(
     const cgroup = cgroupDir.path;
     // A process of another user, in the cgroup.
     using client = startIn(cgroup, [
-      "setpriv",
-      "--reuid=nobody",
-      "--regid=nogroup",
-      "--clear-groups",
+      ...AS_NOBODY,
       PYTHON,
       "-c",
       `import socket, sys\ns = socket.create_connection(("127.0.0.1", ${server.port}))\nprint("connected", flush=True)\nsys.stdin.readline()`,

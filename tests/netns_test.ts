@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { inspectNetns } from "../mod.ts";
-import { CGROUP_ROOT, firstLine, PYTHON, startIn, testCgroup } from "./_cgroup.ts";
+import { AS_NOBODY, CGROUP_ROOT, firstLine, PYTHON, startIn, testCgroup } from "./_cgroup.ts";
 import { type KernelValues, kernelValuesOf } from "./_kernel.ts";
 import { testNamespace } from "./_net.ts";
 import { keepalive } from "./_cli.ts";
@@ -131,10 +131,7 @@ test(
     // that passed it on and exited; the holder never accepts its other end, which no process holds.
     await using passers = testCgroup(`ka-iter-passers-${runtime}`);
     const passer = startIn(passers.path, [
-      "setpriv",
-      "--reuid=nobody",
-      "--regid=nogroup",
-      "--clear-groups",
+      ...AS_NOBODY,
       PYTHON,
       "-c",
       PASSER,
