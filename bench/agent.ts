@@ -160,7 +160,9 @@ try {
   // The cgroups, deepest first, once their processes are gone.
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
-      for (const entry of Deno.readDirSync(`${root}/pods`)) Deno.removeSync(`${root}/pods/${entry.name}`);
+      for (const entry of Deno.readDirSync(`${root}/pods`)) {
+        if (entry.isDirectory) Deno.removeSync(`${root}/pods/${entry.name}`); // a cgroup's files go with it
+      }
       Deno.removeSync(`${root}/pods`);
       Deno.removeSync(root);
       break;
