@@ -126,8 +126,14 @@ function wall(command: string[]): number {
   });
 }
 
-/** A child of this bench timing one thing: its milliseconds, and how many sockets it did it to. */
-function child(...what: string[]): { ms: number; count: number } {
+/** One timing: its milliseconds, and how many sockets it did the thing to. */
+interface Run {
+  ms: number;
+  count: number;
+}
+
+/** A child of this bench timing one thing. */
+function child(...what: string[]): Run {
   const { stdout, code } = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(import.meta.url).pathname, "--time", ...what],
     stderr: "inherit",
@@ -178,44 +184,39 @@ for (const [runtime, cli] of CLIS) {
   }
 }
 
-console.log(`\ninspectNetns against inspectProcess over the ${large.pids.length} processes (target: >= 10x faster)`);
-{
+/** Three rounds of the iterator's way and the pidfd path's over the large namespace; the median ratio printed. */
+function againstPidfd(title: string, verb: string, round: (index: number) => [Run, Run]): void {
+  console.log(`\n${title} (target: >= 10x faster)`);
   const iterator: number[] = [];
   const pidfd: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const a = child("iterator", large.path);
-    const b = child("pidfd", large.pids.join(","));
+  for (let index = 0; index < 3; index++) {
+    const [a, b] = round(index);
     if (a.count !== large.sockets || b.count !== large.sockets) {
-      throw new Error(`read ${a.count} and ${b.count} sockets, not ${large.sockets}`);
+      throw new Error(`${verb} ${a.count} and ${b.count} sockets, not ${large.sockets}`);
     }
     iterator.push(a.ms);
     pidfd.push(b.ms);
   }
-  const faster = median(pidfd.map((time, round) => time / iterator[round]!));
+  const faster = median(pidfd.map((time, index) => time / iterator[index]!));
   console.log(
     `  the iterator ${ms(median(iterator))}, the pidfd path ${ms(median(pidfd))}: ${faster.toFixed(1)}x faster`,
   );
 }
 
-console.log(`\napply --cgroup's part for the sockets already there, against the pidfd path (target: >= 10x faster)`);
-{
-  const iterator: number[] = [];
-  const pidfd: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    // Another idle time each time, so that every socket is written by both.
-    const a = child("apply-iterator", large.cgroup, String(600 + 2 * round));
-    const b = child("apply-pidfd", large.cgroup, String(601 + 2 * round));
-    if (a.count !== large.sockets || b.count !== large.sockets) {
-      throw new Error(`set ${a.count} and ${b.count} sockets, not ${large.sockets}`);
-    }
-    iterator.push(a.ms);
-    pidfd.push(b.ms);
-  }
-  const faster = median(pidfd.map((time, round) => time / iterator[round]!));
-  console.log(
-    `  the iterator ${ms(median(iterator))}, the pidfd path ${ms(median(pidfd))}: ${faster.toFixed(1)}x faster`,
-  );
-}
+againstPidfd(
+  `inspectNetns against inspectProcess over the ${large.pids.length} processes`,
+  "read",
+  () => [child("iterator", large.path), child("pidfd", large.pids.join(","))],
+);
+// Another idle time each round, so that every socket is written by both.
+againstPidfd(
+  "apply --cgroup's part for the sockets already there, against the pidfd path",
+  "set",
+  (index) => [
+    child("apply-iterator", large.cgroup, String(600 + 2 * index)),
+    child("apply-pidfd", large.cgroup, String(601 + 2 * index)),
+  ],
+);
 
 console.log(`\nthe inspecting process's peak memory, ${small.sockets} and ${large.sockets} sockets (target: flat)`);
 for (const [runtime, cli] of CLIS) {

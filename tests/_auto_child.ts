@@ -113,7 +113,6 @@ const scenarios: Record<string, () => Promise<{ wait: Promise<unknown> }>> = {
   },
 };
 
-execFileSync("ip", ["link", "set", "lo", "up"]);
 const { wait } = await scenarios[scenario]();
 const ended = wait.then(() => "resolved", failure);
 await sleep(600); // the sweeps (every 200 ms) have seen the client's socket

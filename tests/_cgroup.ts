@@ -1,15 +1,31 @@
 // cgroup v2 directories of the tests' own, under this machine's cgroup2 mount, processes started in them (and in a
 // network namespace, where asked), and every TCP socket of a process found from /proc, without the module.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import net from "node:net";
 import { once } from "node:events";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { type KernelValues, kernelValuesOf } from "./_kernel.ts";
+import { FIXTURES } from "./_cli.ts";
 
 /** Debian's python3, not one on root's PATH (a pyenv shim under /root), so that another user can run it too. */
 export const PYTHON = "/usr/bin/python3";
+
+/**
+ * fixtures/own_setsockopt.c built 32-bit (`gcc -m32`) at `binary`: true where this kernel runs it, false where it
+ * has no 32-bit emulation. It is tried once, against port 1, where it cannot connect.
+ */
+export function built32(binary: string): boolean {
+  execFileSync("gcc", ["-m32", "-O2", "-o", binary, `${FIXTURES}own_setsockopt.c`]);
+  // execve(2) itself, with no shell to take an unrunnable file for a script: ENOEXEC where 32-bit emulation is off.
+  const tried = spawnSync(PYTHON, ["-c", "import os, sys; os.execv(sys.argv[1], [sys.argv[1], '1'])", binary], {
+    encoding: "utf8",
+  });
+  if (/\[Errno 8\] Exec format error/.test(tried.stderr)) return false;
+  if (tried.status !== 1) throw new Error(`${binary} should run and fail to connect to port 1: ${tried.stderr}`);
+  return true;
+}
 
 /** What runs a command as nobody, with no supplementary group: a process of another user. */
 export const AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"];

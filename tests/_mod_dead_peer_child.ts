@@ -7,7 +7,6 @@ import { getTcpInfo, setKeepalive, type TcpInfo } from "../mod.ts";
 import { openPair } from "./_net.ts";
 
 const [mode, waitMs] = [process.argv.at(-2)!, Number(process.argv.at(-1))];
-execFileSync("ip", ["link", "set", "lo", "up"]);
 const pair = await openPair("127.0.0.1");
 if (mode === "tuned") setKeepalive(pair.client, { idleMs: 1000, intervalMs: 1000, count: 2 });
 else if (mode === "runtime") pair.runtimeKeepAlive();

@@ -124,8 +124,9 @@ export interface TestNamespace extends Disposable {
   readonly name: string;
 }
 
-/** Adds the network namespace `name`; `using` deletes it, with what is left in it. */
+/** Adds the network namespace `name`, its loopback up (a new one's is down); `using` deletes it, with what is left. */
 export function testNamespace(name: string): TestNamespace {
   execFileSync("ip", ["netns", "add", name]);
+  execFileSync("ip", ["-n", name, "link", "set", "lo", "up"]);
   return { name, [Symbol.dispose]: () => void execFileSync("ip", ["netns", "del", name]) };
 }

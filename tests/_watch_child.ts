@@ -7,7 +7,6 @@ import net from "node:net";
 
 const cli = process.argv.slice(2, -1); // how to run the command line
 const json = process.argv.at(-1) === "--json" ? ["--json"] : [];
-execFileSync("ip", ["link", "set", "lo", "up"]);
 const { promise: connected, resolve: connect } = Promise.withResolvers<void>();
 const server = net.createServer((socket) => (socket.on("data", () => {}), connect()));
 await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

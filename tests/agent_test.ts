@@ -16,6 +16,7 @@ import { agentOver, configFile, runAgent } from "./_agent.ts";
 import { attachForeign, setsIdle } from "./_bpf.ts";
 import { parseAllDocuments } from "yaml";
 import {
+  built32,
   firstLine,
   holdingServer,
   PYTHON,
@@ -161,11 +162,7 @@ test(
       );
       // A 32-bit process's own setsockopt, which no cgroup program sees: put back the same way, where it runs.
       const binary = `/tmp/tcp-keepalive-${process.pid}-${runtime}-own32`;
-      execFileSync("gcc", ["-m32", "-O2", "-o", binary, `${FIXTURES}own_setsockopt.c`]);
-      const tried = spawnSync(PYTHON, ["-c", "import os, sys; os.execv(sys.argv[1], [sys.argv[1], '1'])", binary], {
-        encoding: "utf8",
-      });
-      if (/\[Errno 8\] Exec format error/.test(tried.stderr)) {
+      if (!built32(binary)) {
         console.log("agent: this kernel runs no 32-bit process (ENOEXEC), so its drift is not seen here");
         return;
       }
@@ -229,7 +226,6 @@ testUnder(
     const m = `${root}/m.slice`;
     mkdirSync(m);
     using ns = testNamespace(name("metrics"));
-    execFileSync("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
     // A listener, a connection with keepalive 17 s + 3 s x 4 and its accepted end (off), in m.slice and the namespace.
     const holder = startIn(m, [
       PYTHON,
@@ -348,7 +344,6 @@ test(
     const pod = async (label: string) => {
       const ns = testNamespace(name(label));
       namespaces.push(ns);
-      execFileSync("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
       mkdirSync(`${pods}/${label}`);
       const child = startIn(
         `${pods}/${label}`,

@@ -124,7 +124,6 @@ test(
   async () => {
     using blue = testNamespace(`ka-iter-blue-${runtime}`);
     using red = testNamespace(`ka-iter-red-${runtime}`);
-    for (const ns of [blue, red]) execFileSync("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
     await using inBlue = await holder(blue.name, false);
     await using inRed = await holder(red.name, true);
     // In blue, a connection to the holder's listener, made in a cgroup of the test's own by a process of nobody's
@@ -228,7 +227,6 @@ test(
   "keepalive inspect --netns runs with CAP_SYS_PTRACE dropped (capsh), and --over keeps the connections over it",
   async () => {
     using ns = testNamespace(`ka-iter-cli-${runtime}`);
-    execFileSync("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
     await using held = await holder(ns.name, false);
     const deno = `${import.meta.dirname}/../node_modules/.bin/deno`;
     const cli = `${import.meta.dirname}/../cli.ts`;
@@ -253,7 +251,6 @@ test(
   "keepalive inspect --netns: the summary first, then a row a socket with its holder; --json the API's sockets",
   async () => {
     using ns = testNamespace(`ka-iter-text-${runtime}`);
-    execFileSync("ip", ["-n", ns.name, "link", "set", "lo", "up"]);
     await using held = await holder(ns.name, false);
     const path = `/run/netns/${ns.name}`;
     const pid = pythonPid(held.port, ns.name);
