@@ -658,9 +658,9 @@ export function parseAgentConfig(text: string, source = "the config"): AgentConf
 /**
  * A node agent for this host (Linux): each cgroup a policy of `config` matches gets that policy's programs, kept
  * true by {@linkcode NodeAgent.reconcile} (attached where missing, with the sockets already there; put back where
- * taken off), {@linkcode NodeAgent.correct} (under `enforce`, the sockets that drifted put back) and
- * {@linkcode NodeAgent.changed} (cgroups made or removed, heard through inotify); what the host's connections hold is
- * read by {@linkcode NodeAgent.observe} and exported by {@linkcode NodeAgent.exposition}. `keepalive agent` runs one.
+ * taken off; run again when a cgroup is made or removed below {@linkcode NodeAgent.directories}) and
+ * {@linkcode NodeAgent.correct} (under `enforce`, the sockets that drifted put back); what the host's connections hold
+ * is read by {@linkcode NodeAgent.observe} and exported by {@linkcode NodeAgent.exposition}. `keepalive agent` runs one.
  * Needs root's capabilities (`CAP_BPF`, `CAP_NET_ADMIN`, `CAP_PERFMON`, `CAP_SYS_ADMIN`).
  *
  * @param config The policies (see {@linkcode readAgentConfigFile}).

@@ -6,9 +6,8 @@
  * TCP iterator), putting back any someone took off; under `enforce`, a pass
  * puts back to the policy the sockets that hold something else. The caller
  * watches the directories a pass walked, to pass again when a cgroup is made
- * or removed. What the host's
- * connections hold is read in one pass over its network namespaces, for the
- * metrics. The kernel is the record: nothing is remembered that a read of it
+ * or removed. What the host's connections hold is read in one pass over its
+ * network namespaces, for the metrics. The kernel is the record: nothing is remembered that a read of it
  * would not say, but which cgroups this agent attached to, to say it put a
  * program back.
  *
@@ -21,6 +20,7 @@ import {
   type HeldProgram,
   heldProgramsAt,
   scanHostAt,
+  walkCgroups,
 } from "../cgroup/mod.ts";
 import { planWrites, type Write } from "../options/mod.ts";
 import type { Platform, SocketOption } from "../platforms/mod.ts";
@@ -72,6 +72,11 @@ export interface AgentAction {
 /** A cgroup's path below the mount, as the agent names it. */
 const named = (relative: string) => `/${relative}`;
 
+/** Adds `count` to a policy's counter. */
+function addTo(counter: Map<string, number>, policy: string, count: number): void {
+  counter.set(policy, (counter.get(policy) ?? 0) + count);
+}
+
 /** What a cgroup's programs hold, as text to compare: what `sock_ops` sets, and what `setsockopt` holds, if any. */
 function heldText(setting: readonly Write[] | undefined, holding: readonly SocketOption[] | undefined): string {
   const sets = setting?.map(({ option, value }) => `${option.name}=${value}`).sort().join() ?? "none";
@@ -115,31 +120,32 @@ export class NodeAgent {
     this.settings = settings;
   }
 
+  /** A cgroup's directory, from its path below the mount (`""` the root). */
+  #pathOf(relative: string): string {
+    return relative ? `${this.settings.root}/${relative}` : this.settings.root;
+  }
+
   /** Every cgroup's path below the mount (`""` the root), with its id (its directory's inode). */
   #walk(): Map<string, bigint> {
-    const calls = this.#open().cgroup();
+    const { root } = this.settings;
     const paths = new Map<string, bigint>();
-    const visit = (relative: string) => {
-      const fd = calls.openDirectory(relative ? `${this.settings.root}/${relative}` : this.settings.root);
-      if (fd < 0) return; // removed since
-      try {
-        paths.set(relative, BigInt(calls.inode(fd)));
-        const names = calls.subdirectories(fd);
-        if (typeof names === "number") return;
-        for (const name of names) visit(relative ? `${relative}/${name}` : name);
-      } catch {
-        // a name that is not UTF-8: no policy's pattern names it
-      } finally {
-        this.#open().close(fd);
-      }
-    };
-    visit("");
+    walkCgroups(
+      this.#open(),
+      root,
+      (directory, id) => paths.set(directory.slice(root.length + 1), id),
+      () => {}, // a name that is not UTF-8: no policy's pattern names it
+    );
     return paths;
+  }
+
+  /** Whether a pass has walked the host's cgroups: what `/readyz` and the `ready` gauge say. */
+  get ready(): boolean {
+    return this.#ready;
   }
 
   /** Every cgroup directory the last pass walked: what to watch for cgroups made and removed between passes. */
   get directories(): string[] {
-    return [...this.#ids.keys()].map((relative) => relative ? `${this.settings.root}/${relative}` : this.settings.root);
+    return [...this.#ids.keys()].map((relative) => this.#pathOf(relative));
   }
 
   /**
@@ -151,7 +157,7 @@ export class NodeAgent {
   reconcile(): AgentAction[] {
     const started = this.settings.now();
     const actions: AgentAction[] = [];
-    const { owner, root } = this.settings;
+    const { owner } = this.settings;
     try {
       this.#ids = this.#walk();
     } catch (error) {
@@ -171,7 +177,7 @@ export class NodeAgent {
       set: (id: number, held: HeldProgram | null) => this.#read.set(id, held),
     };
     for (const [relative, policy] of this.#matched) {
-      const path = relative ? `${root}/${relative}` : root;
+      const path = this.#pathOf(relative);
       try {
         const held = heldProgramsAt(this.#open, this.#platform, path, read);
         const ours = held.filter((program) => program.owner === owner);
@@ -189,7 +195,7 @@ export class NodeAgent {
           root: relative === "",
         });
         const restored = this.#attached.has(relative);
-        if (restored) this.#counters.restored.set(policy.name, (this.#counters.restored.get(policy.name) ?? 0) + 1);
+        if (restored) addTo(this.#counters.restored, policy.name, 1);
         this.#attached.set(relative, policy);
         actions.push({
           action: restored ? "restored" : "attached",
@@ -251,8 +257,9 @@ export class NodeAgent {
   correct(): AgentAction[] {
     const enforced = [...this.#matched].filter(([, policy]) => policy.enforce);
     if (enforced.length === 0) return [];
-    const pathOf = (relative: string) => relative ? `${this.settings.root}/${relative}` : this.settings.root;
-    const policyOf = new Map(enforced.map(([relative, policy]) => [pathOf(relative), [relative, policy] as const]));
+    const policyOf = new Map(
+      enforced.map(([relative, policy]) => [this.#pathOf(relative), [relative, policy] as const]),
+    );
     // Each cgroup's sockets are the nearest matched cgroup's, its own or an ancestor's: the enforced ones' ids.
     const ids = new Map<string, bigint[]>(enforced.map(([relative]) => [relative, []]));
     for (const [relative, id] of this.#ids) {
@@ -265,16 +272,14 @@ export class NodeAgent {
         this.#open,
         this.#platform,
         enforced.map(([relative, policy]) => ({
-          path: pathOf(relative),
+          path: this.#pathOf(relative),
           options: policy.options,
           ids: ids.get(relative)!,
         })),
       );
       return corrected.flatMap(({ path, corrected: sockets, refused }) => {
         const [relative, policy] = policyOf.get(path)!;
-        if (sockets) {
-          this.#counters.corrected.set(policy.name, (this.#counters.corrected.get(policy.name) ?? 0) + sockets);
-        }
+        if (sockets) addTo(this.#counters.corrected, policy.name, sockets);
         return [
           ...(sockets ? [{ action: "corrected", cgroup: named(relative), policy: policy.name, sockets } as const] : []),
           ...(refused.length
@@ -336,7 +341,7 @@ export class NodeAgent {
   stop(): AgentAction[] {
     const actions: AgentAction[] = [];
     for (const relative of new Set([...this.#attached.keys(), ...this.#matched.keys()])) {
-      const path = relative ? `${this.settings.root}/${relative}` : this.settings.root;
+      const path = this.#pathOf(relative);
       try {
         const detached = clearCgroup(this.#open, this.#platform, path, { owner: this.settings.owner })
           .filter((program) => program.detached).map((program) => program.id);

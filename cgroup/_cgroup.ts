@@ -9,6 +9,7 @@
 import { type BpfContext, kernelAtLeast, readWhole } from "../bpf/mod.ts";
 import { cText } from "../options/mod.ts";
 import { errnoName, KeepaliveError } from "../socket/mod.ts";
+import type { Syscalls } from "../syscalls/mod.ts";
 
 /** The inode of the cgroup2 root, which is the root cgroup's id. */
 const ROOT_INODE = 1;
@@ -129,42 +130,64 @@ export interface CgroupDirectory {
 }
 
 /**
- * The cgroup and every cgroup below it, each before those below it, with its processes (`cgroup.procs`).
+ * Each cgroup directory from `path` down, each before those below it, with its id (its directory's inode): a cgroup
+ * removed since it was listed is passed by, with what was below it.
  *
+ * @param sys The binding.
  * @param path The cgroup's directory.
- * @returns The directories.
- * @throws {KeepaliveError} If a cgroup's directory or `cgroup.procs` cannot be read, or a name below is not UTF-8.
+ * @param visit Told of each cgroup; what it throws ends the walk.
+ * @param unnamed Told of a directory whose names below are not all UTF-8 (no path could name them): the cgroups
+ *   below it are passed by unless it throws.
  */
-export function cgroupTree(c: BpfContext, path: string): CgroupDirectory[] {
-  const { sys, calls, platform } = c;
-  const directories: CgroupDirectory[] = [];
-  const visit = (directory: string) => {
-    const procs = readText(c, `${directory}/cgroup.procs`);
-    if (typeof procs === "number") {
-      throw new KeepaliveError(`cannot read ${directory}/cgroup.procs`, {
-        code: errnoName(platform, -procs),
-        errno: -procs,
-        syscall: "read",
-      });
-    }
+export function walkCgroups(
+  sys: Syscalls,
+  path: string,
+  visit: (directory: string, id: bigint) => void,
+  unnamed: (directory: string, error: Error) => void,
+): void {
+  const calls = sys.cgroup();
+  const walk = (directory: string) => {
     const fd = calls.openDirectory(directory);
     if (fd < 0) return; // removed since: its processes have gone elsewhere
-    const id = BigInt(calls.inode(fd));
-    directories.push({ path: directory, id, pids: procs.split("\n").filter(Boolean).map(Number) });
-    let names;
+    let names: string[] | number = [];
     try {
-      names = calls.subdirectories(fd);
-    } catch (error) {
-      throw new KeepaliveError(`cannot name a cgroup below ${directory}: ${(error as Error).message}`, {
-        code: "EILSEQ",
-      });
+      visit(directory, BigInt(calls.inode(fd)));
+      try {
+        names = calls.subdirectories(fd);
+      } catch (error) {
+        unnamed(directory, error as Error);
+      }
     } finally {
       sys.close(fd);
     }
     if (typeof names === "number") return;
-    for (const name of names) visit(`${directory}/${name}`);
+    for (const name of names) walk(`${directory}/${name}`);
   };
-  visit(path);
+  walk(path);
+}
+
+/**
+ * The cgroup and every cgroup below it, each before those below it, with its processes (`cgroup.procs`).
+ *
+ * @param path The cgroup's directory.
+ * @returns The directories.
+ * @throws {KeepaliveError} If a cgroup's `cgroup.procs` cannot be read, or a name below is not UTF-8.
+ */
+export function cgroupTree(c: BpfContext, path: string): CgroupDirectory[] {
+  const directories: CgroupDirectory[] = [];
+  walkCgroups(c.sys, path, (directory, id) => {
+    const procs = readText(c, `${directory}/cgroup.procs`);
+    if (typeof procs === "number") {
+      throw new KeepaliveError(`cannot read ${directory}/cgroup.procs`, {
+        code: errnoName(c.platform, -procs),
+        errno: -procs,
+        syscall: "read",
+      });
+    }
+    directories.push({ path: directory, id, pids: procs.split("\n").filter(Boolean).map(Number) });
+  }, (directory, error) => {
+    throw new KeepaliveError(`cannot name a cgroup below ${directory}: ${error.message}`, { code: "EILSEQ" });
+  });
   return directories;
 }
 

@@ -26,7 +26,7 @@ export {
   type Reach,
 } from "./_apply.ts";
 export type { ProgramKind } from "./_program.ts";
-export { cgroup2Mount } from "./_cgroup.ts";
+export { cgroup2Mount, walkCgroups } from "./_cgroup.ts";
 export {
   type InspectedNetns,
   inspectNetnsAt,

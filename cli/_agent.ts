@@ -38,14 +38,14 @@ function listenOf(text: string): { host: string; port: number } {
 }
 
 /** The agent's HTTP endpoint: the metrics read from the kernel at most once a period, however often scraped. */
-function serve(agent: NodeAgent, periodMs: number, ready: () => boolean): http.Server {
+function serve(agent: NodeAgent, periodMs: number): http.Server {
   let observedAt = -Infinity;
   return http.createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (path === "/healthz") return response.end("ok\n");
     if (path === "/readyz") {
-      response.statusCode = ready() ? 200 : 503;
-      return response.end(ready() ? "ready\n" : "the first pass is not done\n");
+      response.statusCode = agent.ready ? 200 : 503;
+      return response.end(agent.ready ? "ready\n" : "the first pass is not done\n");
     }
     if (path !== "/metrics") {
       response.statusCode = 404;
@@ -67,10 +67,12 @@ function serve(agent: NodeAgent, periodMs: number, ready: () => boolean): http.S
 }
 
 /** Runs the agent until SIGTERM or SIGINT. */
-async function runAgent(agent: NodeAgent, options: { listen: string; periodMs: number; keep: boolean }) {
-  const { host, port } = listenOf(options.listen);
-  let ready = false;
-  const server = serve(agent, options.periodMs, () => ready);
+async function runAgent(
+  agent: NodeAgent,
+  options: { listen: { host: string; port: number }; periodMs: number; keep: boolean },
+) {
+  const { host, port } = options.listen;
+  const server = serve(agent, options.periodMs);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => resolve());
@@ -115,11 +117,11 @@ async function runAgent(agent: NodeAgent, options: { listen: string; periodMs: n
   };
   const pass = (why: string, correct = false) => {
     soon = undefined;
+    const wasReady = agent.ready;
     report(agent.reconcile());
     if (correct) report(agent.correct());
     watchAll();
-    if (!ready) log({ action: "ready", why });
-    ready = true;
+    if (!wasReady && agent.ready) log({ action: "ready", why });
   };
   pass("start", true);
   const period = setInterval(() => pass("period", true), options.periodMs);
@@ -200,9 +202,8 @@ write them; and a default for every other connection:
     if (values.config === undefined) throw new UsageError("agent takes --config FILE: the policies");
     const periodMs = values.period === undefined ? 60_000 : parseDurationFlag("--period", values.period);
     if (periodMs < 100) throw new UsageError(`--period must be 100ms or more; got ${values.period}`);
-    const overMs = values.over === undefined ? 350_000 : parseDurationFlag("--over", values.over);
-    const listen = values.listen ?? "127.0.0.1:9977";
-    listenOf(listen);
+    const overMs = values.over === undefined ? undefined : parseDurationFlag("--over", values.over); // startAgent's default
+    const listen = listenOf(values.listen ?? "127.0.0.1:9977");
     const owner = ownerOf(values.owner, terms);
     const root = values["cgroup-root"] === undefined ? undefined : cgroupOf(values["cgroup-root"], terms);
     let config;
